@@ -1,0 +1,18 @@
+package org.flexllm.model;
+
+import java.util.List;
+import org.flexllm.tensor.Tensor;
+
+/**
+ * All parameters of a decoder, bound to the config's shapes.
+ *
+ * @param embedTokens {@code [V, H]}
+ * @param layers      one per decoder layer
+ * @param norm        the final RMSNorm weight {@code [H]}
+ * @param lmHead      {@code [V, H]}; the same tensor as {@code embedTokens} when embeddings are tied
+ */
+public record ModelWeights(Tensor embedTokens, List<LayerWeights> layers, Tensor norm, Tensor lmHead) {
+    public ModelWeights {
+        layers = List.copyOf(layers);
+    }
+}
