@@ -1,5 +1,6 @@
 package org.flexllm.model;
 
+import java.util.function.UnaryOperator;
 import org.flexllm.tensor.Tensor;
 
 /** One decoder layer's parameters, named as in HF LlamaDecoderLayer. */
@@ -12,4 +13,11 @@ public record LayerWeights(
         Tensor postAttentionLayernorm,
         LinearWeights gateProj,
         LinearWeights upProj,
-        LinearWeights downProj) {}
+        LinearWeights downProj) {
+
+    /** The same layer with every tensor passed through {@code f}. */
+    public LayerWeights map(UnaryOperator<Tensor> f) {
+        return new LayerWeights(f.apply(inputLayernorm), qProj.map(f), kProj.map(f), vProj.map(f), oProj.map(f),
+                f.apply(postAttentionLayernorm), gateProj.map(f), upProj.map(f), downProj.map(f));
+    }
+}

@@ -1,5 +1,6 @@
 package org.flexllm.model;
 
+import java.util.function.UnaryOperator;
 import org.flexllm.tensor.Tensor;
 
 /**
@@ -15,6 +16,11 @@ public record LinearWeights(Tensor weight, Tensor bias) {
 
     public int out() {
         return weight.rows();
+    }
+
+    /** The same layer with its tensors passed through {@code f}. */
+    public LinearWeights map(UnaryOperator<Tensor> f) {
+        return new LinearWeights(f.apply(weight), bias == null ? null : f.apply(bias));
     }
 
     public boolean hasBias() {

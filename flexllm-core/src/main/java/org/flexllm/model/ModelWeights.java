@@ -1,6 +1,7 @@
 package org.flexllm.model;
 
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.flexllm.tensor.Tensor;
 
 /**
@@ -14,5 +15,12 @@ import org.flexllm.tensor.Tensor;
 public record ModelWeights(Tensor embedTokens, List<LayerWeights> layers, Tensor norm, Tensor lmHead) {
     public ModelWeights {
         layers = List.copyOf(layers);
+    }
+
+    /** The same weights with every tensor passed through {@code f} (tied tensors stay shared). */
+    public ModelWeights map(UnaryOperator<Tensor> f) {
+        Tensor embed = f.apply(embedTokens);
+        Tensor head = lmHead == embedTokens ? embed : f.apply(lmHead);
+        return new ModelWeights(embed, layers.stream().map(l -> l.map(f)).toList(), f.apply(norm), head);
     }
 }

@@ -1,0 +1,113 @@
+package org.flexllm.backend.cpu;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.flexllm.backend.AttentionBatch;
+import org.flexllm.backend.Backend;
+import org.flexllm.backend.KvLayer;
+import org.flexllm.model.Rope.RopeTable;
+import org.flexllm.tensor.DType;
+import org.flexllm.tensor.DTypes;
+import org.flexllm.tensor.Tensor;
+
+/**
+ * The reference backend and the embedded default: Vector API kernels over memory segments, both cores.
+ * Matrices are used where they are mapped, in their stored dtype; vectors (norm weights, biases) are widened
+ * to f32 once, since they are tiny and read on every token.
+ */
+public final class CpuBackend implements Backend {
+    private final Arena arena = Arena.ofShared();
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public MemorySegment allocate(long floats) {
+        return arena.allocate(floats * 4, 64);
+    }
+
+    @Override
+    public Tensor weight(Tensor host) {
+        if (host.shape().rank() != 1 || host.dtype() == DType.F32) {
+            return host;
+        }
+        MemorySegment f32 = allocate(host.cols());
+        for (int i = 0; i < host.cols(); i++) {
+            Vectors.set(f32, i, host.getFloat(i));
+        }
+        return new Tensor(host.name(), DType.F32, host.shape(), f32);
+    }
+
+    @Override
+    public void embed(Tensor table, int[] ids, int n, MemorySegment out) {
+        int dim = table.cols();
+        Parallel.forRange(n, (from, to) -> {
+            for (int t = from; t < to; t++) {
+                long src = (long) ids[t] * dim;
+                for (int i = 0; i < dim; i++) {
+                    Vectors.set(out, (long) t * dim + i, DTypes.read(table.dtype(), table.data(), src + i));
+                }
+            }
+        });
+    }
+
+    @Override
+    public void rmsNorm(MemorySegment x, int n, Tensor weight, float eps, MemorySegment out) {
+        Norms.rmsNorm(x, n, weight.data(), weight.cols(), eps, out);
+    }
+
+    @Override
+    public void matmul(MemorySegment x, int n, Tensor w, MemorySegment y, boolean accumulate) {
+        Matmul.matmul(x, n, w, y, accumulate);
+    }
+
+    @Override
+    public void addBias(MemorySegment y, int n, Tensor bias) {
+        int width = bias.cols();
+        for (int t = 0; t < n; t++) {
+            Vectors.axpy(1f, bias.data(), 0, y, (long) t * width, width);
+        }
+    }
+
+    @Override
+    public void rope(MemorySegment x, int n, int heads, int[] positions, RopeTable table) {
+        Rotary.rope(x, n, heads, positions, table);
+    }
+
+    @Override
+    public void storeKv(MemorySegment k, MemorySegment v, AttentionBatch batch, KvLayer layer) {
+        PagedAttention.storeKv(k, v, batch, layer);
+    }
+
+    @Override
+    public void attention(MemorySegment q, AttentionBatch batch, KvLayer layer, MemorySegment out) {
+        PagedAttention.attention(q, batch, layer, out);
+    }
+
+    @Override
+    public void swiglu(MemorySegment gate, MemorySegment up, int n, int width, MemorySegment out) {
+        Activations.swiglu(gate, up, n, width, out);
+    }
+
+    @Override
+    public void gatherRows(MemorySegment x, int[] rows, int count, int width, MemorySegment out) {
+        long bytes = (long) width * 4;
+        for (int r = 0; r < count; r++) {
+            MemorySegment.copy(x, rows[r] * bytes, out, r * bytes, bytes);
+        }
+    }
+
+    @Override
+    public void copyToHost(MemorySegment src, float[] dst, int count) {
+        MemorySegment.copy(src, JAVA_FLOAT, 0, dst, 0, count);
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}
