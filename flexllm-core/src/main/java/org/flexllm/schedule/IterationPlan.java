@@ -1,0 +1,30 @@
+package org.flexllm.schedule;
+
+import java.util.List;
+
+/**
+ * What one iteration computes.
+ *
+ * @param chunks    the scheduled token chunks, decodes first
+ * @param preempted sequences evicted from the KV cache this iteration (they will be recomputed later)
+ * @param rejected  sequences that cannot run even with the whole KV cache to themselves
+ */
+public record IterationPlan(List<ScheduledChunk> chunks, List<Sequence> preempted, List<Rejection> rejected) {
+    public IterationPlan {
+        chunks = List.copyOf(chunks);
+        preempted = List.copyOf(preempted);
+        rejected = List.copyOf(rejected);
+    }
+
+    /** Tokens scheduled in all chunks. */
+    public int tokens() {
+        return chunks.stream().mapToInt(ScheduledChunk::count).sum();
+    }
+
+    public boolean isEmpty() {
+        return chunks.isEmpty() && rejected.isEmpty();
+    }
+
+    /** A sequence the scheduler gave up on, and why. */
+    public record Rejection(Sequence sequence, String reason) {}
+}

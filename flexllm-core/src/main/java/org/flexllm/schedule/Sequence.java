@@ -1,0 +1,98 @@
+package org.flexllm.schedule;
+
+import java.util.Arrays;
+import org.flexllm.kv.BlockTable;
+
+/**
+ * A sequence's token accounting, vLLM-v1 style: its tokens (prompt, then generated), how many of them have
+ * their keys and values in the KV cache ({@code computed}), and the blocks holding them. The scheduler hands
+ * out tokens to compute; nothing else distinguishes prefill from decode.
+ */
+public final class Sequence {
+    private final long id;
+    private final int promptLength;
+    private int[] tokens;
+    private int length;
+    private int computed;
+    private int preemptions;
+    private final BlockTable blocks = new BlockTable();
+
+    /** @param id arrival order: lower ids were submitted earlier and are scheduled first */
+    public Sequence(long id, int[] prompt, int expectedTokens) {
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("a sequence needs at least one prompt token");
+        }
+        this.id = id;
+        this.promptLength = prompt.length;
+        this.tokens = Arrays.copyOf(prompt, Math.max(prompt.length, expectedTokens));
+        this.length = prompt.length;
+    }
+
+    public long id() {
+        return id;
+    }
+
+    public int promptLength() {
+        return promptLength;
+    }
+
+    /** Prompt plus generated tokens. */
+    public int length() {
+        return length;
+    }
+
+    public int token(int position) {
+        return tokens[position];
+    }
+
+    /** Tokens whose keys and values are in the cache. */
+    public int computed() {
+        return computed;
+    }
+
+    /** Tokens still to run through the model before the next one can be sampled. */
+    public int uncomputed() {
+        return length - computed;
+    }
+
+    public int generated() {
+        return length - promptLength;
+    }
+
+    public int preemptions() {
+        return preemptions;
+    }
+
+    public BlockTable blocks() {
+        return blocks;
+    }
+
+    public void append(int token) {
+        if (length == tokens.length) {
+            tokens = Arrays.copyOf(tokens, 2 * tokens.length);
+        }
+        tokens[length++] = token;
+    }
+
+    /** Marks {@code count} more tokens as computed after a forward pass wrote their keys and values. */
+    public void advance(int count) {
+        computed += count;
+    }
+
+    /** Drops the cached keys and values; the whole sequence is recomputed when it runs again. */
+    void evict(org.flexllm.kv.BlockAllocator allocator) {
+        blocks.releaseAll(allocator);
+        computed = 0;
+        preemptions++;
+    }
+
+    /** The generated tokens. */
+    public int[] output() {
+        return Arrays.copyOfRange(tokens, promptLength, length);
+    }
+
+    /** Prompt and generated tokens. */
+    public int[] allTokens() {
+        return Arrays.copyOf(tokens, length);
+    }
+}
