@@ -1,0 +1,121 @@
+package org.flexllm.api;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.flexllm.backend.Backend;
+import org.flexllm.backend.Backends;
+import org.flexllm.engine.CoServingEngine;
+import org.flexllm.engine.EngineConfig;
+import org.flexllm.graph.CompiledModel;
+import org.flexllm.kv.PagedKvCache;
+import org.flexllm.model.Checkpoint;
+import org.flexllm.model.ModelConfig;
+import org.flexllm.model.ModelWeights;
+import org.flexllm.model.SyntheticModel;
+import org.flexllm.tokenizer.Tokenizer;
+
+/**
+ * Configures and builds an {@link LlmEngine}. Every setting but the model has a default sized for a
+ * workstation CPU.
+ */
+public final class EngineBuilder {
+    /** Prefix of a model name that selects a random-weight model of a real shape, e.g. {@code synthetic:llama-1b}. */
+    public static final String SYNTHETIC = "synthetic:";
+
+    private String model;
+    private String backend = Backends.AUTO;
+    private int tokenBudget = 512;
+    private int maxSequences = 64;
+    private long kvCacheBytes = 1L << 30;
+    private int blockSize = 16;
+    private int maxModelLen = 8192;
+    private long seed = 0;
+
+    EngineBuilder() {}
+
+    /** A Hugging Face model folder. */
+    public EngineBuilder model(Path folder) {
+        this.model = folder.toString();
+        return this;
+    }
+
+    /** A Hugging Face model folder, or {@code synthetic:NAME} (see {@link SyntheticModel#names()}). */
+    public EngineBuilder model(String folderOrSynthetic) {
+        this.model = folderOrSynthetic;
+        return this;
+    }
+
+    /** {@code cpu}, {@code cuda}, or {@code auto} (default): the best backend this machine can run. */
+    public EngineBuilder backend(String name) {
+        this.backend = name;
+        return this;
+    }
+
+    /** The most tokens one iteration computes, decode and prefill together (default 512). */
+    public EngineBuilder tokenBudget(int tokens) {
+        this.tokenBudget = tokens;
+        return this;
+    }
+
+    /** The most requests running at once (default 64). */
+    public EngineBuilder maxSequences(int sequences) {
+        this.maxSequences = sequences;
+        return this;
+    }
+
+    /** Memory for the KV cache (default 1 GiB; never more than maxSequences full contexts need). */
+    public EngineBuilder kvCacheBytes(long bytes) {
+        this.kvCacheBytes = bytes;
+        return this;
+    }
+
+    /** Tokens per KV-cache block (default 16). */
+    public EngineBuilder blockSize(int tokens) {
+        this.blockSize = tokens;
+        return this;
+    }
+
+    /** The longest sequence, prompt and output, accepted (default 8192, capped by the model's context). */
+    public EngineBuilder maxModelLen(int tokens) {
+        this.maxModelLen = tokens;
+        return this;
+    }
+
+    /** Seed of the random streams of requests that bring no seed of their own (default 0). */
+    public EngineBuilder seed(long seed) {
+        this.seed = seed;
+        return this;
+    }
+
+    /** Loads the model, compiles it onto the backend and starts the engine thread. */
+    public LlmEngine build() {
+        if (model == null) {
+            throw new IllegalStateException("no model: call model(path) or model(\"synthetic:NAME\")");
+        }
+        Loaded loaded = load();
+        ModelConfig c = loaded.config();
+        int contextLimit = Math.min(maxModelLen, c.maxPositionEmbeddings());
+        long kvBytes = Math.min(kvCacheBytes,
+                PagedKvCache.bytesPerToken(c) * (long) contextLimit * maxSequences);
+        EngineConfig config = new EngineConfig(tokenBudget, maxSequences, kvBytes, blockSize, contextLimit, seed);
+        Backend b = Backends.create(backend);
+        CompiledModel compiled = CompiledModel.compile(b, c, loaded.weights(), List.of(), tokenBudget, contextLimit);
+        PagedKvCache kv = PagedKvCache.allocate(b, c, blockSize, kvBytes);
+        return new LlmEngine(new CoServingEngine(compiled, kv, loaded.tokenizer(), config), loaded.resources());
+    }
+
+    private Loaded load() {
+        if (model.startsWith(SYNTHETIC)) {
+            SyntheticModel m = SyntheticModel.create(model.substring(SYNTHETIC.length()), seed);
+            return new Loaded(m.config(), m.weights(), Tokenizer.bytes(m.config().vocabSize()), m);
+        }
+        Path folder = Path.of(model);
+        Checkpoint checkpoint = Checkpoint.load(folder);
+        Tokenizer tokenizer = Files.exists(folder.resolve("tokenizer.json"))
+                ? Tokenizer.load(folder) : Tokenizer.bytes(checkpoint.config().vocabSize());
+        return new Loaded(checkpoint.config(), checkpoint.weights(), tokenizer, checkpoint);
+    }
+
+    private record Loaded(ModelConfig config, ModelWeights weights, Tokenizer tokenizer, AutoCloseable resources) {}
+}

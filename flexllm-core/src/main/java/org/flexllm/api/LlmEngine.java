@@ -1,0 +1,120 @@
+package org.flexllm.api;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Flow;
+import org.flexllm.engine.CoServingEngine;
+import org.flexllm.model.ModelConfig;
+import org.flexllm.sampling.SamplingParams;
+import org.flexllm.tokenizer.ChatMessage;
+import org.flexllm.tokenizer.Tokenizer;
+
+/**
+ * An in-process LLM engine: load a model once, then generate from any number of threads at once. Requests
+ * are batched together continuously, so concurrent callers share each forward pass.
+ * <pre>{@code
+ * try (LlmEngine engine = LlmEngine.builder().model(Path.of("models/Llama-3.2-1B-Instruct")).build()) {
+ *     GenerationResult r = engine.generate("The capital of France is", SamplingParams.greedy());
+ *     System.out.println(r.text());
+ *     engine.submit(GenerationRequest.of("Tell me a story")
+ *                     .withListener(event -> System.out.print(event.text())))
+ *           .join();
+ * }
+ * }</pre>
+ */
+public final class LlmEngine implements AutoCloseable {
+    private final CoServingEngine engine;
+    private final AutoCloseable model;
+
+    LlmEngine(CoServingEngine engine, AutoCloseable model) {
+        this.engine = engine;
+        this.model = model;
+    }
+
+    /** A builder; {@link EngineBuilder#model} is the one required setting. */
+    public static EngineBuilder builder() {
+        return new EngineBuilder();
+    }
+
+    /** Generates from a text prompt and waits for the result. */
+    public GenerationResult generate(String prompt, SamplingParams params) {
+        return generate(GenerationRequest.of(prompt).withParams(params));
+    }
+
+    /** Runs a request and waits for the result; failures are rethrown as they were raised. */
+    public GenerationResult generate(GenerationRequest request) {
+        try {
+            return submit(request).join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+        }
+    }
+
+    /** Renders the messages with the chat template and generates the assistant's reply. */
+    public GenerationResult chat(List<ChatMessage> messages, SamplingParams params) {
+        return generate(new GenerationRequest(Prompt.chat(messages), params, null));
+    }
+
+    /**
+     * Queues a request. Cancelling the returned future cancels the request and frees its resources.
+     *
+     * @throws org.flexllm.engine.PromptTooLongException when the prompt does not fit the context
+     */
+    public CompletableFuture<GenerationResult> submit(GenerationRequest request) {
+        return engine.submit(encode(request.prompt()), request.params(), request.listener());
+    }
+
+    /**
+     * The request's tokens as a reactive stream: the request starts when the subscriber subscribes; the
+     * stream completes after the last token or fails with the request's error.
+     */
+    public Flow.Publisher<TokenEvent> stream(GenerationRequest request) {
+        return new TokenPublisher(this, request);
+    }
+
+    /**
+     * Scores a token sequence: {@code log P(ids[t] | ids[<t])} for every {@code t > 0} with the {@code top}
+     * most likely alternatives.
+     */
+    public ScoreResult score(int[] ids, int top) {
+        SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(1).promptLogprobs(top).build();
+        GenerationResult r = generate(new GenerationRequest(Prompt.ids(ids), params, null));
+        return new ScoreResult(r.promptIds(), r.promptLogprobs());
+    }
+
+    /** Token ids of a prompt as this engine feeds it to the model. */
+    public int[] encode(Prompt prompt) {
+        Tokenizer tokenizer = engine.tokenizer();
+        return switch (prompt) {
+            case Prompt.Text t -> tokenizer.encode(t.text(), true);
+            case Prompt.Ids ids -> ids.ids().stream().mapToInt(Integer::intValue).toArray();
+            case Prompt.Chat chat -> tokenizer.encode(tokenizer.applyChatTemplate(chat.messages(), true), false);
+        };
+    }
+
+    public Tokenizer tokenizer() {
+        return engine.tokenizer();
+    }
+
+    public ModelConfig config() {
+        return engine.model().config();
+    }
+
+    /** The backend's name ({@code cpu}, {@code cuda}). */
+    public String backend() {
+        return engine.model().backend().name();
+    }
+
+    /** Stops serving: requests still in flight complete with a {@code CancellationException}. */
+    @Override
+    public void close() {
+        engine.close();
+        try {
+            model.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing the model failed", e);
+        }
+    }
+
+}

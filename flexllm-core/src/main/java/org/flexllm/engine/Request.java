@@ -1,0 +1,132 @@
+package org.flexllm.engine;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.random.RandomGenerator;
+import org.flexllm.api.FinishReason;
+import org.flexllm.api.GenerationResult;
+import org.flexllm.api.TokenEvent;
+import org.flexllm.api.TokenListener;
+import org.flexllm.api.Timings;
+import org.flexllm.sampling.SampledToken;
+import org.flexllm.sampling.SamplingParams;
+import org.flexllm.sampling.TokenHistory;
+import org.flexllm.schedule.Sequence;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An inference request inside the engine: its sequence, how it samples, what it has produced so far, and the
+ * caller's future and listener. Touched only by the engine thread (apart from the future).
+ */
+final class Request {
+    private static final Logger LOG = LoggerFactory.getLogger(Request.class);
+
+    final Sequence sequence;
+    final SamplingParams params;
+    final RandomGenerator random;
+    final TokenHistory history;
+    final OutputText text;
+    final CompletableFuture<GenerationResult> future;
+    private final TokenListener listener;
+    private final List<SampledToken> logprobs = new ArrayList<>();
+    private final SampledToken[] promptLogprobs;
+    private final long arrivalNanos = System.nanoTime();
+    private long firstScheduledNanos;
+    private long firstTokenNanos;
+    private long lastTokenNanos;
+    /** The token sampled in the current iteration, delivered after the forward pass. */
+    SampledToken pending;
+
+    Request(Sequence sequence, SamplingParams params, RandomGenerator random, TokenHistory history, OutputText text,
+            TokenListener listener, CompletableFuture<GenerationResult> future) {
+        this.sequence = sequence;
+        this.params = params;
+        this.random = random;
+        this.history = history;
+        this.text = text;
+        this.listener = listener;
+        this.future = future;
+        this.promptLogprobs = params.promptLogprobs().isPresent() ? new SampledToken[sequence.promptLength()] : null;
+    }
+
+    /** Whether the logits at {@code position} are needed: to sample, or to score the next prompt token. */
+    boolean wantsLogits(int position) {
+        return position == sequence.length() - 1
+                || promptLogprobs != null && position < sequence.promptLength() - 1
+                && promptLogprobs[position + 1] == null;
+    }
+
+    void recordPromptLogprob(int position, SampledToken scored) {
+        promptLogprobs[position] = scored;
+    }
+
+    void markScheduled() {
+        if (firstScheduledNanos == 0) {
+            firstScheduledNanos = System.nanoTime();
+        }
+    }
+
+    /**
+     * Appends a sampled token and streams it.
+     *
+     * @return why the request is finished now, or null when it goes on
+     */
+    FinishReason accept(SampledToken token, boolean stopToken, int contextLimit) {
+        long now = System.nanoTime();
+        firstTokenNanos = firstTokenNanos == 0 ? now : firstTokenNanos;
+        lastTokenNanos = now;
+        sequence.append(token.id());
+        history.add(token.id());
+        if (params.logprobs().isPresent()) {
+            logprobs.add(token);
+        }
+        FinishReason finish = finishReason(token.id(), stopToken, contextLimit);
+        String delta = text.release(finish != null);
+        notify(new TokenEvent(sequence.generated() - 1, token.id(), delta,
+                params.logprobs().isPresent() ? token : null, finish != null));
+        return finish;
+    }
+
+    private FinishReason finishReason(int token, boolean isStopToken, int contextLimit) {
+        boolean stopString = text.add(token);
+        if (stopString || isStopToken) {
+            return FinishReason.STOP;
+        }
+        if (sequence.generated() >= params.maxTokens() || sequence.length() >= contextLimit) {
+            return text.finish() ? FinishReason.STOP : FinishReason.LENGTH;
+        }
+        return null;
+    }
+
+    private void notify(TokenEvent event) {
+        if (listener == null) {
+            return;
+        }
+        try {
+            listener.onToken(event);
+        } catch (RuntimeException e) {
+            LOG.warn("token listener of request {} threw; ignoring", sequence.id(), e);
+        }
+    }
+
+    GenerationResult result(FinishReason finish) {
+        double toMs = 1e-6;
+        int generated = sequence.generated();
+        Timings timings = new Timings(
+                (firstScheduledNanos - arrivalNanos) * toMs,
+                (firstTokenNanos - arrivalNanos) * toMs,
+                generated > 1 ? (lastTokenNanos - firstTokenNanos) * toMs / (generated - 1) : 0,
+                (lastTokenNanos - arrivalNanos) * toMs);
+        return new GenerationResult(boxed(Arrays.copyOf(sequence.allTokens(), sequence.promptLength())),
+                boxed(sequence.output()), text.text(), finish, logprobs,
+                promptLogprobs == null ? List.of() : Arrays.asList(promptLogprobs), timings,
+                sequence.preemptions());
+    }
+
+    private static List<Integer> boxed(int[] ids) {
+        return Arrays.stream(ids).boxed().toList();
+    }
+}
