@@ -1,0 +1,14 @@
+package org.flexllm.model;
+
+import org.flexllm.FlexLlmException;
+
+/** A model folder whose files do not form a checkpoint matching its {@code config.json}. */
+public class InvalidCheckpointException extends FlexLlmException {
+    public InvalidCheckpointException(String message) {
+        super(message);
+    }
+
+    public InvalidCheckpointException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

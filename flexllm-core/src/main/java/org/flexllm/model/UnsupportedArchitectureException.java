@@ -1,0 +1,12 @@
+package org.flexllm.model;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** A model whose {@code model_type} or {@code architectures} names a family this library does not run. */
+public class UnsupportedArchitectureException extends InvalidConfigException {
+    public UnsupportedArchitectureException(Path file, String architecture, List<String> supported) {
+        super(file, "architecture '" + architecture + "' is not supported; supported: "
+                + String.join(", ", supported));
+    }
+}
