@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.stream.Stream;
 import org.flexllm.io.InvalidSafetensorsException;
 import org.flexllm.io.SafetensorsFile;
@@ -52,7 +53,7 @@ class CheckpointTest {
                 Stream.of(l.qProj(), l.kProj(), l.vProj(), l.oProj(), l.gateProj(), l.upProj(), l.downProj())
                         .flatMap(linear -> Stream.of(linear.weight(), linear.bias()))));
         return Stream.concat(Stream.of(w.embedTokens(), w.norm(), w.lmHead()), layers)
-                .filter(t -> t != null);
+                .filter(Objects::nonNull);
     }
 
     private List<Tensor> goldenTensors(Path folder) {
@@ -120,7 +121,8 @@ class CheckpointTest {
                 assertEquals(w.name(), n.name());
                 for (long i = 0; i < w.shape().elements(); i++) {
                     short expected = DTypes.floatToBf16(w.getFloat(i));
-                    assertEquals(expected, n.data().getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i), w.name() + "[" + i + "]");
+                    short actual = n.data().getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i);
+                    assertEquals(expected, actual, w.name() + "[" + i + "]");
                 }
             }
         }
@@ -238,23 +240,25 @@ class CheckpointTest {
     @Test
     void mixedDtypesKeepTheirStoredType() throws IOException {
         List<Tensor> mixed = goldenTensors(LLAMA).stream()
-                .map(t -> t.shape().rank() == 2 ? toBf16(t) : t)
+                .map(t -> t.name().equals("model.norm.weight") ? t
+                        : convert(t, t.shape().rank() == 2 ? DType.BF16 : DType.F16))
                 .toList();
         try (Checkpoint checkpoint = Checkpoint.load(folder(LLAMA, mixed))) {
             ModelWeights w = checkpoint.weights();
             assertEquals(DType.BF16, w.embedTokens().dtype());
             assertEquals(DType.F32, w.norm().dtype());
+            assertEquals(DType.F16, w.layers().get(1).inputLayernorm().dtype());
             assertEquals(DType.BF16, w.layers().get(1).downProj().weight().dtype());
             assertEquals(mixed.stream().mapToLong(t -> t.data().byteSize()).sum(), checkpoint.weightBytes());
         }
     }
 
-    private static Tensor toBf16(Tensor t) {
-        MemorySegment data = MemorySegment.ofArray(new byte[Math.toIntExact(t.shape().elements() * 2)]);
+    private static Tensor convert(Tensor t, DType dtype) {
+        MemorySegment data = MemorySegment.ofArray(new byte[Math.toIntExact(t.shape().elements() * dtype.byteSize())]);
         for (long i = 0; i < t.shape().elements(); i++) {
-            DTypes.write(DType.BF16, data, i, t.getFloat(i));
+            DTypes.write(dtype, data, i, t.getFloat(i));
         }
-        return new Tensor(t.name(), DType.BF16, t.shape(), data);
+        return new Tensor(t.name(), dtype, t.shape(), data);
     }
 
     @Test
@@ -349,7 +353,8 @@ class CheckpointTest {
 
     @Test
     void unsupportedArchitecture() throws IOException {
-        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"gpt2\", \"architectures\": [\"GPT2LMHeadModel\"]}");
+        Files.writeString(dir.resolve("config.json"),
+                "{\"model_type\": \"gpt2\", \"architectures\": [\"GPT2LMHeadModel\"]}");
         var e = assertThrows(UnsupportedArchitectureException.class, () -> Checkpoint.load(dir));
         assertMentions(e, "gpt2", "LlamaForCausalLM");
     }
