@@ -57,7 +57,8 @@ public record SafetensorsFile(Path path, SequencedMap<String, Tensor> tensors, M
     private record Entry(String name, DType dtype, Shape shape, long begin, long end) {}
 
     /**
-     * Maps {@code file} read-only into {@code arena} and validates its header.
+     * Maps {@code file} read-only into {@code arena} and validates its header. The mapping belongs to
+     * {@code arena} even when validation fails; closing the arena releases it.
      *
      * @throws InvalidSafetensorsException naming the file and the field or tensor when the file is malformed
      * @throws UncheckedIOException        when the file cannot be read
@@ -81,7 +82,8 @@ public record SafetensorsFile(Path path, SequencedMap<String, Tensor> tensors, M
 
         SequencedMap<String, Tensor> tensors = new LinkedHashMap<>();
         for (Entry e : entries) {
-            tensors.put(e.name(), new Tensor(e.name(), e.dtype(), e.shape(), data.asSlice(e.begin(), e.end() - e.begin())));
+            MemorySegment bytes = data.asSlice(e.begin(), e.end() - e.begin());
+            tensors.put(e.name(), new Tensor(e.name(), e.dtype(), e.shape(), bytes));
         }
         return new SafetensorsFile(file, tensors, metadata);
     }
@@ -109,7 +111,8 @@ public record SafetensorsFile(Path path, SequencedMap<String, Tensor> tensors, M
         long available = mapped.byteSize() - HEADER_LENGTH_BYTES;
         if (Long.compareUnsigned(length, available) > 0) {
             throw new InvalidSafetensorsException(file, "header length " + Long.toUnsignedString(length)
-                    + " runs past the end of the file (" + available + " bytes follow the length): truncated or not a safetensors file");
+                    + " runs past the end of the file (" + available + " bytes follow the length):"
+                    + " truncated or not a safetensors file");
         }
         if (length > MAX_HEADER_BYTES) {
             throw new InvalidSafetensorsException(file, "header length " + length + " exceeds the limit of "

@@ -105,8 +105,9 @@ public final class SafetensorsWriter {
              Arena arena = Arena.ofConfined()) {
             MemorySegment out = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
             out.set(SafetensorsFile.HEADER_LENGTH, 0, header.length);
-            MemorySegment.copy(MemorySegment.ofArray(header), 0, out, SafetensorsFile.HEADER_LENGTH_BYTES, header.length);
-            long offset = SafetensorsFile.HEADER_LENGTH_BYTES + header.length;
+            long offset = SafetensorsFile.HEADER_LENGTH_BYTES;
+            MemorySegment.copy(MemorySegment.ofArray(header), 0, out, offset, header.length);
+            offset += header.length;
             for (Tensor t : tensors) {
                 MemorySegment.copy(t.data(), 0, out, offset, t.data().byteSize());
                 offset += t.data().byteSize();
