@@ -1,0 +1,190 @@
+package org.flexllm.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Flow;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.flexllm.api.FinishReason;
+import org.flexllm.api.GenerationRequest;
+import org.flexllm.api.GenerationResult;
+import org.flexllm.api.LlmEngine;
+import org.flexllm.api.Prompt;
+import org.flexllm.api.ScoreResult;
+import org.flexllm.api.TokenEvent;
+import org.flexllm.model.Checkpoint;
+import org.flexllm.sampling.Logprobs;
+import org.flexllm.sampling.SampledToken;
+import org.flexllm.sampling.SamplingParams;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The public API's promises: thread safety, streaming, cancellation, seeds, stops, scoring, shutdown. */
+class EngineApiTest {
+    private static final int[] ONCE_UPON = {1, 403, 407, 261, 378};
+    private static LlmEngine engine;
+
+    @BeforeAll
+    static void start() {
+        engine = LlmEngine.builder().model(StoriesTest.MODEL).build();
+    }
+
+    @AfterAll
+    static void stop() {
+        engine.close();
+    }
+
+    private static GenerationRequest request(int[] prompt, SamplingParams params) {
+        return GenerationRequest.of(Prompt.ids(prompt)).withParams(params);
+    }
+
+    private static int[] prompt(int seed) {
+        return new int[] {1, 3 + seed * 37 % 500, 3 + seed * 101 % 500, 3 + seed * 7 % 500};
+    }
+
+    @Test
+    void manyThreadsAtOnceGetWhatEachGetsAlone() throws Exception {
+        var greedy = SamplingParams.builder().temperature(0).maxTokens(24).ignoreEos(true).build();
+        List<List<Integer>> sequential = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            sequential.add(engine.generate(request(prompt(i), greedy)).ids());
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(12);
+        try {
+            List<Future<GenerationResult>> results = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                int[] p = prompt(i);
+                results.add(pool.submit(() -> engine.generate(request(p, greedy))));
+            }
+            for (int i = 0; i < 12; i++) {
+                assertEquals(sequential.get(i), results.get(i).get(60, TimeUnit.SECONDS).ids(), "thread " + i);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void publisherStreamsEveryTokenThenCompletes() throws Exception {
+        var params = SamplingParams.builder().temperature(0).maxTokens(30).ignoreEos(true).build();
+        List<TokenEvent> events = new CopyOnWriteArrayList<>();
+        CountDownLatch done = new CountDownLatch(1);
+        engine.stream(request(ONCE_UPON, params)).subscribe(new Flow.Subscriber<>() {
+            public void onSubscribe(Flow.Subscription s) {
+                s.request(Long.MAX_VALUE);
+            }
+
+            public void onNext(TokenEvent e) {
+                events.add(e);
+            }
+
+            public void onError(Throwable t) {
+                done.countDown();
+            }
+
+            public void onComplete() {
+                done.countDown();
+            }
+        });
+        assertTrue(done.await(30, TimeUnit.SECONDS));
+        List<Integer> expected = engine.generate(request(ONCE_UPON, params)).ids();
+        assertEquals(expected, events.stream().map(TokenEvent::tokenId).toList());
+        assertTrue(events.getLast().last());
+        assertEquals(List.of(0, 1, 2), events.stream().limit(3).map(TokenEvent::index).toList());
+    }
+
+    @Test
+    void cancellingAFutureStopsItsRequestAndOthersGoOn() throws Exception {
+        var longRun = SamplingParams.builder().temperature(0).maxTokens(400).ignoreEos(true).build();
+        CountDownLatch started = new CountDownLatch(1);
+        var cancelled = engine.submit(request(ONCE_UPON, longRun).withListener(e -> started.countDown()));
+        assertTrue(started.await(30, TimeUnit.SECONDS));
+        assertTrue(cancelled.cancel(true));
+        var greedy = SamplingParams.builder().temperature(0).maxTokens(8).build();
+        assertEquals(8, engine.generate(request(prompt(3), greedy)).ids().size());
+        assertThrows(CancellationException.class, cancelled::join);
+    }
+
+    @Test
+    void aSeedMakesSamplingReproducibleWhateverElseRuns() {
+        var seeded = SamplingParams.builder().temperature(1).maxTokens(40).seed(42).ignoreEos(true).build();
+        List<Integer> alone = engine.generate(request(ONCE_UPON, seeded)).ids();
+        List<CompletableFuture<GenerationResult>> crowd = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            crowd.add(engine.submit(request(prompt(i), SamplingParams.builder().maxTokens(30).build())));
+        }
+        List<Integer> inCrowd = engine.generate(request(ONCE_UPON, seeded)).ids();
+        crowd.forEach(CompletableFuture::join);
+        assertEquals(alone, inCrowd);
+        var otherSeed = SamplingParams.builder().temperature(1).maxTokens(40).seed(43).ignoreEos(true).build();
+        assertNotEquals(alone, engine.generate(request(ONCE_UPON, otherSeed)).ids());
+    }
+
+    @Test
+    void stopTokenIdEndsGenerationWithThatToken() {
+        var greedy = SamplingParams.builder().temperature(0).maxTokens(60).ignoreEos(true).build();
+        List<Integer> free = engine.generate(request(ONCE_UPON, greedy)).ids();
+        int stopAt = free.get(10);
+        int firstIndex = free.indexOf(stopAt);
+        var stopping = SamplingParams.builder().temperature(0).maxTokens(60).stopTokenIds(List.of(stopAt)).build();
+        GenerationResult r = engine.generate(request(ONCE_UPON, stopping));
+        assertEquals(free.subList(0, firstIndex + 1), r.ids());
+        assertEquals(FinishReason.STOP, r.finishReason());
+        assertEquals(FinishReason.LENGTH, engine.generate(request(ONCE_UPON, greedy)).finishReason());
+    }
+
+    @Test
+    void scoreGivesLogSoftmaxOfTheLogitsAtEachPosition() {
+        int[] ids = {1, 403, 407, 261, 378, 432, 383};
+        ScoreResult score = engine.score(ids, 3);
+        assertNull(score.logprobs().get(0));
+        try (Checkpoint c = Checkpoint.load(StoriesTest.MODEL);
+             var runner = new SingleSequence(c.config(), c.weights(), 16)) {
+            List<float[]> logits = runner.logits(ids, ids.length);
+            for (int t = 1; t < ids.length; t++) {
+                SampledToken expected = Logprobs.forToken(logits.get(t - 1), ids[t], 3);
+                SampledToken actual = score.logprobs().get(t);
+                assertEquals(expected.logprob(), actual.logprob(), 1e-5, "position " + t);
+                assertEquals(expected.topLogprobs().getFirst().id(), actual.topLogprobs().getFirst().id());
+                assertEquals(3, actual.topLogprobs().size());
+            }
+        }
+    }
+
+    @Test
+    void logprobsOfGeneratedTokensAreReturnedWhenAsked() {
+        var params = SamplingParams.builder().temperature(0).maxTokens(5).logprobs(2).ignoreEos(true).build();
+        GenerationResult r = engine.generate(request(ONCE_UPON, params));
+        assertEquals(5, r.logprobs().size());
+        for (int i = 0; i < 5; i++) {
+            SampledToken t = r.logprobs().get(i);
+            assertEquals(r.ids().get(i), t.id());
+            assertEquals(t.topLogprobs().getFirst().logprob(), t.logprob(), 1e-6, "greedy picks the top token");
+        }
+    }
+
+    @Test
+    void closingCancelsRequestsInFlightWithAReason() {
+        LlmEngine other = LlmEngine.builder().model(StoriesTest.MODEL).build();
+        var forever = SamplingParams.builder().temperature(0).maxTokens(100_000).ignoreEos(true).build();
+        var inFlight = other.submit(request(ONCE_UPON, forever));
+        other.close();
+        var error = assertThrows(CancellationException.class, inFlight::join);
+        Throwable reason = error.getCause() != null ? error.getCause() : error;
+        assertTrue(reason.getMessage().contains("closed"), reason.getMessage());
+        assertThrows(IllegalStateException.class, () -> other.submit(request(ONCE_UPON, forever)));
+    }
+}
