@@ -1,0 +1,2 @@
+/** The paged KV cache: fixed-size blocks, block tables, the allocator. */
+package org.flexllm.kv;

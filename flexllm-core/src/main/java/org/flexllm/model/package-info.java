@@ -1,0 +1,2 @@
+/** Model descriptions and weights: HF config parsing, checkpoint binding, rotary embeddings, synthetic models. */
+package org.flexllm.model;
