@@ -5,8 +5,9 @@ import java.util.List;
 
 /**
  * Log-probabilities of one logits row (one position, vocabulary-wide): log-softmax, the k largest entries, and
- * the chosen token with its alternatives. Used for generated tokens, prompt logprobs and scoring. Sums run in
- * double so that a 152k-entry row loses no precision; the results are stored as float like the logits.
+ * the chosen token with its alternatives. Used for generated tokens, prompt logprobs and scoring. The
+ * vocabulary-wide sum is accumulated in double so that a 152k-entry row loses no precision; results are float
+ * like the logits.
  */
 public final class Logprobs {
     private Logprobs() {
