@@ -170,7 +170,7 @@ class SamplerTest {
     }
 
     @Test
-    void sampleWithoutLogprobsAsksGivesTheChosenLogprobAlone() {
+    void sampleGivesTheChosenLogprobEvenWithoutAlternatives() {
         float[] row = ReferenceDistribution.gaussianRow(VOCAB, 1, 8);
         SampledToken token = sampler.sample(row, SamplingParams.greedy(), noHistory, generator(0));
         assertEquals(ReferenceDistribution.logSoftmax(row)[token.id()], token.logprob(), 1e-5);
