@@ -1,9 +1,13 @@
 package org.flexllm.sampling;
 
+import java.io.Serial;
 import org.flexllm.FlexLlmException;
 
 /** A {@link SamplingParams} field holds a value outside its range; the message names the field and the range. */
 public final class InvalidSamplingParamsException extends FlexLlmException {
+    @Serial
+    private static final long serialVersionUID = 1L;
+
     private final String field;
 
     InvalidSamplingParamsException(String field, String requirement, Object value) {

@@ -5,8 +5,9 @@ import java.util.List;
 
 /**
  * Log-probabilities of one logits row (one position, vocabulary-wide): log-softmax, the k largest entries, and
- * the chosen token with its alternatives. Used for generated tokens, prompt logprobs and scoring. Sums run in
- * double so that a 152k-entry row loses no precision; the results are stored as float like the logits.
+ * the chosen token with its alternatives. Used for generated tokens, prompt logprobs and scoring. The
+ * vocabulary-wide sum is accumulated in double so that a 152k-entry row loses no precision; results are float
+ * like the logits.
  */
 public final class Logprobs {
     private Logprobs() {
@@ -14,15 +15,8 @@ public final class Logprobs {
 
     /** {@code log(sum(exp(row)))}, shifted by the row's maximum so that no exponent overflows. */
     public static double logSumExp(float[] row) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (float x : row) {
-            max = Math.max(max, x);
-        }
-        double sum = 0;
-        for (float x : row) {
-            sum += Math.exp(x - max);
-        }
-        return max + Math.log(sum);
+        float max = RowKernels.max(row);
+        return max + Math.log(RowKernels.sumExp(row, max));
     }
 
     /** Writes {@code log_softmax(row)} into {@code out}, which may be {@code row} itself. */
@@ -66,21 +60,38 @@ public final class Logprobs {
         for (int i = 0; i < k; i++) {
             out[i] = i;
         }
-        for (int i = k / 2 - 1; i >= 0; i--) {
-            siftDown(row, out, i, k);
+        heapify(row, out, k);
+        // Later ids lose ties, so only a strictly larger value displaces the root; the vector scan skips the rest.
+        for (int i = nextAbove(row, k, out[0]); i < row.length; i = nextAbove(row, i + 1, out[0])) {
+            out[0] = i;
+            siftDown(row, out, 0, k);
         }
-        for (int i = k; i < row.length; i++) {
-            if (ranksAbove(row, i, out[0])) {
-                out[0] = i;
-                siftDown(row, out, 0, k);
-            }
+        sortHeap(row, out, k);
+    }
+
+    private static int nextAbove(float[] row, int from, int root) {
+        return RowKernels.firstAbove(row, from, row[root]);
+    }
+
+    /** Reorders {@code ids[0..n)} best first by their values in {@code row}; equal values rank the lower id first. */
+    static void rank(float[] row, int[] ids, int n) {
+        heapify(row, ids, n);
+        sortHeap(row, ids, n);
+    }
+
+    private static void heapify(float[] row, int[] heap, int size) {
+        for (int node = size / 2 - 1; node >= 0; node--) {
+            siftDown(row, heap, node, size);
         }
-        // Heapsort: moving the worst to the back each time leaves the best at the front.
-        for (int end = k - 1; end > 0; end--) {
-            int worst = out[0];
-            out[0] = out[end];
-            out[end] = worst;
-            siftDown(row, out, 0, end);
+    }
+
+    /** Heapsort: moving the root (the worst) to the back each time leaves the best at the front. */
+    private static void sortHeap(float[] row, int[] heap, int size) {
+        for (int end = size - 1; end > 0; end--) {
+            int worst = heap[0];
+            heap[0] = heap[end];
+            heap[end] = worst;
+            siftDown(row, heap, 0, end);
         }
     }
 

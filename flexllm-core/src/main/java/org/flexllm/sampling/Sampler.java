@@ -1,5 +1,6 @@
 package org.flexllm.sampling;
 
+import java.util.Arrays;
 import java.util.random.RandomGenerator;
 
 /**
@@ -8,21 +9,25 @@ import java.util.random.RandomGenerator;
  *
  * <p>A sampler keeps vocabulary-sized scratch arrays, so {@link #choose} allocates nothing; one sampler serves
  * every sequence of an engine thread in turn. Top-k selects with a bounded heap rather than sorting the
- * vocabulary, and top-p ranks only as many of the best tokens as its nucleus needs. A non-greedy choice takes
+ * vocabulary, and top-p ranks only the few tokens at the edge of its nucleus. A non-greedy choice takes
  * exactly one {@code nextDouble()} from the request's generator and greedy takes none, so a seeded request
  * produces the same tokens whatever else the engine is doing. Not thread-safe.
  */
 public final class Sampler {
-    /** Most nuclei at usual top-p values hold tens of tokens; when more are needed the search widens 8-fold. */
-    private static final int FIRST_NUCLEUS_BOUND = 64;
-    private static final int NUCLEUS_GROWTH = 8;
+    /** Top-p buckets keep 5 mantissa bits: each spans about 3% of weight, so the boundary bucket is small. */
+    private static final int BUCKET_SHIFT = 23 - 5;
+    /** Weights lie in [0, 1], so 1 has the highest bucket. */
+    private static final int BUCKETS = (Float.floatToRawIntBits(1f) >>> BUCKET_SHIFT) + 1;
 
     private final int vocabSize;
     private final float[] penalized;
     /** {@code exp((logit - max) / temperature)} by token id, valid for the current candidates only. */
     private final float[] weights;
-    /** The ids still in the running; best first when they have been ranked. */
+    /** The ids still in the running, in no particular order. */
     private final int[] candidates;
+    /** Top-p scratch: the weight in each bucket, and the ids of the bucket where the nucleus ends. */
+    private final double[] bucketMass = new double[BUCKETS];
+    private final int[] boundary;
 
     /** A sampler for rows of {@code vocabSize} logits. */
     public Sampler(int vocabSize) {
@@ -30,6 +35,7 @@ public final class Sampler {
         this.penalized = new float[vocabSize];
         this.weights = new float[vocabSize];
         this.candidates = new int[vocabSize];
+        this.boundary = new int[vocabSize];
     }
 
     /**
@@ -75,26 +81,26 @@ public final class Sampler {
 
     /** The index of the largest entry; ties go to the lowest id. */
     private static int argmax(float[] row) {
-        int best = 0;
-        for (int i = 1; i < row.length; i++) {
-            if (row[i] > row[best]) {
-                best = i;
-            }
+        // Above the float just below the maximum means equal to it.
+        int best = RowKernels.firstAbove(row, 0, Math.nextDown(RowKernels.max(row)));
+        if (best == row.length) {
+            throw new IllegalArgumentException("logits row holds NaN or only -Infinity, so it has no largest"
+                    + " entry; the model's forward pass produced invalid values");
         }
         return best;
     }
 
     private int draw(float[] row, SamplingParams params, RandomGenerator random) {
+        float temperature = (float) params.temperature();
         int n = params.topK() > 0 ? Math.min(params.topK(), vocabSize) : vocabSize;
-        boolean ranked = n < vocabSize;
-        if (ranked) {
+        if (n < vocabSize) {
             Logprobs.topK(row, n, candidates);
+            weigh(row, n, temperature);
         } else {
-            allCandidates();
+            weighAll(row, temperature);
         }
-        weigh(row, n, (float) params.temperature());
         if (params.topP() < 1) {
-            n = nucleus(n, ranked, params.topP());
+            n = nucleus(n, params.topP());
         }
         if (params.minP() > 0) {
             n = atLeast(n, (float) params.minP());
@@ -102,13 +108,15 @@ public final class Sampler {
         return pick(n, random.nextDouble());
     }
 
-    private void allCandidates() {
+    /** Makes every id a candidate and weighs them all, with the vector kernel since this is V exponentials. */
+    private void weighAll(float[] row, float temperature) {
         for (int id = 0; id < vocabSize; id++) {
             candidates[id] = id;
         }
+        RowKernels.exp(row, RowKernels.max(row), temperature, weights);
     }
 
-    /** Fills the candidates' weights; the best candidate gets exactly 1. */
+    /** Weighs the first n candidates; the best of them gets exactly 1, as in {@link #weighAll}. */
     private void weigh(float[] row, int n, float temperature) {
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < n; j++) {
@@ -120,37 +128,48 @@ public final class Sampler {
         }
     }
 
-    /** Keeps the fewest best candidates whose weights reach {@code topP} of the candidates' total. */
-    private int nucleus(int n, boolean ranked, double topP) {
-        double target = topP * massOf(n);
-        int rankedCount = ranked ? n : rankUntil(target);
-        return prefixReaching(rankedCount, target);
-    }
-
     /**
-     * Ranks the best k of the whole vocabulary, widening k until their weights reach {@code target}, so that
-     * only the nucleus and its neighbourhood get ordered. Returns k.
+     * Keeps the fewest best candidates whose weights reach {@code topP} of the candidates' total, without
+     * sorting them: one pass adds the weights up per narrow bucket to find the bucket where the running total,
+     * from the top, crosses the target; the buckets above it are kept whole and only the boundary bucket's
+     * tokens are ranked.
      */
-    private int rankUntil(double target) {
-        int k = Math.min(FIRST_NUCLEUS_BOUND, vocabSize);
-        Logprobs.topK(weights, k, candidates);
-        while (k < vocabSize && massOf(k) < target) {
-            k = Math.min(vocabSize, k * NUCLEUS_GROWTH);
-            Logprobs.topK(weights, k, candidates);
-        }
-        return k;
-    }
-
-    /** The length of the shortest prefix of the first n candidates whose weights sum to target, or n. */
-    private int prefixReaching(int n, double target) {
-        double sum = 0;
+    private int nucleus(int n, double topP) {
+        Arrays.fill(bucketMass, 0);
+        double total = 0;
         for (int j = 0; j < n; j++) {
-            sum += weights[candidates[j]];
-            if (sum >= target) {
-                return j + 1;
+            float weight = weights[candidates[j]];
+            bucketMass[bucket(weight)] += weight;
+            total += weight;
+        }
+        double target = topP * total;
+        int edge = BUCKETS - 1;
+        double kept = 0;
+        while (edge > 0 && kept + bucketMass[edge] < target) {
+            kept += bucketMass[edge--];
+        }
+        int count = 0;
+        int tied = 0;
+        for (int j = 0; j < n; j++) {
+            int id = candidates[j];
+            int bucket = bucket(weights[id]);
+            if (bucket > edge) {
+                candidates[count++] = id;
+            } else if (bucket == edge) {
+                boundary[tied++] = id;
             }
         }
-        return n;
+        Logprobs.rank(weights, boundary, tied);
+        for (int i = 0; i < tied && kept < target; i++) {
+            candidates[count++] = boundary[i];
+            kept += weights[boundary[i]];
+        }
+        return count;
+    }
+
+    /** A weight's bucket: its float bits without the low mantissa bits, which order like the weights do. */
+    private static int bucket(float weight) {
+        return Float.floatToRawIntBits(weight) >>> BUCKET_SHIFT;
     }
 
     /**

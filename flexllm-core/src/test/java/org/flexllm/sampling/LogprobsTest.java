@@ -3,6 +3,7 @@ package org.flexllm.sampling;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -26,8 +27,8 @@ class LogprobsTest {
     @ParameterizedTest
     @ValueSource(ints = {0, 1, 2, 17, 500, 2000})
     void topKMatchesAFullSortWithTiesToTheLowerId(int k) {
-        // Values on a coarse grid so that many are equal.
-        float[] row = ReferenceDistribution.gaussianRow(2000, 3, k);
+        // Values on a coarse grid so that many are equal; an odd length leaves a tail after the vector loop.
+        float[] row = ReferenceDistribution.gaussianRow(2001, 3, k);
         for (int i = 0; i < row.length; i++) {
             row[i] = Math.round(row[i] * 2) / 2f;
         }
@@ -40,10 +41,18 @@ class LogprobsTest {
     }
 
     @Test
+    void topKKeepsTheLowestIdsAmongEqualValuesUpToTheLastEntry() {
+        // 37 entries leave a tail after the vector loop for every vector width.
+        int[] out = new int[3];
+        Logprobs.topK(new float[37], 3, out);
+        assertArrayEquals(new int[] {0, 1, 2}, out);
+    }
+
+    @Test
     void topKRejectsAKLargerThanTheRow() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Logprobs.topK(new float[3], 4, new int[4]));
-        assertEquals(true, e.getMessage().contains("row length 3"), e.getMessage());
+        assertTrue(e.getMessage().contains("row length 3"), e.getMessage());
     }
 
     @Test
@@ -58,7 +67,7 @@ class LogprobsTest {
             TokenLogprob alternative = token.topLogprobs().get(r);
             assertEquals(reference[alternative.id()], alternative.logprob(), 1e-5);
             if (r > 0) {
-                assertEquals(true, token.topLogprobs().get(r - 1).logprob() >= alternative.logprob());
+                assertTrue(token.topLogprobs().get(r - 1).logprob() >= alternative.logprob());
             }
         }
     }

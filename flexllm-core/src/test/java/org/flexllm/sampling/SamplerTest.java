@@ -170,7 +170,7 @@ class SamplerTest {
     }
 
     @Test
-    void sampleWithoutLogprobsAsksGivesTheChosenLogprobAlone() {
+    void sampleGivesTheChosenLogprobEvenWithoutAlternatives() {
         float[] row = ReferenceDistribution.gaussianRow(VOCAB, 1, 8);
         SampledToken token = sampler.sample(row, SamplingParams.greedy(), noHistory, generator(0));
         assertEquals(ReferenceDistribution.logSoftmax(row)[token.id()], token.logprob(), 1e-5);
@@ -201,17 +201,19 @@ class SamplerTest {
         history.addAll(IntStream.range(0, 100).toArray());
         RandomGenerator random = generator(3);
         ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
-        int calls = 2000;
-        for (int i = 0; i < calls; i++) {
-            sampler.choose(row, params, history, random);
+        int calls = 1000;
+        // Vector API code allocates until C2 has compiled it, which takes longer on a busy machine: the claim
+        // is about the steady state, so the quietest of up to 100 rounds counts.
+        long fewest = Long.MAX_VALUE;
+        for (int round = 0; round < 100 && fewest >= calls; round++) {
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < calls; i++) {
+                sampler.choose(row, params, history, random);
+            }
+            fewest = Math.min(fewest, threads.getCurrentThreadAllocatedBytes() - before);
         }
-        long before = threads.getCurrentThreadAllocatedBytes();
-        for (int i = 0; i < calls; i++) {
-            sampler.choose(row, params, history, random);
-        }
-        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
         // Any per-call object would cost at least 16 bytes a call; less than one byte a call is noise.
-        assertTrue(allocated < calls, name + ": " + allocated + " bytes over " + calls + " calls");
+        assertTrue(fewest < calls, name + ": " + fewest + " bytes over " + calls + " calls");
     }
 
     private static RandomGenerator generator(long seed) {
