@@ -42,10 +42,20 @@ final class ChatTemplate {
         RenderResult result = Engine.JINJAVA.renderForResult(source, context);
         for (TemplateError error : result.getErrors()) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw new ChatTemplateException("chat template of " + origin + ": " + error.getMessage());
+                throw new ChatTemplateException("chat template of " + origin + ": " + describe(error));
             }
         }
         return result.getOutput();
+    }
+
+    /** The template's own message when it called {@code raise_exception}, else Jinjava's. */
+    private static String describe(TemplateError error) {
+        for (Throwable cause = error.getException(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof ChatTemplateException raised) {
+                return raised.getMessage();
+            }
+        }
+        return error.getMessage();
     }
 
     /** Called by templates as {@code raise_exception(message)} to reject a conversation. */
