@@ -1,6 +1,7 @@
 package org.flexllm.tokenizer;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -18,7 +19,14 @@ import java.util.regex.PatternSyntaxException;
  * names the file and the field ({@code model.merges[12]}).
  */
 record JsonField(Path file, String path, JsonNode node) {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /**
+     * Vocabularies are objects with 100k+ distinct member names; canonicalizing and interning them, as
+     * Jackson does by default for the benefit of repeated names, costs more than it saves.
+     */
+    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
+            .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .build());
 
     /** Parses {@code file}, whose top level must be an object. */
     static JsonField read(Path file) {
