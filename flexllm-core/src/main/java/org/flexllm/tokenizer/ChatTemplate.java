@@ -3,6 +3,7 @@ package org.flexllm.tokenizer;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -12,7 +13,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import jinjava.javax.el.CompositeELResolver;
-import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 
 /**
  * A Hugging Face chat template (Jinja) rendered with Jinjava the way transformers renders it: blocks

@@ -7,6 +7,8 @@ import org.flexllm.FlexLlmException;
  * {@code raise_exception}. The message names where the template came from.
  */
 public final class ChatTemplateException extends FlexLlmException {
+    private static final long serialVersionUID = 1L;
+
     public ChatTemplateException(String message) {
         super(message);
     }

@@ -7,6 +7,8 @@ import org.flexllm.FlexLlmException;
  * field this library does not understand. The message names the file and the field.
  */
 public final class TokenizerFormatException extends FlexLlmException {
+    private static final long serialVersionUID = 1L;
+
     public TokenizerFormatException(String message) {
         super(message);
     }
