@@ -1,0 +1,61 @@
+package org.flexllm.tokenizer;
+
+import com.google.common.base.Preconditions;
+import com.google.common.primitives.ImmutableIntArray;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** Builds tokenizers: from {@code tokenizer.json} files, and the built-in byte tokenizer. */
+final class TokenizerFactory {
+    private static final String FILE = "tokenizer.json";
+    private static final int BYTE_TOKENIZER_BOS = 256;
+    private static final int BYTE_TOKENIZER_EOS = 257;
+
+    private TokenizerFactory() {
+    }
+
+    static Tokenizer load(Path fileOrFolder) {
+        Path file = Files.isDirectory(fileOrFolder) ? fileOrFolder.resolve(FILE) : fileOrFolder;
+        JsonField json = JsonField.read(file);
+        Normalizer normalizer = json.find("normalizer").map(Normalizer::read).orElse(Normalizer.NONE);
+        List<AddedToken> addedTokens = json.find("added_tokens")
+                .map(tokens -> tokens.elements().stream().map(AddedToken::read).toList())
+                .orElse(List.of());
+        return new Tokenizer(
+                new AddedVocabulary(addedTokens, normalizer),
+                json.find("pre_tokenizer").map(PreTokenizer::read).orElse(PreTokenizer.NONE),
+                BpeModel.read(json.get("model")),
+                json.find("post_processor").map(PostProcessor::read).orElse(PostProcessor.NONE),
+                json.find("decoder").map(Decoder::read).orElse(Decoder.NONE),
+                TokenizerConfig.read(file.toAbsolutePath().getParent()));
+    }
+
+    static Tokenizer bytes(int vocabSize) {
+        Preconditions.checkArgument(vocabSize > BYTE_TOKENIZER_EOS,
+                "a byte tokenizer needs a vocabulary of at least %s (256 bytes, BOS, EOS), not %s",
+                BYTE_TOKENIZER_EOS + 1, vocabSize);
+        List<String> tokens = new ArrayList<>(vocabSize);
+        for (int b = 0; b < 256; b++) {
+            tokens.add(BpeModel.byteToken(b));
+        }
+        AddedToken bos = AddedToken.special(BYTE_TOKENIZER_BOS, "<s>");
+        AddedToken eos = AddedToken.special(BYTE_TOKENIZER_EOS, "</s>");
+        tokens.add(bos.content());
+        tokens.add(eos.content());
+        for (int id = tokens.size(); id < vocabSize; id++) {
+            tokens.add("<extra_" + id + ">");
+        }
+        // No byte has a character token, so every character falls back to its <0xNN> bytes.
+        return new Tokenizer(
+                new AddedVocabulary(List.of(bos, eos), Normalizer.NONE),
+                PreTokenizer.NONE,
+                BpeModel.withoutMerges(tokens, true),
+                new PostProcessor.TemplateProcessing(ImmutableIntArray.of(bos.id()), ImmutableIntArray.of()),
+                new Decoder.Sequence(List.of(new Decoder.ByteFallback(), new Decoder.Fuse())),
+                new TokenizerConfig(Optional.of(bos.content()), Optional.of(eos.content()), Optional.empty(),
+                        "the built-in byte tokenizer"));
+    }
+}
