@@ -5,6 +5,8 @@ package org.flexllm;
  * file, tensor, field or limit involved and, where there is one, what to do about it.
  */
 public class FlexLlmException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
     public FlexLlmException(String message) {
         super(message);
     }

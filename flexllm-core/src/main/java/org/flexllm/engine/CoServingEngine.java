@@ -75,7 +75,7 @@ public final class CoServingEngine implements AutoCloseable {
      * @throws IllegalArgumentException when the prompt is empty or holds ids outside the vocabulary
      */
     public CompletableFuture<GenerationResult> submit(int[] prompt, SamplingParams params, TokenListener listener) {
-        if (closing) {
+        if (closing || !thread.isAlive()) {
             throw new IllegalStateException("the engine is closed");
         }
         validate(prompt);
@@ -83,8 +83,11 @@ public final class CoServingEngine implements AutoCloseable {
         var sequence = new Sequence(nextId.getAndIncrement(), prompt, prompt.length + params.maxTokens());
         var history = new TokenHistory(model.config().vocabSize());
         history.addAll(prompt);
-        var text = new OutputText(tokenizer.streamDecoder(params.skipSpecialTokens()), params.stopStrings());
+        var text = new OutputText(tokenizer.streamDecoder(params.skipSpecialTokens()), prompt, params.stopStrings());
         inbox.add(new Request(sequence, params, randoms.forRequest(params), history, text, listener, future));
+        if (!thread.isAlive()) {
+            cancelAll();
+        }
         return future;
     }
 
@@ -111,6 +114,10 @@ public final class CoServingEngine implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            LOG.error("the engine loop died; cancelling every request", e);
+            closing = true;
+            throw e;
         } finally {
             cancelAll();
         }
@@ -161,7 +168,12 @@ public final class CoServingEngine implements AutoCloseable {
         }
         chunks.forEach(c -> c.sequence().advance(c.count()));
         for (Request r : sampled) {
-            deliver(r);
+            try {
+                deliver(r);
+            } catch (RuntimeException e) {
+                LOG.error("delivering a token of request {} failed", r.sequence.id(), e);
+                fail(r, new FlexLlmException("delivering the output failed: " + e.getMessage(), e));
+            }
         }
     }
 

@@ -14,7 +14,16 @@ final class OutputText {
     private final StringBuilder text = new StringBuilder();
     private int released;
 
-    OutputText(StreamDecoder decoder, List<String> stops) {
+    /**
+     * @param decoder a fresh stream decoder
+     * @param prompt  fed through the decoder first, so the output decodes as a continuation (a SentencePiece
+     *                decoder strips the leading space only at the very start of a sequence)
+     * @param stops   stop strings
+     */
+    OutputText(StreamDecoder decoder, int[] prompt, List<String> stops) {
+        for (int id : prompt) {
+            decoder.next(id);
+        }
         this.decoder = decoder;
         this.stops = stops;
         this.holdBack = stops.stream().mapToInt(String::length).max().orElse(1) - 1;

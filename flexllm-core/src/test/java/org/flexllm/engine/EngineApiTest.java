@@ -147,6 +147,32 @@ class EngineApiTest {
     }
 
     @Test
+    void stopStringCutsTheTextAndTheStreamNeverShowsIt() {
+        var greedy = SamplingParams.builder().temperature(0).maxTokens(60).build();
+        String free = engine.generate("Once upon a time", greedy).text();
+        int at = free.indexOf("Lily");
+        assertTrue(at > 0, free);
+        StringBuilder streamed = new StringBuilder();
+        var stopping = greedy.toBuilder().stopStrings(List.of("Lily", "no such text")).build();
+        GenerationResult r = engine.generate(GenerationRequest.of("Once upon a time").withParams(stopping)
+                .withListener(e -> streamed.append(e.text())));
+        assertEquals(free.substring(0, at), r.text());
+        assertEquals(r.text(), streamed.toString());
+        assertEquals(FinishReason.STOP, r.finishReason());
+    }
+
+    @Test
+    void streamedTextEqualsTheResultText() {
+        var params = SamplingParams.builder().temperature(0.8).seed(5).maxTokens(80).build();
+        StringBuilder streamed = new StringBuilder();
+        GenerationResult r = engine.generate(GenerationRequest.of("The zoo")
+                .withParams(params).withListener(e -> streamed.append(e.text())));
+        assertEquals(r.text(), streamed.toString());
+        assertEquals(engine.tokenizer().decode(r.ids().stream().mapToInt(i -> i).toArray(), true).strip(),
+                r.text().strip());
+    }
+
+    @Test
     void scoreGivesLogSoftmaxOfTheLogitsAtEachPosition() {
         int[] ids = {1, 403, 407, 261, 378, 432, 383};
         ScoreResult score = engine.score(ids, 3);

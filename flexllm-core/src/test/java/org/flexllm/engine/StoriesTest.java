@@ -23,6 +23,7 @@ import org.flexllm.tensor.Shape;
 import org.flexllm.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The real stories260K model against llama2.c's run.c. */
@@ -59,6 +60,27 @@ class StoriesTest {
                     .ids();
             List<Integer> expected = Arrays.stream(sequence, prompt.length, sequence.length).boxed().toList();
             assertEquals(expected, generated);
+        }
+    }
+
+    static Stream<Arguments> texts() {
+        return Stream.of(
+                Arguments.of("greedy_once_upon_a_time_n64.txt", "Once upon a time", 64),
+                Arguments.of("greedy_once_upon_a_time_n256.txt", "Once upon a time", 256),
+                Arguments.of("greedy_noprompt_n200.txt", "", 200),
+                Arguments.of("greedy_zoo_n60.txt", "Zoo", 60));
+    }
+
+    /** run.c prints the prompt, then each token as it is generated, then a newline. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("texts")
+    void greedyTextMatchesRunC(String file, String prompt, int steps) throws IOException {
+        String expected = Files.readString(MODEL.resolve("reference").resolve(file));
+        try (LlmEngine engine = LlmEngine.builder().model(MODEL).build()) {
+            int promptTokens = engine.encode(Prompt.text(prompt)).length;
+            var params = SamplingParams.builder().temperature(0).maxTokens(steps + 1 - promptTokens).build();
+            String text = engine.generate(GenerationRequest.of(prompt).withParams(params)).text();
+            assertEquals(expected, prompt + text + "\n");
         }
     }
 
