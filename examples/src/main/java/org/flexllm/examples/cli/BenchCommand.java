@@ -112,7 +112,8 @@ final class BenchCommand implements Callable<Integer> {
     private void validate(int prompt, int generate) {
         require(batch >= 1, "--batch must be at least 1");
         require(prompt >= 1, "--prompt-len must be at least 1");
-        require(mode == Mode.prefill || generate >= 2, "--gen-len must be at least 2 for decode: its rate counts the tokens after the first");
+        require(mode == Mode.prefill || generate >= 2,
+                "--gen-len must be at least 2 for decode: its rate counts the tokens after the first");
         require(warmup >= 0, "--warmup must be at least 0");
         require(repeat >= 1, "--repeat must be at least 1");
     }
@@ -153,7 +154,8 @@ final class BenchCommand implements Callable<Integer> {
         return new Report(mode.name(), model, engine.backend(), Runtime.getRuntime().availableProcessors(), batch,
                 prompt, generate, budget, warmup, repeat, "best", best.tokens(), best.nanos() / 1e9,
                 best.tokensPerSecond(), cost.streamedWeightBytes(), bytesPerToken,
-                bytesPerToken * best.tokensPerSecond() / 1e9, cost.matmulFlops(best.tokens(), best.logitRows()) / best.nanos(),
+                bytesPerToken * best.tokensPerSecond() / 1e9,
+                cost.matmulFlops(best.tokens(), best.logitRows()) / best.nanos(),
                 "linear layers and lm_head, not attention");
     }
 

@@ -20,7 +20,8 @@ final class DetokenizeCommand implements Callable<Integer> {
             description = "A tokenizer.json, or a folder holding one.")
     private Path tokenizer;
 
-    @Option(names = "--ids", required = true, split = ",", paramLabel = "ID", description = "Token ids, e.g. 1,403,407.")
+    @Option(names = "--ids", required = true, split = ",", paramLabel = "ID",
+            description = "Token ids, e.g. 1,403,407.")
     private int[] ids;
 
     @Option(names = "--skip-special", description = "Leave special tokens (BOS, EOS, ...) out of the text.")

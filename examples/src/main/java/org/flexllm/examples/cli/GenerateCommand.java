@@ -74,7 +74,8 @@ final class GenerateCommand implements Callable<Integer> {
                 out.print(event.text());
                 out.flush();
             };
-            GenerationResult r = engine.generate(new GenerationRequest(prompt.toPrompt(), params(), json ? null : stream));
+            GenerationResult r = engine.generate(
+                    new GenerationRequest(prompt.toPrompt(), params(), json ? null : stream));
             out.println(json ? Json.line(new Generated(r.promptIds(), r.ids(), r.text(), r.finishReason().label(),
                     r.timings().ttftMs(), r.timings().tpotMs())) : "");
         }

@@ -17,7 +17,7 @@ final class Json {
 
     private Json() {}
 
-    /** {@code value} as one line of JSON, e.g. a record {@code (List<Integer> promptIds)} as {@code {"prompt_ids":[...]}}. */
+    /** {@code value} as one line of JSON: a record component {@code promptIds} becomes {@code "prompt_ids"}. */
     static String line(Object value) {
         try {
             return MAPPER.writeValueAsString(value);

@@ -72,7 +72,8 @@ final class ScoreCommand implements Callable<Integer> {
         List<List<List<Number>>> tops = new ArrayList<>();
         for (SampledToken t : r.logprobs()) {
             logprobs.add(t == null ? null : t.logprob());
-            tops.add(t == null ? null : t.topLogprobs().stream().map(a -> List.<Number>of(a.id(), a.logprob())).toList());
+            tops.add(t == null ? null
+                    : t.topLogprobs().stream().map(a -> List.<Number>of(a.id(), a.logprob())).toList());
         }
         return new Scored(r.ids(), logprobs, tops);
     }
