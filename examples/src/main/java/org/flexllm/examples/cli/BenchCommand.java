@@ -1,0 +1,180 @@
+package org.flexllm.examples.cli;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import org.flexllm.api.GenerationRequest;
+import org.flexllm.api.GenerationResult;
+import org.flexllm.api.LlmEngine;
+import org.flexllm.api.Prompt;
+import org.flexllm.sampling.SamplingParams;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code flexllm bench}: decode or prefill throughput on random prompt ids, with bandwidth and FLOP rates. */
+@Command(name = "bench", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = {"Measure decode or prefill throughput on random prompt ids (greedy, EOS ignored).",
+                "decode: B requests of L prompt tokens generate G tokens each; tokens_per_s counts the tokens after"
+                        + " each request's first, over the time from the last first token to the last token.",
+                "prefill: B prompts of L tokens in one iteration (when B*L fits the 8192-token budget), one token"
+                        + " each; tokens_per_s = B*L / time from submission to the last first token.",
+                "gflops counts the Linear layers and the lm_head (on the last prompt token only in prefill), not"
+                        + " attention. Untimed warm-up runs come first; the best timed run is reported."})
+final class BenchCommand implements Callable<Integer> {
+    private static final int MAX_TOKEN_BUDGET = 8192;
+    private static final int BLOCK_SIZE = 16;
+
+    /** What is measured, with the prompt length it uses by default. */
+    enum Mode {
+        decode(16), prefill(512);
+
+        final int defaultPromptLen;
+
+        Mode(int defaultPromptLen) {
+            this.defaultPromptLen = defaultPromptLen;
+        }
+    }
+
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODE", description = "decode or prefill.")
+    private Mode mode;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+            description = "A Hugging Face model folder, or synthetic:NAME (smollm-135m, llama-1b, llama-8b-2l, tiny).")
+    private String model;
+
+    @Option(names = "--batch", defaultValue = "1", paramLabel = "B", description = "Concurrent requests.")
+    private int batch;
+
+    @Option(names = "--prompt-len", paramLabel = "L",
+            description = "Prompt tokens per request (default 16 for decode, 512 for prefill).")
+    private Integer promptLen;
+
+    @Option(names = "--gen-len", defaultValue = "64", paramLabel = "G",
+            description = "Tokens generated per request in decode (prefill generates 1).")
+    private int genLen;
+
+    @Option(names = "--warmup", defaultValue = "1", paramLabel = "N", description = "Untimed runs first, for the JIT.")
+    private int warmup;
+
+    @Option(names = "--repeat", defaultValue = "3", paramLabel = "R", description = "Timed runs; the best is reported.")
+    private int repeat;
+
+    @Option(names = "--json", description = "Print one JSON object.")
+    private boolean json;
+
+    /** One timed run: the tokens counted, how many rows of logits they needed, and the time they took. */
+    record Run(long tokens, long logitRows, long nanos) {
+        double tokensPerSecond() {
+            return tokens * 1e9 / nanos;
+        }
+    }
+
+    /** The JSON output. */
+    record Report(String mode, String model, String backend, int cpus, int batch, int promptLen, int genLen,
+                  int tokenBudget, int warmup, int repeats, String statistic, long tokens, double seconds,
+                  double tokensPerS, long weightBytes, double weightBytesPerToken, double weightGbPerS,
+                  double gflops, String gflopsCounts) {}
+
+    @Override
+    public Integer call() {
+        int prompt = promptLen != null ? promptLen : mode.defaultPromptLen;
+        int generate = mode == Mode.decode ? genLen : 1;
+        validate(prompt, generate);
+        int budget = (int) Math.min(MAX_TOKEN_BUDGET, Math.max(512L, (long) batch * prompt));
+        // The KV cache holds exactly B sequences of the rounded-up length, so nothing is ever preempted.
+        try (LlmEngine engine = LlmEngine.builder().model(model).tokenBudget(budget).maxSequences(batch)
+                .blockSize(BLOCK_SIZE).maxModelLen(BLOCK_SIZE * Math.ceilDiv(prompt + generate, BLOCK_SIZE))
+                .kvCacheBytes(Long.MAX_VALUE).build()) {
+            var random = new SplittableRandom(0);
+            for (int i = 0; i < warmup; i++) {
+                run(engine, random, prompt, generate);
+            }
+            Run best = null;
+            for (int i = 0; i < repeat; i++) {
+                Run r = run(engine, random, prompt, generate);
+                best = best == null || r.tokensPerSecond() > best.tokensPerSecond() ? r : best;
+            }
+            print(report(engine, budget, prompt, generate, best));
+        }
+        return 0;
+    }
+
+    private void validate(int prompt, int generate) {
+        require(batch >= 1, "--batch must be at least 1");
+        require(prompt >= 1, "--prompt-len must be at least 1");
+        require(mode == Mode.prefill || generate >= 2,
+                "--gen-len must be at least 2 for decode: its rate counts the tokens after the first");
+        require(warmup >= 0, "--warmup must be at least 0");
+        require(repeat >= 1, "--repeat must be at least 1");
+    }
+
+    private void require(boolean ok, String message) {
+        if (!ok) {
+            throw new ParameterException(spec.commandLine(), message);
+        }
+    }
+
+    private Run run(LlmEngine engine, SplittableRandom random, int prompt, int generate) {
+        SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(generate).ignoreEos(true).build();
+        List<int[]> prompts = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            prompts.add(random.ints(prompt, 0, engine.config().vocabSize()).toArray());
+        }
+        List<TokenTimes> times = new ArrayList<>();
+        List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+        long submitted = System.nanoTime();
+        for (int[] ids : prompts) {
+            TokenTimes t = new TokenTimes(generate);
+            times.add(t);
+            futures.add(engine.submit(new GenerationRequest(Prompt.ids(ids), params, t)));
+        }
+        futures.forEach(CompletableFuture::join);
+        long lastFirst = times.stream().mapToLong(TokenTimes::first).max().orElseThrow();
+        if (mode == Mode.prefill) {
+            return new Run((long) batch * prompt, batch, lastFirst - submitted);
+        }
+        long end = times.stream().mapToLong(TokenTimes::last).max().orElseThrow();
+        long tokens = times.stream().mapToLong(t -> t.countAfter(lastFirst)).sum();
+        return new Run(tokens, tokens, end - lastFirst);
+    }
+
+    private Report report(LlmEngine engine, int budget, int prompt, int generate, Run best) {
+        ModelCost cost = ModelCost.of(model, engine.config());
+        double bytesPerToken = weightBytesPerToken(cost, budget, prompt);
+        return new Report(mode.name(), model, engine.backend(), Runtime.getRuntime().availableProcessors(), batch,
+                prompt, generate, budget, warmup, repeat, "best", best.tokens(), best.nanos() / 1e9,
+                best.tokensPerSecond(), cost.streamedWeightBytes(), bytesPerToken,
+                bytesPerToken * best.tokensPerSecond() / 1e9,
+                cost.matmulFlops(best.tokens(), best.logitRows()) / best.nanos(),
+                "linear layers and lm_head, not attention");
+    }
+
+    /** Each forward pass reads every streamed weight once for all the tokens it carries. */
+    private double weightBytesPerToken(ModelCost cost, int budget, int prompt) {
+        if (mode == Mode.decode) {
+            return (double) cost.streamedWeightBytes() / batch;
+        }
+        long tokens = (long) batch * prompt;
+        return (double) cost.streamedWeightBytes() * Math.ceilDiv(tokens, budget) / tokens;
+    }
+
+    private void print(Report r) {
+        PrintWriter out = spec.commandLine().getOut();
+        out.println(json ? Json.line(r) : String.format(
+                "%s %s on %s (%d cpus), batch %d, prompt %d, gen %d: %.2f tokens/s (%s of %d), %.4g MB of weights per"
+                        + " token, %.1f GB/s, %.1f GFLOP/s",
+                r.mode(), r.model(), r.backend(), r.cpus(), r.batch(), r.promptLen(), r.genLen(), r.tokensPerS(),
+                r.statistic(), r.repeats(), r.weightBytesPerToken() / 1e6, r.weightGbPerS(), r.gflops()));
+        out.flush();
+    }
+}

@@ -1,0 +1,57 @@
+package org.flexllm.examples.cli;
+
+import java.io.PrintWriter;
+import java.util.concurrent.CompletionException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code flexllm} command line: {@code demo}, {@code generate}, {@code score}, {@code tokenize},
+ * {@code detokenize} and {@code bench}. Errors print their message to stderr and exit with status 1
+ * (2 for a bad command line); {@code --verbose} adds the stack trace.
+ */
+@Command(name = "flexllm", mixinStandardHelpOptions = true, version = "flexllm 0.1.0-SNAPSHOT",
+        description = "Serve LLaMA-family models on the CPU, in-process.",
+        subcommands = {DemoCommand.class, GenerateCommand.class, ScoreCommand.class, TokenizeCommand.class,
+                DetokenizeCommand.class, BenchCommand.class})
+public final class FlexLlm implements Runnable {
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print the stack trace of an error.")
+    private boolean verbose;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line with its error handling; tests run it in-process with their own out and err. */
+    public static CommandLine commandLine() {
+        return new CommandLine(new FlexLlm()).setExecutionExceptionHandler(FlexLlm::reportError);
+    }
+
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "missing command: name one of " + spec.subcommands().keySet());
+    }
+
+    private static int reportError(Exception e, CommandLine command, ParseResult parsed) {
+        Throwable error = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        PrintWriter err = command.getErr();
+        FlexLlm root = (FlexLlm) command.getCommandSpec().root().userObject();
+        if (root.verbose) {
+            error.printStackTrace(err);
+        } else {
+            String message = error.getMessage() != null ? error.getMessage() : error.toString();
+            err.println("flexllm " + command.getCommandName() + ": " + message);
+        }
+        err.flush();
+        return 1;
+    }
+}

@@ -1,0 +1,94 @@
+package org.flexllm.examples.cli;
+
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.flexllm.api.GenerationRequest;
+import org.flexllm.api.GenerationResult;
+import org.flexllm.api.LlmEngine;
+import org.flexllm.api.Prompt;
+import org.flexllm.api.TokenListener;
+import org.flexllm.sampling.SamplingParams;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code flexllm generate}: one completion, streamed to stdout as it is generated. */
+@Command(name = "generate", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = "Continue a prompt, printing the text as it is generated (or one JSON object with --json).")
+final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+            description = "A Hugging Face model folder, or synthetic:NAME (smollm-135m, llama-1b, llama-8b-2l, tiny).")
+    private String model;
+
+    @ArgGroup(multiplicity = "1")
+    private PromptInput prompt;
+
+    @Option(names = "--max-tokens", defaultValue = "128", description = "The most tokens to generate.")
+    private int maxTokens;
+
+    @Option(names = "--temperature", defaultValue = "1.0", description = "0 selects greedy decoding.")
+    private double temperature;
+
+    @Option(names = "--top-p", defaultValue = "1.0", description = "Nucleus sampling; 1 turns it off.")
+    private double topP;
+
+    @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens; 0 turns it off.")
+    private int topK;
+
+    @Option(names = "--seed", description = "Makes sampling reproducible.")
+    private Long seed;
+
+    @Option(names = "--json", description = "Print one object with prompt_ids, ids, text, finish_reason, ttft_ms, "
+            + "tpot_ms at the end instead of streaming text.")
+    private boolean json;
+
+    /** The prompt: text, encoded as the tokenizer does by default (BOS where it adds one), or token ids. */
+    static final class PromptInput {
+        @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "The prompt text.")
+        String text;
+
+        @Option(names = "--prompt-ids", required = true, split = ",", paramLabel = "ID",
+                description = "The prompt as token ids, e.g. 1,403,407.")
+        int[] ids;
+
+        Prompt toPrompt() {
+            return text != null ? Prompt.text(text) : Prompt.ids(ids);
+        }
+    }
+
+    /** The JSON output. */
+    record Generated(List<Integer> promptIds, List<Integer> ids, String text, String finishReason, double ttftMs,
+                     double tpotMs) {}
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        try (LlmEngine engine = LlmEngine.builder().model(model).maxSequences(1).build()) {
+            TokenListener stream = event -> {
+                out.print(event.text());
+                out.flush();
+            };
+            GenerationResult r = engine.generate(
+                    new GenerationRequest(prompt.toPrompt(), params(), json ? null : stream));
+            out.println(json ? Json.line(new Generated(r.promptIds(), r.ids(), r.text(), r.finishReason().label(),
+                    r.timings().ttftMs(), r.timings().tpotMs())) : "");
+        }
+        out.flush();
+        return 0;
+    }
+
+    private SamplingParams params() {
+        SamplingParams.Builder params = SamplingParams.builder()
+                .maxTokens(maxTokens).temperature(temperature).topP(topP).topK(topK);
+        if (seed != null) {
+            params.seed(seed);
+        }
+        return params.build();
+    }
+}

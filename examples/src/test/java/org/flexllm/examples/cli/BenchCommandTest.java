@@ -1,0 +1,52 @@
+package org.flexllm.examples.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class BenchCommandTest {
+    @Test
+    void decodeReportsPositiveRates() {
+        Cli.Result r = Cli.run("bench", "decode", "--model", "synthetic:tiny", "--batch", "2", "--gen-len", "8",
+                "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode json = r.json();
+        assertAllNumbersPositive(json);
+        assertEquals("decode", json.get("mode").asText());
+        // Each request's tokens after its first; one fewer per request that started an iteration late.
+        assertTrue(json.get("tokens").asLong() <= 2 * 7);
+        assertEquals(json.get("weight_bytes").asDouble() / 2, json.get("weight_bytes_per_token").asDouble());
+    }
+
+    @Test
+    void prefillCountsEveryPromptToken() {
+        Cli.Result r = Cli.run("bench", "prefill", "--model", "synthetic:tiny", "--batch", "2", "--prompt-len", "40",
+                "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode json = r.json();
+        assertAllNumbersPositive(json);
+        assertEquals(80, json.get("tokens").asLong());
+        assertTrue(json.get("token_budget").asInt() >= 80);
+    }
+
+    @Test
+    void decodeNeedsTwoTokens() {
+        Cli.Result r = Cli.run("bench", "decode", "--model", "synthetic:tiny", "--gen-len", "1");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--gen-len"), r.err());
+    }
+
+    private static void assertAllNumbersPositive(JsonNode json) {
+        for (Map.Entry<String, JsonNode> field : json.properties()) {
+            if (field.getValue().isNumber()) {
+                assertTrue(field.getValue().asDouble() > 0, field.getKey() + " = " + field.getValue());
+            }
+        }
+        assertTrue(json.get("tokens_per_s").isNumber());
+        assertTrue(json.get("gflops").isNumber());
+        assertTrue(json.get("weight_bytes_per_token").isNumber());
+    }
+}

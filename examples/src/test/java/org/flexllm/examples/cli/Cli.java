@@ -1,0 +1,79 @@
+package org.flexllm.examples.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import picocli.CommandLine;
+
+/** Runs the command line in-process and captures what it prints; reads the shared test assets. */
+final class Cli {
+    static final ObjectMapper MAPPER = new ObjectMapper();
+    static final Path SHARED = Path.of(System.getProperty("flexllm.shared", "../shared"));
+    static final Path STORIES = SHARED.resolve("models/stories260K");
+
+    private Cli() {}
+
+    /** The exit status and the captured stdout and stderr of one run. */
+    record Result(int exitCode, String out, String err) {
+        /** Stdout as one JSON value. */
+        JsonNode json() {
+            return parse(out);
+        }
+
+        /** Stdout as one JSON value per line. */
+        List<JsonNode> jsonLines() {
+            return out.lines().map(Cli::parse).toList();
+        }
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = FlexLlm.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int exit = cli.execute(args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    static JsonNode parse(String json) {
+        try {
+            return MAPPER.readTree(json);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A JSON file of the shared assets. */
+    static JsonNode json(Path file) {
+        try {
+            return MAPPER.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Every line of a JSONL file of the shared assets. */
+    static List<JsonNode> jsonLines(Path file) {
+        try {
+            return Files.readAllLines(file).stream().map(Cli::parse).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Ints of a JSON array, for comparing with {@code int[]}. */
+    static List<Integer> ints(JsonNode array) {
+        return array.valueStream().map(JsonNode::asInt).toList();
+    }
+
+    static String csv(List<Integer> ids) {
+        return String.join(",", ids.stream().map(String::valueOf).toList());
+    }
+}
