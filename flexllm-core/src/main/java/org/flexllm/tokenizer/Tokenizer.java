@@ -60,7 +60,7 @@ public final class Tokenizer {
      * 256 is BOS (added on encode with special tokens), 257 is EOS, and the ids after that up to
      * {@code vocabSize} are placeholders {@code <extra_N>} that encoding never produces.
      *
-     * @throws IllegalArgumentException when {@code vocabSize} is below 258
+     * @throws IllegalArgumentException when {@code vocabSize} is below 256 (below 258 there is no BOS or EOS)
      */
     public static Tokenizer bytes(int vocabSize) {
         return TokenizerFactory.bytes(vocabSize);

@@ -34,28 +34,30 @@ final class TokenizerFactory {
     }
 
     static Tokenizer bytes(int vocabSize) {
-        Preconditions.checkArgument(vocabSize > BYTE_TOKENIZER_EOS,
-                "a byte tokenizer needs a vocabulary of at least %s (256 bytes, BOS, EOS), not %s",
-                BYTE_TOKENIZER_EOS + 1, vocabSize);
+        Preconditions.checkArgument(vocabSize >= 256,
+                "a byte tokenizer needs a vocabulary of at least the 256 bytes, not %s", vocabSize);
         List<String> tokens = new ArrayList<>(vocabSize);
         for (int b = 0; b < 256; b++) {
             tokens.add(BpeModel.byteToken(b));
         }
-        AddedToken bos = AddedToken.special(BYTE_TOKENIZER_BOS, "<s>");
-        AddedToken eos = AddedToken.special(BYTE_TOKENIZER_EOS, "</s>");
-        tokens.add(bos.content());
-        tokens.add(eos.content());
+        // A vocabulary of exactly the bytes (a model folder without tokenizer.json) has no room for specials.
+        List<AddedToken> specials = vocabSize > BYTE_TOKENIZER_EOS
+                ? List.of(AddedToken.special(BYTE_TOKENIZER_BOS, "<s>"), AddedToken.special(BYTE_TOKENIZER_EOS, "</s>"))
+                : List.of();
+        specials.forEach(t -> tokens.add(t.content()));
         for (int id = tokens.size(); id < vocabSize; id++) {
             tokens.add("<extra_" + id + ">");
         }
         // No byte has a character token, so every character falls back to its <0xNN> bytes.
+        ImmutableIntArray prefix = specials.isEmpty() ? ImmutableIntArray.of() : ImmutableIntArray.of(BYTE_TOKENIZER_BOS);
         return new Tokenizer(
-                new AddedVocabulary(List.of(bos, eos), Normalizer.NONE),
+                new AddedVocabulary(specials, Normalizer.NONE),
                 PreTokenizer.NONE,
                 BpeModel.withoutMerges(tokens, true),
-                new PostProcessor.TemplateProcessing(ImmutableIntArray.of(bos.id()), ImmutableIntArray.of()),
+                new PostProcessor.TemplateProcessing(prefix, ImmutableIntArray.of()),
                 new Decoder.Sequence(List.of(new Decoder.ByteFallback(), new Decoder.Fuse())),
-                new TokenizerConfig(Optional.of(bos.content()), Optional.of(eos.content()), Optional.empty(),
+                new TokenizerConfig(specials.stream().findFirst().map(AddedToken::content),
+                        specials.stream().skip(1).findFirst().map(AddedToken::content), Optional.empty(),
                         "the built-in byte tokenizer"));
     }
 }

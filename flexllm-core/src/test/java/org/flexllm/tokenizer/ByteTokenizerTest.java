@@ -91,7 +91,15 @@ class ByteTokenizerTest {
     }
 
     @Test
-    void needsRoomForBytesBosAndEos() {
-        assertThrows(IllegalArgumentException.class, () -> Tokenizer.bytes(257));
+    void needsRoomForTheBytes() {
+        assertThrows(IllegalArgumentException.class, () -> Tokenizer.bytes(255));
+    }
+
+    @Test
+    void aVocabularyOfOnlyBytesHasNoSpecialTokens() {
+        Tokenizer bytesOnly = Tokenizer.bytes(256);
+        assertArrayEquals(new int[] {104, 105}, bytesOnly.encode("hi", true));
+        assertTrue(bytesOnly.bosId().isEmpty());
+        assertEquals("hi", bytesOnly.decode(new int[] {104, 105}, true));
     }
 }
