@@ -1,0 +1,40 @@
+package org.flexllm.backend.cpu;
+
+/**
+ * Per-thread working memory of the kernels, grown on demand and then reused, so that steady-state calls
+ * allocate nothing. A caller's packed x is read by the pool's workers during the call that filled it.
+ */
+final class Scratch {
+    private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
+
+    private float[] packed = new float[0];
+    private float[] weights = new float[0];
+    private final float[] tile = new float[Gemm.TILE_ROWS * Gemm.PANEL];
+
+    private Scratch() {}
+
+    static Scratch get() {
+        return LOCAL.get();
+    }
+
+    /** Room for x packed into panels. */
+    float[] packed(int length) {
+        if (packed.length < length) {
+            packed = new float[length];
+        }
+        return packed;
+    }
+
+    /** Room for a tile of weight rows widened to f32. */
+    float[] weights(int length) {
+        if (weights.length < length) {
+            weights = new float[length];
+        }
+        return weights;
+    }
+
+    /** One micro-kernel result. */
+    float[] tile() {
+        return tile;
+    }
+}
