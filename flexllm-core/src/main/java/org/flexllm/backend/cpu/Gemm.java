@@ -80,11 +80,10 @@ final class Gemm {
             for (int k0 = 0; k0 < in(); k0 += K_BLOCK) {
                 int kc = Math.min(K_BLOCK, in() - k0);
                 float[] weights = scratch.weights(TILE_ROWS * kc);
-                MemorySegment weightsView = MemorySegment.ofArray(weights);
                 for (int t = from; t < to; t++) {
                     for (int r = 0; r < TILE_ROWS; r++) {
                         long row = Math.min(t * TILE_ROWS + r, out - 1);
-                        Widen.widen(w.dtype(), w.data(), row * in() + k0, weightsView, (long) r * kc, kc);
+                        Widen.widen(w.dtype(), w.data(), row * in() + k0, weights, r * kc, kc);
                     }
                     for (int p = 0; p < panels(); p++) {
                         kernel(weights, kc, packed, panelStart(k0, p), scratch.tile());

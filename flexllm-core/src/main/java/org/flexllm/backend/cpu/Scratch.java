@@ -9,6 +9,7 @@ final class Scratch {
 
     private float[] packed = new float[0];
     private float[] weights = new float[0];
+    private float[] row = new float[0];
     private final float[] tile = new float[Gemm.TILE_ROWS * Gemm.PANEL];
 
     private Scratch() {}
@@ -17,7 +18,7 @@ final class Scratch {
         return LOCAL.get();
     }
 
-    /** Room for x packed into panels. */
+    /** Room for x packed into GEMM panels. */
     float[] packed(int length) {
         if (packed.length < length) {
             packed = new float[length];
@@ -25,7 +26,7 @@ final class Scratch {
         return packed;
     }
 
-    /** Room for a tile of weight rows widened to f32. */
+    /** Room for weight rows widened to f32 by the matmul kernels. */
     float[] weights(int length) {
         if (weights.length < length) {
             weights = new float[length];
@@ -33,7 +34,15 @@ final class Scratch {
         return weights;
     }
 
-    /** One micro-kernel result. */
+    /** Room for one row widened by {@link Widen#toFloat}. */
+    float[] row(int length) {
+        if (row.length < length) {
+            row = new float[length];
+        }
+        return row;
+    }
+
+    /** One GEMM micro-kernel result. */
     float[] tile() {
         return tile;
     }

@@ -15,10 +15,10 @@ import org.flexllm.tensor.DTypes;
 import org.flexllm.tensor.Tensor;
 
 /**
- * Widening of stored weights (F32, F16, BF16) to f32, a vector of lanes at a time. The same rules as
- * {@link DTypes}, vectorized: bf16 is the top half of an f32, so it widens with a 16-bit shift; the Vector
- * API has no f16 conversion, so f16 widens by moving its exponent and mantissa into f32 position and
- * rescaling the exponent with one multiply (which also normalizes subnormals), with Inf/NaN patched in.
+ * Widening of stored weights (F32, F16, BF16) to f32, by the same rules as {@link DTypes}. bf16 is the top
+ * half of an f32, so a vector of it widens with a 16-bit shift. The Vector API has no f16 conversion, but
+ * C2 compiles a plain loop over {@link Float#float16ToFloat} into vector conversions (vcvtph2ps), several
+ * times faster than rebuilding the exponent with vector integer arithmetic.
  */
 public final class Widen {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -26,17 +26,8 @@ public final class Widen {
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
     private static final VectorSpecies<Short> S =
             VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    /** 2^(127-15): moves an f16 exponent bias to the f32 one. */
-    private static final float F16_EXPONENT_REBIAS = 0x1p112f;
-    private static final int F16_INF_SHIFTED = 0x7c00 << 13;
-    private static final int F32_INF = 0x7f800000;
 
     private Widen() {}
-
-    /** Lanes per f32 vector on this machine (16 with AVX-512). */
-    static int lanes() {
-        return F.length();
-    }
 
     /**
      * Writes row {@code row} of the matrix {@code w} ({@code w.cols()} elements) as f32 into {@code dst}
@@ -44,40 +35,41 @@ public final class Widen {
      */
     public static void toFloat(Tensor w, int row, MemorySegment dst, long dstIndex) {
         Objects.checkIndex(row, w.rows());
-        widen(w.dtype(), w.data(), (long) row * w.cols(), dst, dstIndex, w.cols());
+        float[] floats = Scratch.get().row(w.cols());
+        widen(w.dtype(), w.data(), (long) row * w.cols(), floats, 0, w.cols());
+        MemorySegment.copy(floats, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, dstIndex * Float.BYTES, w.cols());
     }
 
-    /** Elements {@code [srcIndex, srcIndex + len)} of stored data, as f32 at float index {@code dstIndex}. */
-    static void widen(DType dtype, MemorySegment src, long srcIndex, MemorySegment dst, long dstIndex, int len) {
+    /**
+     * Elements {@code [srcIndex, srcIndex + len)} of stored data, as f32 at {@code dst[dstIndex]}. The kernels
+     * widen into arrays: vector stores into arrays compile reliably, into heap segments not always.
+     */
+    static void widen(DType dtype, MemorySegment src, long srcIndex, float[] dst, int dstIndex, int len) {
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED, srcIndex * Float.BYTES, dst,
+                    dstIndex, len);
+            case BF16 -> widenBf16(src, srcIndex, dst, dstIndex, len);
+            case F16 -> widenF16(src, srcIndex, dst, dstIndex, len);
+        }
+    }
+
+    private static void widenBf16(MemorySegment src, long srcIndex, float[] dst, int dstIndex, int len) {
         int vectorEnd = len - len % F.length();
         for (int i = 0; i < vectorEnd; i += F.length()) {
-            load(dtype, src, srcIndex + i).intoMemorySegment(dst, (dstIndex + i) * Float.BYTES, LE);
+            ((IntVector) ShortVector.fromMemorySegment(S, src, (srcIndex + i) * Short.BYTES, LE)
+                    .convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats()
+                    .intoArray(dst, dstIndex + i);
         }
         for (int i = vectorEnd; i < len; i++) {
-            dst.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, dstIndex + i, DTypes.read(dtype, src, srcIndex + i));
+            dst[dstIndex + i] = DTypes.bf16ToFloat(src.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, srcIndex + i));
         }
     }
 
-    /** Elements {@code [index, index + lanes())} of stored data, widened to f32. */
-    static FloatVector load(DType dtype, MemorySegment data, long index) {
-        return switch (dtype) {
-            case F32 -> FloatVector.fromMemorySegment(F, data, index * Float.BYTES, LE);
-            case BF16 -> halves(data, index).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            case F16 -> f16(halves(data, index));
-        };
-    }
-
-    /** 16-bit elements sign-extended into int lanes. */
-    private static IntVector halves(MemorySegment data, long index) {
-        return (IntVector) ShortVector.fromMemorySegment(S, data, index * Short.BYTES, LE)
-                .convertShape(VectorOperators.S2I, I, 0);
-    }
-
-    private static FloatVector f16(IntVector half) {
-        IntVector shifted = half.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-        IntVector finite = shifted.reinterpretAsFloats().mul(F16_EXPONENT_REBIAS).reinterpretAsInts();
-        IntVector magnitude =
-                finite.blend(shifted.or(F32_INF), shifted.compare(VectorOperators.GE, F16_INF_SHIFTED));
-        return magnitude.or(half.and(0x80000000)).reinterpretAsFloats();
+    private static void widenF16(MemorySegment src, long srcIndex, float[] dst, int dstIndex, int len) {
+        for (int i = 0; i < len; i++) {
+            dst[dstIndex + i] = Float.float16ToFloat(src.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, srcIndex + i));
+        }
     }
 }
