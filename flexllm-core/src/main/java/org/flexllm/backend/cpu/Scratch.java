@@ -1,5 +1,8 @@
 package org.flexllm.backend.cpu;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
 /**
  * Per-thread working memory of the kernels, grown on demand and then reused, so that steady-state calls
  * allocate nothing. A caller's packed x is read by the pool's workers during the call that filled it.
@@ -10,6 +13,7 @@ final class Scratch {
     private float[] packed = new float[0];
     private float[] weights = new float[0];
     private float[] row = new float[0];
+    private MemorySegment offHeapWeights = MemorySegment.NULL;
     private final float[] tile = new float[Gemm.TILE_ROWS * Gemm.PANEL];
 
     private Scratch() {}
@@ -32,6 +36,14 @@ final class Scratch {
             weights = new float[length];
         }
         return weights;
+    }
+
+    /** Room for weight rows widened to f32 that the GEMV kernel reads like F32 weights. */
+    MemorySegment offHeapWeights(int floats) {
+        if (offHeapWeights.byteSize() < (long) floats * Float.BYTES) {
+            offHeapWeights = Arena.ofAuto().allocate((long) floats * Float.BYTES, 64);
+        }
+        return offHeapWeights;
     }
 
     /** Room for one row widened by {@link Widen#toFloat}. */

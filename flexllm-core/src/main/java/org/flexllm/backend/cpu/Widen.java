@@ -53,14 +53,29 @@ public final class Widen {
         }
     }
 
+    /**
+     * Elements {@code [index, index + F.length())} of F32 or BF16 data as f32 lanes, for kernels that widen
+     * in registers. F16 is widened into scratch with {@link #widen} instead.
+     */
+    static FloatVector load(DType dtype, MemorySegment data, long index) {
+        return switch (dtype) {
+            case F32 -> FloatVector.fromMemorySegment(F, data, index * Float.BYTES, LE);
+            case BF16 -> bf16(data, index);
+            case F16 -> throw new IllegalArgumentException("F16 rows are widened with widen(), not load()");
+        };
+    }
+
+    private static FloatVector bf16(MemorySegment data, long index) {
+        return ((IntVector) ShortVector.fromMemorySegment(S, data, index * Short.BYTES, LE)
+                .convertShape(VectorOperators.S2I, I, 0))
+                .lanewise(VectorOperators.LSHL, 16)
+                .reinterpretAsFloats();
+    }
+
     private static void widenBf16(MemorySegment src, long srcIndex, float[] dst, int dstIndex, int len) {
         int vectorEnd = len - len % F.length();
         for (int i = 0; i < vectorEnd; i += F.length()) {
-            ((IntVector) ShortVector.fromMemorySegment(S, src, (srcIndex + i) * Short.BYTES, LE)
-                    .convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16)
-                    .reinterpretAsFloats()
-                    .intoArray(dst, dstIndex + i);
+            bf16(src, srcIndex + i).intoArray(dst, dstIndex + i);
         }
         for (int i = vectorEnd; i < len; i++) {
             dst[dstIndex + i] = DTypes.bf16ToFloat(src.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, srcIndex + i));
