@@ -14,7 +14,8 @@ final class Scratch {
     private float[] weights = new float[0];
     private float[] row = new float[0];
     private MemorySegment offHeapWeights = MemorySegment.NULL;
-    private final float[] tile = new float[Gemm.TILE_ROWS * Gemm.PANEL];
+    private float[] sums = new float[0];
+    private final int[] strides = new int[Widen.F.length()];
 
     private Scratch() {}
 
@@ -46,6 +47,14 @@ final class Scratch {
         return offHeapWeights;
     }
 
+    /** The index map {0, stride, 2·stride, ...} for a vector gather. */
+    int[] strides(int stride) {
+        for (int j = 0; j < strides.length; j++) {
+            strides[j] = j * stride;
+        }
+        return strides;
+    }
+
     /** Room for one row widened by {@link Widen#toFloat}. */
     float[] row(int length) {
         if (row.length < length) {
@@ -54,8 +63,11 @@ final class Scratch {
         return row;
     }
 
-    /** One GEMM micro-kernel result. */
-    float[] tile() {
-        return tile;
+    /** Room for the GEMM's yᵀ of a group of weight tiles. */
+    float[] sums(int length) {
+        if (sums.length < length) {
+            sums = new float[length];
+        }
+        return sums;
     }
 }
