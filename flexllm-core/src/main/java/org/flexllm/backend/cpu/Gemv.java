@@ -20,6 +20,8 @@ import org.flexllm.tensor.Tensor;
  */
 final class Gemv {
     static final int ROWS = 4;
+    /** Columns of F16 rows widened at a time: small enough that memory reads and arithmetic alternate quickly. */
+    static final int F16_CHUNK = 512;
 
     private Gemv() {}
 
@@ -38,11 +40,17 @@ final class Gemv {
 
         /** Columns {@code [o, o + ROWS)} of y; past the last weight row the last one is read again and not stored. */
         private void group(int o, Scratch scratch) {
-            if (w.dtype() == DType.F16) {
-                long in = w.cols();
-                apply(o, DType.F32, widenedRows(o, scratch), 0, in, 2 * in, 3 * in);
-            } else {
-                apply(o, w.dtype(), w.data(), rowStart(o), rowStart(o + 1), rowStart(o + 2), rowStart(o + 3));
+            int in = w.cols();
+            if (w.dtype() != DType.F16) {
+                apply(o, w.dtype(), w.data(), rowStart(o), rowStart(o + 1), rowStart(o + 2), rowStart(o + 3), 0, in,
+                        accumulate);
+                return;
+            }
+            // Chunks, so that reading the next rows from memory follows soon after the arithmetic on these.
+            for (int k0 = 0; k0 < in; k0 += F16_CHUNK) {
+                int len = Math.min(F16_CHUNK, in - k0);
+                MemorySegment rows = widened(o, k0, len, scratch);
+                apply(o, DType.F32, rows, 0, len, 2L * len, 3L * len, k0, len, accumulate || k0 > 0);
             }
         }
 
@@ -50,25 +58,27 @@ final class Gemv {
             return (long) Math.min(row, w.rows() - 1) * w.cols();
         }
 
-        /** Weight rows {@code [o, o + ROWS)} widened to f32, one after the other. */
-        private MemorySegment widenedRows(int o, Scratch scratch) {
-            int in = w.cols();
-            float[] widened = scratch.weights(ROWS * in);
+        /** Columns {@code [k0, k0 + len)} of weight rows {@code [o, o + ROWS)} widened to f32, one after the other. */
+        private MemorySegment widened(int o, int k0, int len, Scratch scratch) {
+            float[] widened = scratch.weights(ROWS * len);
             for (int r = 0; r < ROWS; r++) {
-                Widen.widen(w.dtype(), w.data(), rowStart(o + r), widened, r * in, in);
+                Widen.widen(w.dtype(), w.data(), rowStart(o + r) + k0, widened, r * len, len);
             }
-            MemorySegment rows = scratch.offHeapWeights(ROWS * in);
-            MemorySegment.copy(widened, 0, rows, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, ROWS * in);
+            MemorySegment rows = scratch.offHeapWeights(ROWS * len);
+            MemorySegment.copy(widened, 0, rows, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, ROWS * len);
             return rows;
         }
 
-        /** Dot products of the four weight rows starting at {@code r0..r3} in {@code rows} with each row of x. */
-        private void apply(int o, DType dtype, MemorySegment rows, long r0, long r1, long r2, long r3) {
-            int in = w.cols();
+        /**
+         * Dot products over columns {@code [k0, k0 + len)} of x with the four weight rows whose column k0 is at
+         * {@code r0..r3} in {@code rows}, stored (or added, when {@code add}) to y.
+         */
+        private void apply(int o, DType dtype, MemorySegment rows, long r0, long r1, long r2, long r3, int k0, int len,
+                boolean add) {
             int out = w.rows();
-            int vectorEnd = in - in % F.length();
+            int vectorEnd = len - len % F.length();
             for (int i = 0; i < n; i++) {
-                long xi = (long) i * in;
+                long xi = (long) i * w.cols() + k0;
                 FloatVector s0 = FloatVector.zero(F);
                 FloatVector s1 = s0;
                 FloatVector s2 = s0;
@@ -81,30 +91,27 @@ final class Gemv {
                     s3 = Widen.load(dtype, rows, r3 + k).fma(xv, s3);
                 }
                 long yi = (long) i * out + o;
-                store(yi, finish(s0, xi, dtype, rows, r0, vectorEnd));
+                Matmul.store(y, yi, finish(s0, xi, dtype, rows, r0, vectorEnd, len), add);
                 if (o + 1 < out) {
-                    store(yi + 1, finish(s1, xi, dtype, rows, r1, vectorEnd));
+                    Matmul.store(y, yi + 1, finish(s1, xi, dtype, rows, r1, vectorEnd, len), add);
                 }
                 if (o + 2 < out) {
-                    store(yi + 2, finish(s2, xi, dtype, rows, r2, vectorEnd));
+                    Matmul.store(y, yi + 2, finish(s2, xi, dtype, rows, r2, vectorEnd, len), add);
                 }
                 if (o + 3 < out) {
-                    store(yi + 3, finish(s3, xi, dtype, rows, r3, vectorEnd));
+                    Matmul.store(y, yi + 3, finish(s3, xi, dtype, rows, r3, vectorEnd, len), add);
                 }
             }
         }
 
         /** The dot product: the lanes of {@code sum}, plus the columns past the last full vector. */
-        private float finish(FloatVector sum, long xi, DType dtype, MemorySegment rows, long row, int vectorEnd) {
+        private float finish(FloatVector sum, long xi, DType dtype, MemorySegment rows, long row, int vectorEnd,
+                int len) {
             float dot = sum.reduceLanes(VectorOperators.ADD);
-            for (int k = vectorEnd; k < w.cols(); k++) {
+            for (int k = vectorEnd; k < len; k++) {
                 dot += x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xi + k) * DTypes.read(dtype, rows, row + k);
             }
             return dot;
-        }
-
-        private void store(long index, float value) {
-            Matmul.store(y, index, value, accumulate);
         }
     }
 }
