@@ -1,7 +1,7 @@
 package org.flexllm.backend.cpu;
 
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
-import static org.flexllm.backend.cpu.Vectors.F;
+import static org.flexllm.backend.cpu.Widen.F;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -18,13 +18,13 @@ final class Activations {
     private static void swiglu(MemorySegment gate, MemorySegment up, MemorySegment out, long from, long to) {
         long i = from;
         for (; i <= to - F.length(); i += F.length()) {
-            FloatVector g = Vectors.load(gate, i);
+            FloatVector g = VectorMath.load(gate, i);
             FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
-            silu.mul(Vectors.load(up, i)).intoMemorySegment(out, i * 4, LITTLE_ENDIAN);
+            silu.mul(VectorMath.load(up, i)).intoMemorySegment(out, i * 4, LITTLE_ENDIAN);
         }
         for (; i < to; i++) {
-            float g = Vectors.get(gate, i);
-            Vectors.set(out, i, g / (1f + (float) Math.exp(-g)) * Vectors.get(up, i));
+            float g = VectorMath.get(gate, i);
+            VectorMath.set(out, i, g / (1f + (float) Math.exp(-g)) * VectorMath.get(up, i));
         }
     }
 }

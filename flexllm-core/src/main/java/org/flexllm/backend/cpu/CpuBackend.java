@@ -9,7 +9,6 @@ import org.flexllm.backend.Backend;
 import org.flexllm.backend.KvLayer;
 import org.flexllm.model.Rope.RopeTable;
 import org.flexllm.tensor.DType;
-import org.flexllm.tensor.DTypes;
 import org.flexllm.tensor.Tensor;
 
 /**
@@ -37,7 +36,7 @@ public final class CpuBackend implements Backend {
         }
         MemorySegment f32 = allocate(host.cols());
         for (int i = 0; i < host.cols(); i++) {
-            Vectors.set(f32, i, host.getFloat(i));
+            VectorMath.set(f32, i, host.getFloat(i));
         }
         return new Tensor(host.name(), DType.F32, host.shape(), f32);
     }
@@ -47,10 +46,7 @@ public final class CpuBackend implements Backend {
         int dim = table.cols();
         Parallel.forRange(n, (from, to) -> {
             for (int t = from; t < to; t++) {
-                long src = (long) ids[t] * dim;
-                for (int i = 0; i < dim; i++) {
-                    Vectors.set(out, (long) t * dim + i, DTypes.read(table.dtype(), table.data(), src + i));
-                }
+                Widen.toFloat(table, ids[t], out, (long) t * dim);
             }
         });
     }
@@ -69,7 +65,7 @@ public final class CpuBackend implements Backend {
     public void addBias(MemorySegment y, int n, Tensor bias) {
         int width = bias.cols();
         for (int t = 0; t < n; t++) {
-            Vectors.axpy(1f, bias.data(), 0, y, (long) t * width, width);
+            VectorMath.axpy(1f, bias.data(), 0, y, (long) t * width, width);
         }
     }
 

@@ -1,25 +1,67 @@
 package org.flexllm.backend.cpu;
 
 import java.lang.foreign.MemorySegment;
-import org.flexllm.tensor.DTypes;
+import java.lang.foreign.ValueLayout;
 import org.flexllm.tensor.Tensor;
 
-/** Placeholder until the kernels branch lands: scalar reference. */
+/**
+ * {@code y = x·Wᵀ}: the Linear layers, which decide the engine's speed. A few rows of x (decode) are
+ * bound by the memory bandwidth of streaming W, so {@link Gemv} reads each weight row once for all of
+ * them; more rows are bound by arithmetic, so {@link Gemm} reuses each weight element across many rows
+ * from registers.
+ *
+ * <p>The work is split across the {@link Parallel} pool, so every segment must be accessible from other
+ * threads (memory-mapped weights and global, automatic or shared arenas are; confined ones are not).
+ */
 public final class Matmul {
+    /** Up to this many rows of x, streaming W beats packing x into GEMM panels. */
+    static final int GEMV_MAX_ROWS = 4;
+
     private Matmul() {}
 
+    /**
+     * {@code y[n, out] = x[n, in] · Wᵀ}, or {@code y += x · Wᵀ} when {@code accumulate}.
+     *
+     * @param x          {@code n × in} f32, row-major, contiguous from offset 0
+     * @param n          rows of x and y
+     * @param w          the weight {@code [out, in]} stored as F32, F16 or BF16; widened to f32 as it is read
+     * @param y          {@code n × out} f32, row-major, contiguous from offset 0; must not overlap x
+     * @param accumulate add to y instead of overwriting it
+     * @throws IllegalArgumentException when w is not a matrix or x or y is too small for the shapes
+     */
     public static void matmul(MemorySegment x, int n, Tensor w, MemorySegment y, boolean accumulate) {
-        int in = w.cols();
-        int out = w.rows();
-        for (int t = 0; t < n; t++) {
-            for (int o = 0; o < out; o++) {
-                float sum = 0;
-                for (int i = 0; i < in; i++) {
-                    sum += Vectors.get(x, (long) t * in + i) * DTypes.read(w.dtype(), w.data(), (long) o * in + i);
-                }
-                long yi = (long) t * out + o;
-                Vectors.set(y, yi, accumulate ? Vectors.get(y, yi) + sum : sum);
-            }
+        check(x, n, w, y);
+        if (n == 0) {
+            return;
+        }
+        if (n <= GEMV_MAX_ROWS) {
+            Gemv.multiply(x, n, w, y, accumulate);
+        } else {
+            Gemm.multiply(x, n, w, y, accumulate);
+        }
+    }
+
+    /** Writes or adds one element of y. */
+    static void store(MemorySegment y, long index, float value, boolean accumulate) {
+        float previous = accumulate ? y.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index) : 0f;
+        y.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index, previous + value);
+    }
+
+    private static void check(MemorySegment x, int n, Tensor w, MemorySegment y) {
+        if (w.shape().rank() != 2) {
+            throw new IllegalArgumentException("weight '" + w.name() + "' must be a matrix [out, in], is " + w.shape());
+        }
+        if (n < 0) {
+            throw new IllegalArgumentException("negative row count " + n + " for weight '" + w.name() + "'");
+        }
+        requireFloats("x", x, (long) n * w.cols(), n, w);
+        requireFloats("y", y, (long) n * w.rows(), n, w);
+    }
+
+    private static void requireFloats(String what, MemorySegment s, long floats, int n, Tensor w) {
+        if (s.byteSize() < floats * Float.BYTES) {
+            throw new IllegalArgumentException(what + " has " + s.byteSize() / Float.BYTES + " floats but " + n
+                    + " rows against weight '" + w.name() + "' " + w.shape() + " need " + floats);
         }
     }
 }

@@ -1,7 +1,7 @@
 package org.flexllm.backend.cpu;
 
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
-import static org.flexllm.backend.cpu.Vectors.F;
+import static org.flexllm.backend.cpu.Widen.F;
 
 import java.lang.foreign.MemorySegment;
 
@@ -19,14 +19,14 @@ final class Norms {
 
     private static void rmsNormRow(MemorySegment x, MemorySegment out, long off, int dim, MemorySegment w,
                                    float eps) {
-        float inv = (float) (1.0 / Math.sqrt(Vectors.sumOfSquares(x, off, dim) / dim + eps));
+        float inv = (float) (1.0 / Math.sqrt(VectorMath.dot(x, off, x, off, dim) / dim + eps));
         int i = 0;
         for (; i <= dim - F.length(); i += F.length()) {
-            Vectors.load(x, off + i).mul(inv).mul(Vectors.load(w, i))
+            VectorMath.load(x, off + i).mul(inv).mul(VectorMath.load(w, i))
                     .intoMemorySegment(out, (off + i) * 4, LITTLE_ENDIAN);
         }
         for (; i < dim; i++) {
-            Vectors.set(out, off + i, Vectors.get(x, off + i) * inv * Vectors.get(w, i));
+            VectorMath.set(out, off + i, VectorMath.get(x, off + i) * inv * VectorMath.get(w, i));
         }
     }
 }

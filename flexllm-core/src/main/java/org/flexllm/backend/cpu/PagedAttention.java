@@ -59,7 +59,7 @@ final class PagedAttention {
         float scale = (float) (1.0 / Math.sqrt(hd));
         for (int j = 0; j < b.visible()[t]; j++) {
             long kOff = (long) b.slotOf(seq, j) * layer.kvDim() + (long) g * hd;
-            scores[j] = Vectors.dot(q, qOff, layer.keys(), kOff, hd) * scale;
+            scores[j] = VectorMath.dot(q, qOff, layer.keys(), kOff, hd) * scale;
         }
     }
 
@@ -85,7 +85,7 @@ final class PagedAttention {
         out.asSlice(outOff * 4, (long) hd * 4).fill((byte) 0);
         for (int j = 0; j < b.visible()[t]; j++) {
             long vOff = (long) b.slotOf(seq, j) * layer.kvDim() + (long) g * hd;
-            Vectors.axpy(p[j], layer.values(), vOff, out, outOff, hd);
+            VectorMath.axpy(p[j], layer.values(), vOff, out, outOff, hd);
         }
     }
 }

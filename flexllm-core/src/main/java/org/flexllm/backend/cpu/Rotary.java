@@ -22,12 +22,12 @@ final class Rotary {
 
     private static void rotateHead(MemorySegment x, long off, int half, RopeTable table, int row) {
         for (int i = 0; i < half; i++) {
-            float a = Vectors.get(x, off + i);
-            float b = Vectors.get(x, off + i + half);
+            float a = VectorMath.get(x, off + i);
+            float b = VectorMath.get(x, off + i + half);
             float cos = table.cos()[row + i];
             float sin = table.sin()[row + i];
-            Vectors.set(x, off + i, a * cos - b * sin);
-            Vectors.set(x, off + i + half, b * cos + a * sin);
+            VectorMath.set(x, off + i, a * cos - b * sin);
+            VectorMath.set(x, off + i + half, b * cos + a * sin);
         }
     }
 }

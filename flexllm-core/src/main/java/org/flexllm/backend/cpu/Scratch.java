@@ -1,0 +1,73 @@
+package org.flexllm.backend.cpu;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Per-thread working memory of the kernels, grown on demand and then reused, so that steady-state calls
+ * allocate nothing. A caller's packed x is read by the pool's workers during the call that filled it.
+ */
+final class Scratch {
+    private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
+
+    private float[] packed = new float[0];
+    private float[] weights = new float[0];
+    private float[] row = new float[0];
+    private MemorySegment offHeapWeights = MemorySegment.NULL;
+    private float[] sums = new float[0];
+    private final int[] strides = new int[Widen.F.length()];
+
+    private Scratch() {}
+
+    static Scratch get() {
+        return LOCAL.get();
+    }
+
+    /** Room for x packed into GEMM panels. */
+    float[] packed(int length) {
+        if (packed.length < length) {
+            packed = new float[length];
+        }
+        return packed;
+    }
+
+    /** Room for weight rows widened to f32 by the matmul kernels. */
+    float[] weights(int length) {
+        if (weights.length < length) {
+            weights = new float[length];
+        }
+        return weights;
+    }
+
+    /** Room for weight rows widened to f32 that the GEMV kernel reads like F32 weights. */
+    MemorySegment offHeapWeights(int floats) {
+        if (offHeapWeights.byteSize() < (long) floats * Float.BYTES) {
+            offHeapWeights = Arena.ofAuto().allocate((long) floats * Float.BYTES, 64);
+        }
+        return offHeapWeights;
+    }
+
+    /** The index map {0, stride, 2·stride, ...} for a vector gather. */
+    int[] strides(int stride) {
+        for (int j = 0; j < strides.length; j++) {
+            strides[j] = j * stride;
+        }
+        return strides;
+    }
+
+    /** Room for one row widened by {@link Widen#toFloat}. */
+    float[] row(int length) {
+        if (row.length < length) {
+            row = new float[length];
+        }
+        return row;
+    }
+
+    /** Room for the GEMM's yᵀ of a group of weight tiles. */
+    float[] sums(int length) {
+        if (sums.length < length) {
+            sums = new float[length];
+        }
+        return sums;
+    }
+}

@@ -1,0 +1,52 @@
+package org.flexllm.backend.cpu;
+
+import static org.flexllm.backend.cpu.Widen.F;
+import static org.flexllm.backend.cpu.Widen.LE;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/** Vectorized f32 loops over slices of memory segments; indices and lengths count floats, not bytes. */
+public final class VectorMath {
+    private VectorMath() {}
+
+    /** {@code Σ a[aIndex + i] · b[bIndex + i]} for {@code i < len}, e.g. an attention score. */
+    public static float dot(MemorySegment a, long aIndex, MemorySegment b, long bIndex, int len) {
+        int vectorEnd = len - len % F.length();
+        FloatVector sum = FloatVector.zero(F);
+        for (int i = 0; i < vectorEnd; i += F.length()) {
+            sum = load(a, aIndex + i).fma(load(b, bIndex + i), sum);
+        }
+        float result = sum.reduceLanes(VectorOperators.ADD);
+        for (int i = vectorEnd; i < len; i++) {
+            result += get(a, aIndex + i) * get(b, bIndex + i);
+        }
+        return result;
+    }
+
+    /** {@code y[yIndex + i] += alpha · x[xIndex + i]} for {@code i < len}, e.g. accumulating attention values. */
+    public static void axpy(float alpha, MemorySegment x, long xIndex, MemorySegment y, long yIndex, int len) {
+        int vectorEnd = len - len % F.length();
+        FloatVector a = FloatVector.broadcast(F, alpha);
+        for (int i = 0; i < vectorEnd; i += F.length()) {
+            load(x, xIndex + i).fma(a, load(y, yIndex + i)).intoMemorySegment(y, (yIndex + i) * Float.BYTES, LE);
+        }
+        for (int i = vectorEnd; i < len; i++) {
+            y.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, yIndex + i, get(y, yIndex + i) + alpha * get(x, xIndex + i));
+        }
+    }
+
+    static FloatVector load(MemorySegment s, long index) {
+        return FloatVector.fromMemorySegment(F, s, index * Float.BYTES, LE);
+    }
+
+    static float get(MemorySegment s, long index) {
+        return s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index);
+    }
+
+    static void set(MemorySegment s, long index, float value) {
+        s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index, value);
+    }
+}

@@ -1,0 +1,37 @@
+package org.flexllm.backend.cpu;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import org.flexllm.tensor.DType;
+import org.flexllm.tensor.DTypes;
+import org.flexllm.tensor.Shape;
+import org.flexllm.tensor.Tensor;
+
+/** Random operands for kernel tests. */
+final class TestData {
+    private TestData() {}
+
+    /** {@code count} floats uniform in [-1, 1). */
+    static MemorySegment floats(Arena arena, Random random, long count) {
+        MemorySegment s = arena.allocate(count * Float.BYTES, 64);
+        for (long i = 0; i < count; i++) {
+            s.setAtIndex(ValueLayout.JAVA_FLOAT, i, random.nextFloat() * 2 - 1);
+        }
+        return s;
+    }
+
+    /** A {@code [rows, cols]} matrix of values uniform in [-1, 1), rounded to {@code dtype}. */
+    static Tensor matrix(Arena arena, Random random, DType dtype, int rows, int cols) {
+        MemorySegment data = arena.allocate((long) rows * cols * dtype.byteSize(), 64);
+        for (long i = 0; i < (long) rows * cols; i++) {
+            DTypes.write(dtype, data, i, random.nextFloat() * 2 - 1);
+        }
+        return new Tensor("test.weight", dtype, Shape.of(rows, cols), data);
+    }
+
+    static float get(MemorySegment s, long index) {
+        return s.getAtIndex(ValueLayout.JAVA_FLOAT, index);
+    }
+}

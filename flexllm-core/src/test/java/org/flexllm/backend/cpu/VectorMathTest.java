@@ -1,0 +1,49 @@
+package org.flexllm.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class VectorMathTest {
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 8, 15, 16, 17, 64, 100, 131})
+    void dotMatchesDoublePrecisionReference(int len) {
+        try (Arena arena = Arena.ofConfined()) {
+            Random random = new Random(len);
+            MemorySegment a = TestData.floats(arena, random, len + 5L);
+            MemorySegment b = TestData.floats(arena, random, len + 9L);
+            double expected = 0;
+            double magnitude = 0;
+            for (int i = 0; i < len; i++) {
+                double product = (double) TestData.get(a, 5 + i) * TestData.get(b, 9 + i);
+                expected += product;
+                magnitude += Math.abs(product);
+            }
+            assertEquals(expected, VectorMath.dot(a, 5, b, 9, len), 1e-6 * magnitude);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 8, 15, 16, 17, 64, 100, 131})
+    void axpyAddsScaledSliceAndLeavesTheRestAlone(int len) {
+        try (Arena arena = Arena.ofConfined()) {
+            Random random = new Random(len);
+            MemorySegment x = TestData.floats(arena, random, len + 3L);
+            MemorySegment y = TestData.floats(arena, random, len + 14L);
+            MemorySegment before = arena.allocate(y.byteSize()).copyFrom(y);
+            float alpha = -0.75f;
+
+            VectorMath.axpy(alpha, x, 3, y, 7, len);
+
+            for (int i = 0; i < len + 14; i++) {
+                boolean inSlice = i >= 7 && i < 7 + len;
+                double expected = TestData.get(before, i) + (inSlice ? (double) alpha * TestData.get(x, i - 4) : 0);
+                assertEquals(expected, TestData.get(y, i), 1e-6, "y[" + i + "]");
+            }
+        }
+    }
+}

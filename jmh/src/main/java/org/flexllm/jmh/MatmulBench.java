@@ -1,0 +1,100 @@
+package org.flexllm.jmh;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.flexllm.backend.cpu.Matmul;
+import org.flexllm.tensor.DType;
+import org.flexllm.tensor.DTypes;
+import org.flexllm.tensor.Shape;
+import org.flexllm.tensor.Tensor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * {@link Matmul} on Llama-3.2-1B shapes ({@code out x in}: q/o_proj, gate/up_proj, down_proj, lm_head). n = 1
+ * is decode (memory-bound: weight bytes / time against the machine's read bandwidth), n = 32 batched decode
+ * and n = 512 prefill (arithmetic-bound: 2·n·out·in / time against its GEMM rate).
+ *
+ * <p>As in a forward pass, the weights come from memory, not from cache: each call takes the next of as
+ * many copies of W as fill {@value #WEIGHT_POOL_BYTES} bytes, more than this machine's last-level cache.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+public class MatmulBench {
+    private static final long WEIGHT_POOL_BYTES = 1L << 30;
+
+    @Param({"BF16", "F16", "F32"})
+    public DType dtype;
+
+    @Param({"1", "32", "512"})
+    public int n;
+
+    @Param({"2048x2048", "8192x2048", "2048x8192", "128256x2048"})
+    public String shape;
+
+    private Arena arena;
+    private Tensor[] weights;
+    private MemorySegment x;
+    private MemorySegment y;
+    private int next;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        String[] dims = shape.split("x");
+        int out = Integer.parseInt(dims[0]);
+        int in = Integer.parseInt(dims[1]);
+        long bytes = (long) out * in * dtype.byteSize();
+        int copies = (int) Math.max(1, WEIGHT_POOL_BYTES / bytes);
+        arena = Arena.ofShared();
+        MemorySegment pool = randomWeights(copies * bytes, new Random(42));
+        weights = new Tensor[copies];
+        for (int c = 0; c < copies; c++) {
+            weights[c] = new Tensor("w" + c, dtype, Shape.of(out, in), pool.asSlice(c * bytes, bytes));
+        }
+        x = arena.allocate((long) n * in * Float.BYTES, 64);
+        Random random = new Random(7);
+        for (long i = 0; i < (long) n * in; i++) {
+            x.setAtIndex(ValueLayout.JAVA_FLOAT, i, random.nextFloat() * 2 - 1);
+        }
+        y = arena.allocate((long) n * out * Float.BYTES, 64);
+    }
+
+    /** Values in [-1, 1) in the benchmark's dtype: a random 16 MiB block repeated. */
+    private MemorySegment randomWeights(long bytes, Random random) {
+        MemorySegment pool = arena.allocate(bytes, 64);
+        long blockBytes = Math.min(bytes, 16L << 20);
+        MemorySegment block = pool.asSlice(0, blockBytes);
+        for (long i = 0; i < blockBytes / dtype.byteSize(); i++) {
+            DTypes.write(dtype, block, i, random.nextFloat() * 2 - 1);
+        }
+        for (long at = blockBytes; at < bytes; at += blockBytes) {
+            MemorySegment.copy(block, 0, pool, at, Math.min(blockBytes, bytes - at));
+        }
+        return pool;
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        arena.close();
+    }
+
+    @Benchmark
+    public void matmul() {
+        Matmul.matmul(x, n, weights[next], y, false);
+        next = (next + 1) % weights.length;
+    }
+}
