@@ -23,8 +23,11 @@ import org.flexllm.model.ModelConfig;
 
 /** The graph of HF LlamaForCausalLM (and Qwen2, Mistral: the same graph with other biases). */
 public final class LlamaGraph {
-    /** Rows of logits computed per lm_head GEMM. */
-    public static final int LOGIT_CHUNK = 16;
+    /**
+     * Rows of logits computed per lm_head GEMM: each GEMM streams the whole vocab-wide matrix, so a batch of
+     * decodes should fit in one, while the f32 scratch ({@code rows × vocab}) stays tens of megabytes.
+     */
+    public static final int LOGIT_CHUNK = 64;
 
     private LlamaGraph() {}
 
