@@ -33,7 +33,7 @@ class StoriesTest {
     @Test
     void logitsMatchRunC() throws IOException {
         JsonNode trace = read("trace_greedy_once_upon_a_time_n64.json");
-        int[] sequence = Arrays.copyOf(GoldenLogitsTest.ids(trace.get("sequence")), 64);
+        int[] sequence = Arrays.copyOf(GoldenCase.ids(trace.get("sequence")), 64);
         byte[] raw = Files.readAllBytes(MODEL.resolve("reference/logits_once_upon_a_time_64pos.f32"));
         var data = java.lang.foreign.MemorySegment.ofBuffer(ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN));
         Tensor expected = new Tensor("run.c logits", DType.F32, Shape.of(64, 512), data);
@@ -51,8 +51,8 @@ class StoriesTest {
     @MethodSource("traces")
     void greedyTokensMatchRunC(String traceFile) throws IOException {
         JsonNode trace = read(traceFile);
-        int[] prompt = GoldenLogitsTest.ids(trace.get("prompt_tokens"));
-        int[] sequence = GoldenLogitsTest.ids(trace.get("sequence"));
+        int[] prompt = GoldenCase.ids(trace.get("prompt_tokens"));
+        int[] sequence = GoldenCase.ids(trace.get("sequence"));
         int steps = trace.get("steps").asInt();
         var params = SamplingParams.builder().temperature(0).maxTokens(steps + 1 - prompt.length).build();
         try (LlmEngine engine = LlmEngine.builder().model(MODEL).build()) {
