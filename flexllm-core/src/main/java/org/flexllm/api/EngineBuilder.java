@@ -14,6 +14,8 @@ import org.flexllm.model.ModelConfig;
 import org.flexllm.model.ModelWeights;
 import org.flexllm.model.SyntheticModel;
 import org.flexllm.tokenizer.Tokenizer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Configures and builds an {@link LlmEngine}. Every setting but the model has a default sized for a
@@ -22,6 +24,10 @@ import org.flexllm.tokenizer.Tokenizer;
 public final class EngineBuilder {
     /** Prefix of a model name that selects a random-weight model of a real shape, e.g. {@code synthetic:llama-1b}. */
     public static final String SYNTHETIC = "synthetic:";
+
+    /** Synthetic weights do not depend on the sampling seed: one name, one model. */
+    private static final long SYNTHETIC_WEIGHT_SEED = 0;
+    private static final Logger LOG = LoggerFactory.getLogger(EngineBuilder.class);
 
     private String model;
     private String backend = Backends.AUTO;
@@ -88,26 +94,57 @@ public final class EngineBuilder {
         return this;
     }
 
-    /** Loads the model, compiles it onto the backend and starts the engine thread. */
+    /**
+     * Loads the model, compiles it onto the backend and starts the engine thread. The context limit is the
+     * least of {@code maxModelLen}, the model's context and what the KV cache can hold for one sequence, so
+     * that every accepted request can run to its end.
+     */
     public LlmEngine build() {
         if (model == null) {
             throw new IllegalStateException("no model: call model(path) or model(\"synthetic:NAME\")");
         }
+        new EngineConfig(tokenBudget, maxSequences, kvCacheBytes, blockSize, maxModelLen, seed); // validates early
         Loaded loaded = load();
+        Backend b = null;
+        try {
+            b = Backends.create(backend);
+            return new LlmEngine(start(loaded, b));
+        } catch (RuntimeException e) {
+            closeQuietly(b, e);
+            closeQuietly(loaded.resources(), e);
+            throw e;
+        }
+    }
+
+    private CoServingEngine start(Loaded loaded, Backend b) {
         ModelConfig c = loaded.config();
-        int contextLimit = Math.min(maxModelLen, c.maxPositionEmbeddings());
-        long kvBytes = Math.min(kvCacheBytes,
-                PagedKvCache.bytesPerToken(c) * (long) contextLimit * maxSequences);
-        EngineConfig config = new EngineConfig(tokenBudget, maxSequences, kvBytes, blockSize, contextLimit, seed);
-        Backend b = Backends.create(backend);
-        CompiledModel compiled = CompiledModel.compile(b, c, loaded.weights(), List.of(), tokenBudget, contextLimit);
+        int wanted = Math.min(maxModelLen, c.maxPositionEmbeddings());
+        long kvBytes = Math.min(kvCacheBytes, PagedKvCache.bytesPerToken(c) * (long) wanted * maxSequences);
         PagedKvCache kv = PagedKvCache.allocate(b, c, blockSize, kvBytes);
-        return new LlmEngine(new CoServingEngine(compiled, kv, loaded.tokenizer(), config), loaded.resources());
+        int contextLimit = Math.min(wanted, kv.capacityTokens());
+        if (contextLimit < wanted) {
+            LOG.warn("the KV cache ({} bytes) holds {} tokens: sequences are limited to that, not {}", kvBytes,
+                    contextLimit, wanted);
+        }
+        EngineConfig config = new EngineConfig(tokenBudget, maxSequences, kvBytes, blockSize, contextLimit, seed);
+        CompiledModel compiled = CompiledModel.compile(b, c, loaded.weights(), List.of(), tokenBudget, contextLimit);
+        return new CoServingEngine(compiled, kv, loaded.tokenizer(), config, loaded.resources());
+    }
+
+    private static void closeQuietly(AutoCloseable resource, RuntimeException failure) {
+        if (resource == null) {
+            return;
+        }
+        try {
+            resource.close();
+        } catch (Exception e) {
+            failure.addSuppressed(e);
+        }
     }
 
     private Loaded load() {
         if (model.startsWith(SYNTHETIC)) {
-            SyntheticModel m = SyntheticModel.create(model.substring(SYNTHETIC.length()), seed);
+            SyntheticModel m = SyntheticModel.create(model.substring(SYNTHETIC.length()), SYNTHETIC_WEIGHT_SEED);
             return new Loaded(m.config(), m.weights(), Tokenizer.bytes(m.config().vocabSize()), m);
         }
         Path folder = Path.of(model);

@@ -1,5 +1,7 @@
 package org.flexllm.api;
 
+import java.util.Locale;
+
 /** Why a generation ended. */
 public enum FinishReason {
     /** An end-of-sequence token, a stop token id or a stop string. */
@@ -9,6 +11,6 @@ public enum FinishReason {
 
     /** The lowercase name the command line and vLLM use ({@code stop}, {@code length}). */
     public String label() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 }

@@ -1,5 +1,7 @@
 package org.flexllm.api;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.flexllm.sampling.SampledToken;
 
@@ -23,6 +25,6 @@ public record GenerationResult(List<Integer> promptIds, List<Integer> ids, Strin
         promptIds = List.copyOf(promptIds);
         ids = List.copyOf(ids);
         logprobs = List.copyOf(logprobs);
-        promptLogprobs = java.util.Collections.unmodifiableList(new java.util.ArrayList<>(promptLogprobs));
+        promptLogprobs = Collections.unmodifiableList(new ArrayList<>(promptLogprobs));
     }
 }

@@ -2,7 +2,9 @@ package org.flexllm.api;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import org.flexllm.FlexLlmException;
 import java.util.concurrent.Flow;
 import org.flexllm.engine.CoServingEngine;
 import org.flexllm.model.ModelConfig;
@@ -25,11 +27,9 @@ import org.flexllm.tokenizer.Tokenizer;
  */
 public final class LlmEngine implements AutoCloseable {
     private final CoServingEngine engine;
-    private final AutoCloseable model;
 
-    LlmEngine(CoServingEngine engine, AutoCloseable model) {
+    LlmEngine(CoServingEngine engine) {
         this.engine = engine;
-        this.model = model;
     }
 
     /** A builder; {@link EngineBuilder#model} is the one required setting. */
@@ -42,12 +42,27 @@ public final class LlmEngine implements AutoCloseable {
         return generate(GenerationRequest.of(prompt).withParams(params));
     }
 
-    /** Runs a request and waits for the result; failures are rethrown as they were raised. */
+    /**
+     * Runs a request and waits for the result; failures are rethrown as they were raised. Interrupting the
+     * waiting thread cancels the request.
+     *
+     * @throws IllegalStateException from a token listener, which runs on the engine thread and so would wait
+     *                               for itself: use {@link #submit} there
+     */
     public GenerationResult generate(GenerationRequest request) {
+        if (engine.isEngineThread()) {
+            throw new IllegalStateException("generate() called from a token listener would block the engine"
+                    + " thread it waits for; call submit() instead");
+        }
+        CompletableFuture<GenerationResult> future = submit(request);
         try {
-            return submit(request).join();
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+            return future.get();
+        } catch (InterruptedException e) {
+            future.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new CancellationException("interrupted while waiting; the request was cancelled");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : new FlexLlmException("generation failed", e);
         }
     }
 
@@ -101,20 +116,22 @@ public final class LlmEngine implements AutoCloseable {
         return engine.model().config();
     }
 
+    /** The longest sequence, prompt and output together, this engine accepts. */
+    public int maxModelLen() {
+        return engine.config().maxModelLen();
+    }
+
     /** The backend's name ({@code cpu}, {@code cuda}). */
     public String backend() {
         return engine.model().backend().name();
     }
 
-    /** Stops serving: requests still in flight complete with a {@code CancellationException}. */
+    /**
+     * Stops serving: requests still in flight complete with a {@code CancellationException}, and the model's
+     * memory is released once the engine's last pass is over. Idempotent.
+     */
     @Override
     public void close() {
         engine.close();
-        try {
-            model.close();
-        } catch (Exception e) {
-            throw new IllegalStateException("closing the model failed", e);
-        }
     }
-
 }

@@ -1,5 +1,6 @@
 package org.flexllm.api;
 
+import java.util.Arrays;
 import java.util.List;
 import org.flexllm.tokenizer.ChatMessage;
 
@@ -27,7 +28,7 @@ public sealed interface Prompt {
     }
 
     static Prompt ids(int... ids) {
-        return new Ids(java.util.Arrays.stream(ids).boxed().toList());
+        return new Ids(Arrays.stream(ids).boxed().toList());
     }
 
     static Prompt chat(List<ChatMessage> messages) {

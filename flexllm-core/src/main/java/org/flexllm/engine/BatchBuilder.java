@@ -56,7 +56,7 @@ final class BatchBuilder {
                 positions[n] = p;
                 sequence[n] = c;
                 visible[n] = p + 1;
-                slot[n] = blockTables[c][p / kv.blockSize()] * kv.blockSize() + p % kv.blockSize();
+                slot[n] = AttentionBatch.slotOf(blockTables[c], p, kv.blockSize());
                 if (wanted.at(s, p)) {
                     logitRows[logits] = n;
                     rowSequence[logits] = s;

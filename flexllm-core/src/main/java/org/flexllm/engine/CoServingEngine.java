@@ -2,6 +2,7 @@ package org.flexllm.engine;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,7 +16,6 @@ import org.flexllm.api.FinishReason;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.TokenListener;
 import org.flexllm.graph.CompiledModel;
-import org.flexllm.graph.ForwardBatch;
 import org.flexllm.kv.PagedKvCache;
 import org.flexllm.sampling.Logprobs;
 import org.flexllm.sampling.RandomSource;
@@ -35,10 +35,13 @@ import org.slf4j.LoggerFactory;
 /**
  * The iteration loop. One engine thread plans an iteration (the scheduler hands out the token budget), runs
  * one forward pass over the flat batch, samples, and delivers tokens; callers on any thread submit requests
- * through a queue and get futures back.
+ * through a queue and get futures back. Futures complete on the common pool, never on the engine thread, so
+ * a caller's continuation may block on another request without stalling the loop.
  */
 public final class CoServingEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CoServingEngine.class);
+    /** How long an idle loop sleeps before looking at its closing flag again. */
+    private static final long IDLE_POLL_MS = 50;
 
     private final CompiledModel model;
     private final PagedKvCache kv;
@@ -52,11 +55,20 @@ public final class CoServingEngine implements AutoCloseable {
     private final LinkedBlockingQueue<Request> inbox = new LinkedBlockingQueue<>();
     private final Map<Sequence, Request> live = new HashMap<>();
     private final AtomicLong nextId = new AtomicLong();
+    private final AutoCloseable weights;
     private final Thread thread;
     private volatile boolean closing;
+    private volatile Throwable death;
 
-    public CoServingEngine(CompiledModel model, PagedKvCache kv, Tokenizer tokenizer, EngineConfig config) {
+    /**
+     * Starts the loop.
+     *
+     * @param weights what holds the model's weights (a mapped checkpoint), closed after the loop's last pass
+     */
+    public CoServingEngine(CompiledModel model, PagedKvCache kv, Tokenizer tokenizer, EngineConfig config,
+                           AutoCloseable weights) {
         this.model = model;
+        this.weights = weights;
         this.kv = kv;
         this.tokenizer = tokenizer;
         this.config = config;
@@ -73,22 +85,33 @@ public final class CoServingEngine implements AutoCloseable {
      *
      * @throws PromptTooLongException   when the prompt leaves no room for a token within {@code maxModelLen}
      * @throws IllegalArgumentException when the prompt is empty or holds ids outside the vocabulary
+     * @throws IllegalStateException    when the engine is closed
      */
     public CompletableFuture<GenerationResult> submit(int[] prompt, SamplingParams params, TokenListener listener) {
-        if (closing || !thread.isAlive()) {
-            throw new IllegalStateException("the engine is closed");
-        }
+        checkOpen();
         validate(prompt);
         var future = new CompletableFuture<GenerationResult>();
-        var sequence = new Sequence(nextId.getAndIncrement(), prompt, prompt.length + params.maxTokens());
+        int expectedLength = (int) Math.min((long) prompt.length + params.maxTokens(), config.maxModelLen());
+        var sequence = new Sequence(nextId.getAndIncrement(), prompt, expectedLength);
         var history = new TokenHistory(model.config().vocabSize());
         history.addAll(prompt);
         var text = new OutputText(tokenizer.streamDecoder(params.skipSpecialTokens()), prompt, params.stopStrings());
-        inbox.add(new Request(sequence, params, randoms.forRequest(params), history, text, listener, future));
-        if (!thread.isAlive()) {
-            cancelAll();
+        Request request = new Request(sequence, params, randoms.forRequest(params), history, text, listener, future);
+        inbox.add(request);
+        // The loop drains the inbox once after it stops; a request that arrived later is answered here.
+        if (closing && inbox.remove(request)) {
+            future.completeExceptionally(closedError(request));
         }
         return future;
+    }
+
+    private void checkOpen() {
+        if (death != null) {
+            throw new IllegalStateException("the engine stopped after an internal error: " + death, death);
+        }
+        if (closing) {
+            throw new IllegalStateException("the engine is closed");
+        }
     }
 
     private void validate(int[] prompt) {
@@ -115,17 +138,28 @@ public final class CoServingEngine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException | Error e) {
-            LOG.error("the engine loop died; cancelling every request", e);
+            LOG.error("the engine loop died; failing every request", e);
+            death = e;
             closing = true;
-            throw e;
         } finally {
-            cancelAll();
+            closing = true;
+            failAll();
+            release();
+        }
+    }
+
+    private void release() {
+        model.backend().close();
+        try {
+            weights.close();
+        } catch (Exception e) {
+            LOG.warn("closing the model's weights failed", e);
         }
     }
 
     private void iterate() throws InterruptedException {
         if (!scheduler.hasWork()) {
-            Request first = inbox.poll(50, TimeUnit.MILLISECONDS);
+            Request first = inbox.poll(IDLE_POLL_MS, TimeUnit.MILLISECONDS);
             if (first != null) {
                 admit(first);
             }
@@ -149,61 +183,74 @@ public final class CoServingEngine implements AutoCloseable {
     }
 
     private void dropCancelled() {
-        List<Request> cancelled = live.values().stream().filter(r -> r.future.isDone()).toList();
-        for (Request r : cancelled) {
-            retire(r);
+        for (Iterator<Request> it = live.values().iterator(); it.hasNext(); ) {
+            Request r = it.next();
+            if (r.future.isDone()) {
+                it.remove();
+                scheduler.remove(r.sequence);
+            }
         }
     }
 
+    /** A token sampled for a request in this iteration, delivered once the forward pass is over. */
+    private record Sampled(Request request, int token, SampledToken logprob) {}
+
     private void run(List<ScheduledChunk> chunks) {
         chunks.forEach(c -> live.get(c.sequence()).markScheduled());
-        ForwardBatch batch = batches.build(chunks, (s, p) -> live.get(s).wantsLogits(p));
-        List<Request> sampled = new ArrayList<>();
+        List<Sampled> sampled = new ArrayList<>();
+        Map<Request, RuntimeException> failed = new HashMap<>();
         try {
-            model.forward(batch, kv, (index, logits) -> onLogits(index, logits, sampled));
+            var batch = batches.build(chunks, (s, p) -> live.get(s).wantsLogits(p));
+            model.forward(batch, kv, (index, logits) -> onLogits(index, logits, sampled, failed));
         } catch (RuntimeException e) {
             LOG.error("forward pass failed; failing the {} requests in the batch", chunks.size(), e);
             chunks.forEach(c -> fail(live.get(c.sequence()), new FlexLlmException("the forward pass failed", e)));
             return;
         }
         chunks.forEach(c -> c.sequence().advance(c.count()));
-        for (Request r : sampled) {
-            try {
-                deliver(r);
-            } catch (RuntimeException e) {
-                LOG.error("delivering a token of request {} failed", r.sequence.id(), e);
-                fail(r, new FlexLlmException("delivering the output failed: " + e.getMessage(), e));
+        failed.forEach(this::fail);
+        for (Sampled s : sampled) {
+            if (!failed.containsKey(s.request())) {
+                deliver(s);
             }
         }
     }
 
-    private void onLogits(int index, float[] logits, List<Request> sampled) {
+    /** Samples (or scores a prompt token) from one row of logits; a bad row fails only its own request. */
+    private void onLogits(int index, float[] logits, List<Sampled> sampled, Map<Request, RuntimeException> failed) {
         Sequence s = batches.rowSequence(index);
         int position = batches.rowPosition(index);
         Request r = live.get(s);
-        if (position == s.length() - 1) {
-            r.pending = sample(r, logits);
-            sampled.add(r);
-        } else {
-            int top = r.params.promptLogprobs().orElse(0);
-            r.recordPromptLogprob(position + 1, Logprobs.forToken(logits, s.token(position + 1), top));
+        try {
+            if (position == s.length() - 1) {
+                int token = sampler.choose(logits, r.params, r.history, r.random);
+                SampledToken logprob = r.params.logprobs().isPresent()
+                        ? Logprobs.forToken(logits, token, r.params.logprobs().getAsInt()) : null;
+                sampled.add(new Sampled(r, token, logprob));
+            } else {
+                int top = r.params.promptLogprobs().orElse(0);
+                r.recordPromptLogprob(position + 1, Logprobs.forToken(logits, s.token(position + 1), top));
+            }
+        } catch (RuntimeException e) {
+            failed.put(r, new FlexLlmException("sampling request " + s.id() + " at position " + position
+                    + " failed: " + e.getMessage(), e));
         }
     }
 
-    private SampledToken sample(Request r, float[] logits) {
-        if (r.params.logprobs().isPresent()) {
-            return sampler.sample(logits, r.params, r.history, r.random);
-        }
-        return new SampledToken(sampler.choose(logits, r.params, r.history, r.random), 0f, List.of());
-    }
-
-    private void deliver(Request r) {
-        int token = r.pending.id();
-        boolean stop = !r.params.ignoreEos() && eos.contains(token) || r.params.stopTokenIds().contains(token);
-        FinishReason finish = r.accept(r.pending, stop, config.maxModelLen());
-        if (finish != null) {
-            retire(r);
-            r.future.complete(r.result(finish));
+    private void deliver(Sampled s) {
+        Request r = s.request();
+        try {
+            boolean stop = !r.params.ignoreEos() && eos.contains(s.token())
+                    || r.params.stopTokenIds().contains(s.token());
+            FinishReason finish = r.accept(s.token(), s.logprob(), stop, config.maxModelLen());
+            if (finish != null) {
+                retire(r);
+                GenerationResult result = r.result(finish);
+                r.future.completeAsync(() -> result);
+            }
+        } catch (RuntimeException e) {
+            LOG.error("delivering a token of request {} failed", r.sequence.id(), e);
+            fail(r, new FlexLlmException("delivering the output failed: " + e.getMessage(), e));
         }
     }
 
@@ -213,7 +260,7 @@ public final class CoServingEngine implements AutoCloseable {
 
     private void fail(Request r, RuntimeException e) {
         retire(r);
-        r.future.completeExceptionally(e);
+        CompletableFuture.runAsync(() -> r.future.completeExceptionally(e));
     }
 
     private void retire(Request r) {
@@ -221,19 +268,27 @@ public final class CoServingEngine implements AutoCloseable {
         scheduler.remove(r.sequence);
     }
 
-    private void cancelAll() {
+    private void failAll() {
         List<Request> pending = new ArrayList<>(live.values());
         inbox.drainTo(pending);
         for (Request r : pending) {
-            r.future.completeExceptionally(new CancellationException(
-                    "the engine was closed before request " + r.sequence.id() + " finished"));
+            RuntimeException error = closedError(r);
+            CompletableFuture.runAsync(() -> r.future.completeExceptionally(error));
         }
         live.clear();
     }
 
-    /** Requests queued or running. */
-    public int pending() {
-        return live.size() + inbox.size();
+    private RuntimeException closedError(Request r) {
+        String what = "request " + r.sequence.id();
+        return death == null
+                ? new CancellationException("the engine was closed before " + what + " finished")
+                : new FlexLlmException("the engine stopped after an internal error before " + what + " finished",
+                        death);
+    }
+
+    /** Whether the caller is the engine's own thread (a token listener, say), which must never block on it. */
+    public boolean isEngineThread() {
+        return Thread.currentThread() == thread;
     }
 
     public Tokenizer tokenizer() {
@@ -248,15 +303,26 @@ public final class CoServingEngine implements AutoCloseable {
         return config;
     }
 
-    /** Stops the loop; requests still in flight complete with a {@link CancellationException} saying why. */
+    /**
+     * Stops the loop and waits for it; requests still in flight complete with a {@link CancellationException}
+     * saying why. Idempotent; from the engine thread itself (a listener) it only asks the loop to stop.
+     */
     @Override
     public void close() {
         closing = true;
-        try {
-            thread.join();
-        } catch (InterruptedException e) {
+        if (isEngineThread()) {
+            return;
+        }
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
         }
-        model.backend().close();
     }
 }

@@ -37,8 +37,6 @@ final class Request {
     private long firstScheduledNanos;
     private long firstTokenNanos;
     private long lastTokenNanos;
-    /** The token sampled in the current iteration, delivered after the forward pass. */
-    SampledToken pending;
 
     Request(Sequence sequence, SamplingParams params, RandomGenerator random, TokenHistory history, OutputText text,
             TokenListener listener, CompletableFuture<GenerationResult> future) {
@@ -72,27 +70,33 @@ final class Request {
     /**
      * Appends a sampled token and streams it.
      *
+     * @param logprob   the token's log-probability and alternatives, or null when not requested
+     * @param stopToken whether the token ends generation (an end-of-sequence or stop id)
      * @return why the request is finished now, or null when it goes on
      */
-    FinishReason accept(SampledToken token, boolean stopToken, int contextLimit) {
+    FinishReason accept(int token, SampledToken logprob, boolean stopToken, int contextLimit) {
         long now = System.nanoTime();
         firstTokenNanos = firstTokenNanos == 0 ? now : firstTokenNanos;
         lastTokenNanos = now;
-        sequence.append(token.id());
-        history.add(token.id());
-        if (params.logprobs().isPresent()) {
-            logprobs.add(token);
+        sequence.append(token);
+        history.add(token);
+        if (logprob != null) {
+            logprobs.add(logprob);
         }
-        FinishReason finish = finishReason(token.id(), stopToken, contextLimit);
+        FinishReason finish = finishReason(token, stopToken, contextLimit);
         String delta = text.release(finish != null);
-        notify(new TokenEvent(sequence.generated() - 1, token.id(), delta,
-                params.logprobs().isPresent() ? token : null, finish != null));
+        notify(new TokenEvent(sequence.generated() - 1, token, delta, logprob, finish != null));
         return finish;
     }
 
-    private FinishReason finishReason(int token, boolean isStopToken, int contextLimit) {
+    /** A stop token's own text is never output; every finish releases what the decoder still holds. */
+    private FinishReason finishReason(int token, boolean stopToken, int contextLimit) {
+        if (stopToken) {
+            text.finish();
+            return FinishReason.STOP;
+        }
         boolean stopString = text.add(token);
-        if (stopString || isStopToken) {
+        if (stopString) {
             return FinishReason.STOP;
         }
         if (sequence.generated() >= params.maxTokens() || sequence.length() >= contextLimit) {

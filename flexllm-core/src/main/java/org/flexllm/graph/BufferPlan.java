@@ -37,7 +37,7 @@ public record BufferPlan(Map<Value, Integer> slotOf, List<Long> sizes) {
                     slotOf.put(v, same == null || same.isEmpty() ? newSlot(sizes, v.floats(maxTokens)) : same.pop());
                 }
             }
-            for (Value v : body.get(i).reads()) {
+            for (Value v : Set.copyOf(body.get(i).reads())) {
                 if (lastRead.get(v) == i && !pinned.contains(v)) {
                     free.computeIfAbsent(v.floats(maxTokens), s -> new ArrayDeque<>()).push(slotOf.get(v));
                 }

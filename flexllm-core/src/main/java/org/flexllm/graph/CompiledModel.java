@@ -23,6 +23,7 @@ public final class CompiledModel {
     private final RopeTable rope;
     private final Map<Value, MemorySegment> buffers = new HashMap<>();
     private final int maxTokens;
+    private final float[] hostRow;
 
     private CompiledModel(Backend backend, ModelConfig config, ModelWeights weights, DecoderGraph graph,
                           int maxTokens, int maxPositions) {
@@ -31,6 +32,7 @@ public final class CompiledModel {
         this.weights = weights.map(backend::weight);
         this.graph = graph;
         this.maxTokens = maxTokens;
+        this.hostRow = new float[config.vocabSize()];
         this.rope = Rope.table(config, maxPositions);
         BufferPlan plan = BufferPlan.of(graph, maxTokens);
         List<MemorySegment> slots = plan.sizes().stream().map(backend::allocate).toList();
@@ -58,7 +60,7 @@ public final class CompiledModel {
             throw new IllegalArgumentException("batch of " + batch.n() + " tokens exceeds the compiled "
                     + maxTokens);
         }
-        Step step = new Step(backend, config, weights, rope, kv, buffers, batch, sink);
+        Step step = new Step(backend, config, weights, rope, kv, buffers, batch, sink, hostRow);
         run(graph.prologue(), step);
         for (int l = 0; l < config.numLayers(); l++) {
             step.enterLayer(l);
@@ -83,13 +85,5 @@ public final class CompiledModel {
 
     public Backend backend() {
         return backend;
-    }
-
-    public int maxTokens() {
-        return maxTokens;
-    }
-
-    public int maxPositions() {
-        return rope.maxPositions();
     }
 }

@@ -1,10 +1,7 @@
 package org.flexllm.graph;
 
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * A decoder as a graph: the prologue runs once per pass, the layer body once per decoder layer (with that
@@ -16,16 +13,6 @@ public record DecoderGraph(List<Op> prologue, List<Op> layer, List<Op> epilogue)
         prologue = List.copyOf(prologue);
         layer = List.copyOf(layer);
         epilogue = List.copyOf(epilogue);
-    }
-
-    /** Every value read or written, in order of first appearance. */
-    public Set<Value> values() {
-        Set<Value> values = new LinkedHashSet<>();
-        Stream.of(prologue, layer, epilogue).flatMap(List::stream).forEach(op -> {
-            values.addAll(op.writes());
-            values.addAll(op.reads());
-        });
-        return values;
     }
 
     /** A copy with {@code extra} inserted into the layer body right after {@code anchor}. */

@@ -115,13 +115,13 @@ public final class Ops {
 
         public void forward(Step s) {
             int vocab = scratch.width();
-            float[] row = new float[vocab];
+            float[] row = s.hostRow();
             for (int first = 0; first < s.rows(); first += scratch.fixedRows()) {
                 int count = Math.min(scratch.fixedRows(), s.rows() - first);
-                var x = s.buffer(in).asSlice((long) first * in.width() * 4);
+                var x = s.buffer(in).asSlice((long) first * in.width() * Float.BYTES);
                 s.backend().matmul(x, count, s.weights().lmHead(), s.buffer(scratch), false);
                 for (int r = 0; r < count; r++) {
-                    s.backend().copyToHost(s.buffer(scratch).asSlice((long) r * vocab * 4), row, vocab);
+                    s.backend().copyToHost(s.buffer(scratch).asSlice((long) r * vocab * Float.BYTES), row, vocab);
                     s.sink().accept(first + r, row);
                 }
             }

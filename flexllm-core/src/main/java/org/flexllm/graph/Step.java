@@ -21,12 +21,13 @@ public final class Step {
     private final PagedKvCache kv;
     private final Map<Value, MemorySegment> buffers;
     private final LogitsSink sink;
+    private final float[] hostRow;
     private final ForwardBatch batch;
     private int layer;
     private int rows;
 
     Step(Backend backend, ModelConfig config, ModelWeights weights, RopeTable rope, PagedKvCache kv,
-         Map<Value, MemorySegment> buffers, ForwardBatch batch, LogitsSink sink) {
+         Map<Value, MemorySegment> buffers, ForwardBatch batch, LogitsSink sink, float[] hostRow) {
         this.backend = backend;
         this.config = config;
         this.weights = weights;
@@ -35,6 +36,7 @@ public final class Step {
         this.buffers = buffers;
         this.batch = batch;
         this.sink = sink;
+        this.hostRow = hostRow;
         this.rows = batch.n();
     }
 
@@ -64,6 +66,11 @@ public final class Step {
 
     public LogitsSink sink() {
         return sink;
+    }
+
+    /** A vocab-wide host array for one row of logits at a time, reused by every pass. */
+    public float[] hostRow() {
+        return hostRow;
     }
 
     public MemorySegment buffer(Value v) {

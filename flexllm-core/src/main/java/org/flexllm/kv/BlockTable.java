@@ -30,10 +30,6 @@ public final class BlockTable {
         count = 0;
     }
 
-    public int size() {
-        return count;
-    }
-
     /** The live array (valid up to {@link #size()}); attention reads it directly. */
     public int[] blocks() {
         return blocks;

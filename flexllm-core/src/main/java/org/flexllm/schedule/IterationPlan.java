@@ -16,15 +16,6 @@ public record IterationPlan(List<ScheduledChunk> chunks, List<Sequence> preempte
         rejected = List.copyOf(rejected);
     }
 
-    /** Tokens scheduled in all chunks. */
-    public int tokens() {
-        return chunks.stream().mapToInt(ScheduledChunk::count).sum();
-    }
-
-    public boolean isEmpty() {
-        return chunks.isEmpty() && rejected.isEmpty();
-    }
-
     /** A sequence the scheduler gave up on, and why. */
     public record Rejection(Sequence sequence, String reason) {}
 }

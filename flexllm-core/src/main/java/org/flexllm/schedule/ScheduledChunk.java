@@ -7,10 +7,4 @@ package org.flexllm.schedule;
  * @param start    its first uncomputed position
  * @param count    how many tokens this iteration computes
  */
-public record ScheduledChunk(Sequence sequence, int start, int count) {
-
-    /** The chunk reaches the sequence's end, so its last row's logits give the next token. */
-    public boolean completesSequence() {
-        return start + count == sequence.length();
-    }
-}
+public record ScheduledChunk(Sequence sequence, int start, int count) {}

@@ -46,10 +46,6 @@ public final class Scheduler {
         return !running.isEmpty() || !waiting.isEmpty();
     }
 
-    public int running() {
-        return running.size();
-    }
-
     public int waiting() {
         return waiting.size();
     }
@@ -57,18 +53,16 @@ public final class Scheduler {
     /** Plans one iteration of at most {@code budget} tokens. */
     public IterationPlan schedule(int budget) {
         Round round = new Round(budget);
-        for (Sequence s : List.copyOf(running)) {
-            if (s.uncomputed() == 1 && running.contains(s)) {
+        List<Sequence> decodesFirst = running.stream()
+                .sorted(Comparator.comparing((Sequence s) -> s.uncomputed() > 1)).toList();
+        for (Sequence s : decodesFirst) {
+            if (running.contains(s)) {
                 round.scheduleRunning(s);
             }
         }
-        for (Sequence s : List.copyOf(running)) {
-            if (s.uncomputed() > 1 && running.contains(s)) {
-                round.scheduleRunning(s);
-            }
-        }
-        while (round.budget > 0 && running.size() < maxSequences && !waiting.isEmpty()
-                && round.admit(waiting.peek())) {
+        // After a preemption the cache is full: admitting now would only evict the newcomer again.
+        while (round.preempted.isEmpty() && round.budget > 0 && running.size() < maxSequences
+                && !waiting.isEmpty() && round.admit(waiting.peek())) {
             running.add(waiting.poll());
         }
         return new IterationPlan(List.copyOf(round.chunks.values()), round.preempted, round.rejected);

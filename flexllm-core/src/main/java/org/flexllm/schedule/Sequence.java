@@ -1,6 +1,7 @@
 package org.flexllm.schedule;
 
 import java.util.Arrays;
+import org.flexllm.kv.BlockAllocator;
 import org.flexllm.kv.BlockTable;
 
 /**
@@ -80,7 +81,7 @@ public final class Sequence {
     }
 
     /** Drops the cached keys and values; the whole sequence is recomputed when it runs again. */
-    void evict(org.flexllm.kv.BlockAllocator allocator) {
+    void evict(BlockAllocator allocator) {
         blocks.releaseAll(allocator);
         computed = 0;
         preemptions++;

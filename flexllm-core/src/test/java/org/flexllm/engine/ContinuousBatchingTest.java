@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import org.flexllm.api.EngineBuilder;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
@@ -99,15 +98,13 @@ class ContinuousBatchingTest {
     }
 
     @Test
-    void requestThatCannotFitAloneFailsWhileOthersComplete() {
+    void aKvCacheSmallerThanTheContextLimitsSequencesToWhatItHolds() {
         try (LlmEngine engine = stories().kvCacheBytes(PagedKvCache.bytesPerToken(
                 Checkpoint.load(StoriesTest.MODEL).config()) * 64).blockSize(16).build()) {
-            var tooBig = engine.submit(request(new int[100]));
-            var fine = engine.submit(request(PROMPTS.get(2)));
-            var error = assertThrows(CompletionException.class, tooBig::join);
-            assertTrue(error.getCause() instanceof KvCacheTooSmallException, error.toString());
-            assertTrue(error.getCause().getMessage().contains("holds 4 blocks"), error.getCause().getMessage());
-            assertEquals(alone.get(2), fine.join().ids());
+            assertEquals(64, engine.maxModelLen());
+            var error = assertThrows(PromptTooLongException.class, () -> engine.submit(request(new int[100])));
+            assertTrue(error.getMessage().contains("is 64 tokens"), error.getMessage());
+            assertEquals(alone.get(2), engine.submit(request(PROMPTS.get(2))).join().ids());
         }
     }
 

@@ -107,6 +107,79 @@ class EngineApiTest {
     }
 
     @Test
+    void cancellingTheSubscriptionCancelsTheRequest() throws Exception {
+        var longRun = SamplingParams.builder().temperature(0).maxTokens(400).ignoreEos(true).build();
+        List<TokenEvent> events = new CopyOnWriteArrayList<>();
+        CountDownLatch ended = new CountDownLatch(1);
+        engine.stream(request(ONCE_UPON, longRun)).subscribe(new Flow.Subscriber<>() {
+            Flow.Subscription subscription;
+
+            public void onSubscribe(Flow.Subscription s) {
+                subscription = s;
+                s.request(Long.MAX_VALUE);
+            }
+
+            public void onNext(TokenEvent e) {
+                events.add(e);
+                if (e.index() == 2) {
+                    subscription.cancel();
+                    ended.countDown();
+                }
+            }
+
+            public void onError(Throwable t) {
+                ended.countDown();
+            }
+
+            public void onComplete() {
+                ended.countDown();
+            }
+        });
+        assertTrue(ended.await(30, TimeUnit.SECONDS));
+        Thread.sleep(200);
+        assertTrue(events.size() < 10, "the request went on after the cancel: " + events.size() + " tokens");
+    }
+
+    @Test
+    void aStreamWhoseRequestIsRefusedSignalsTheError() throws Exception {
+        CountDownLatch failed = new CountDownLatch(1);
+        var params = SamplingParams.builder().maxTokens(4).build();
+        engine.stream(request(new int[engine.maxModelLen()], params)).subscribe(new Flow.Subscriber<>() {
+            public void onSubscribe(Flow.Subscription s) {
+                s.request(1);
+            }
+
+            public void onNext(TokenEvent e) {}
+
+            public void onError(Throwable t) {
+                if (t instanceof PromptTooLongException) {
+                    failed.countDown();
+                }
+            }
+
+            public void onComplete() {}
+        });
+        assertTrue(failed.await(10, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void aContinuationMayBlockOnAnotherRequestAndAListenerMayNot() {
+        var params = SamplingParams.builder().temperature(0).maxTokens(4).build();
+        var chained = engine.submit(request(ONCE_UPON, params))
+                .thenApply(first -> engine.generate(request(prompt(5), params)));
+        assertEquals(4, chained.join().ids().size());
+        List<Throwable> fromListener = new CopyOnWriteArrayList<>();
+        engine.generate(request(ONCE_UPON, params).withListener(e -> {
+            try {
+                engine.generate(request(prompt(6), params));
+            } catch (IllegalStateException refused) {
+                fromListener.add(refused);
+            }
+        }));
+        assertEquals(4, fromListener.size());
+    }
+
+    @Test
     void cancellingAFutureStopsItsRequestAndOthersGoOn() throws Exception {
         var longRun = SamplingParams.builder().temperature(0).maxTokens(400).ignoreEos(true).build();
         CountDownLatch started = new CountDownLatch(1);
@@ -207,6 +280,7 @@ class EngineApiTest {
         LlmEngine other = LlmEngine.builder().model(StoriesTest.MODEL).build();
         var forever = SamplingParams.builder().temperature(0).maxTokens(100_000).ignoreEos(true).build();
         var inFlight = other.submit(request(ONCE_UPON, forever));
+        other.close();
         other.close();
         var error = assertThrows(CancellationException.class, inFlight::join);
         Throwable reason = error.getCause() != null ? error.getCause() : error;

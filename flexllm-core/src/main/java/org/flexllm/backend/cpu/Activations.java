@@ -20,7 +20,7 @@ final class Activations {
         for (; i <= to - F.length(); i += F.length()) {
             FloatVector g = VectorMath.load(gate, i);
             FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
-            silu.mul(VectorMath.load(up, i)).intoMemorySegment(out, i * 4, LITTLE_ENDIAN);
+            silu.mul(VectorMath.load(up, i)).intoMemorySegment(out, i * Float.BYTES, LITTLE_ENDIAN);
         }
         for (; i < to; i++) {
             float g = VectorMath.get(gate, i);

@@ -26,7 +26,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public MemorySegment allocate(long floats) {
-        return arena.allocate(floats * 4, 64);
+        return arena.allocate(floats * Float.BYTES, 64);
     }
 
     @Override
@@ -91,7 +91,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gatherRows(MemorySegment x, int[] rows, int count, int width, MemorySegment out) {
-        long bytes = (long) width * 4;
+        long bytes = (long) width * Float.BYTES;
         for (int r = 0; r < count; r++) {
             MemorySegment.copy(x, rows[r] * bytes, out, r * bytes, bytes);
         }

@@ -23,7 +23,7 @@ final class Norms {
         int i = 0;
         for (; i <= dim - F.length(); i += F.length()) {
             VectorMath.load(x, off + i).mul(inv).mul(VectorMath.load(w, i))
-                    .intoMemorySegment(out, (off + i) * 4, LITTLE_ENDIAN);
+                    .intoMemorySegment(out, (off + i) * Float.BYTES, LITTLE_ENDIAN);
         }
         for (; i < dim; i++) {
             VectorMath.set(out, off + i, VectorMath.get(x, off + i) * inv * VectorMath.get(w, i));
