@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class MatmulTest {
-    /** Shapes around every blocking boundary: vector length, GEMV/GEMM switch, panel, tile, group, row and column blocks. */
+    /** Shapes around every boundary: vector length, GEMV/GEMM switch, panel, tile, group, row and column blocks. */
     static Stream<Arguments> shapes() {
         int[][] shapes = {
             {1, 8, 1}, {1, 16, 4}, {1, 17, 5}, {1, 100, 33}, {1, 2053, 7},
