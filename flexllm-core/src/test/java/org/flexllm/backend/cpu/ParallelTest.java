@@ -40,7 +40,8 @@ class ParallelTest {
                 throw thrown;
             }
         };
-        IllegalStateException caught = assertThrows(IllegalStateException.class, () -> Parallel.forRange(64, failsAt40));
+        IllegalStateException caught =
+                assertThrows(IllegalStateException.class, () -> Parallel.forRange(64, failsAt40));
         assertSame(thrown, caught);
         runsEveryIndexExactlyOnce(64);
     }
