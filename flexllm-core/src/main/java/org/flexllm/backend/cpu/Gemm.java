@@ -168,9 +168,9 @@ final class Gemm {
     }
 
     /**
-     * One tile: {@code sums[at + r·stride + lane] += Σ_{k<kc} weights[w + r·K_BLOCK + k] · packed[start + k·PANEL + lane]} for
-     * the tile's {@value #TILE_ROWS} weight rows r and {@link #PANEL} lanes. Twelve named accumulators so that
-     * they stay in registers.
+     * One tile, for its {@value #TILE_ROWS} weight rows r and {@link #PANEL} lanes: {@code sums[at + r·stride +
+     * lane] += Σ_{k<kc} weights[w + r·K_BLOCK + k] · packed[start + k·PANEL + lane]}. Twelve named accumulators so
+     * that they stay in registers.
      */
     private static void kernel(float[] weights, int w, int kc, float[] packed, int start, float[] sums, int at,
             int stride) {

@@ -12,11 +12,12 @@ import org.flexllm.tensor.DTypes;
 import org.flexllm.tensor.Tensor;
 
 /**
- * {@link Matmul} for a few rows of x: bound by the memory bandwidth of streaming W, so each weight row is
- * read from memory once, {@value #ROWS} rows at a time (four concurrent streams keep enough loads in
- * flight to saturate memory), and applied to every row of x while it is still in L1. F32 and BF16 rows
- * are widened in registers as they stream; F16 has no cheap vector widening in registers (see
- * {@link Widen}), so its rows are first widened into scratch. The cores split the weight rows.
+ * {@link Matmul} for up to {@link Matmul#GEMV_MAX_ROWS} rows of x: bound by the memory bandwidth of streaming
+ * W, so each weight row is read from memory once, {@value #ROWS} rows at a time (four concurrent streams keep
+ * enough loads in flight to saturate memory), and applied to every row of x while it is still in L1. F32 and
+ * BF16 rows are widened in registers as they stream; F16 has no vector widening in registers (see
+ * {@link Widen}), so its rows are widened into scratch a chunk of columns at a time. The cores split the
+ * weight rows.
  */
 final class Gemv {
     static final int ROWS = 4;

@@ -18,12 +18,12 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class MatmulTest {
-    /** Shapes around every blocking boundary: vector length, GEMV/GEMM switch, panel, tile, group, row and column blocks. */
+    /** Shapes around every boundary: vector length, GEMV/GEMM switch, panel, tile, group, row and column blocks. */
     static Stream<Arguments> shapes() {
         int[][] shapes = {
             {1, 8, 1}, {1, 16, 4}, {1, 17, 5}, {1, 100, 33}, {1, 2053, 7},
             {2, 8, 3}, {3, 31, 9}, {4, 64, 4}, {5, 8, 1}, {5, 33, 6},
-            {7, 15, 13}, {31, 48, 7}, {32, 16, 12}, {33, 1030, 5}, {64, 19, 97},
+            {7, 15, 13}, {16, 40, 9}, {17, 33, 8}, {31, 48, 7}, {32, 16, 12}, {33, 1030, 5}, {64, 19, 97},
             {255, 9, 2}, {257, 40, 11}, {513, 24, 6}, {40, 2049, 14}, {37, 260, 390},
         };
         List<Arguments> cases = new ArrayList<>();

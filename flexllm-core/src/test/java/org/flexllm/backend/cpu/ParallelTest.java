@@ -35,11 +35,13 @@ class ParallelTest {
     @Test
     void rethrowsAnExceptionFromAChunkAndStaysUsable() {
         IllegalStateException thrown = new IllegalStateException("chunk failed");
-        IllegalStateException caught = assertThrows(IllegalStateException.class, () -> Parallel.forRange(64, (from, to) -> {
+        Parallel.RangeBody failsAt40 = (from, to) -> {
             if (from <= 40 && 40 < to) {
                 throw thrown;
             }
-        }));
+        };
+        IllegalStateException caught =
+                assertThrows(IllegalStateException.class, () -> Parallel.forRange(64, failsAt40));
         assertSame(thrown, caught);
         runsEveryIndexExactlyOnce(64);
     }
