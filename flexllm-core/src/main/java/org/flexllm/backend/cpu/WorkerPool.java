@@ -58,6 +58,9 @@ final class WorkerPool {
             while (done.get() < chunks) {
                 Thread.onSpinWait();
             }
+            // Retire the ticket before the next job rewrites body/n/chunks: a worker that read this job's
+            // ticket but sees the next job's fields then fails its CAS instead of running a chunk of neither.
+            ticket.set(generation << 32 | Integer.MAX_VALUE);
             this.body = null;
             rethrow(failure);
             return true;

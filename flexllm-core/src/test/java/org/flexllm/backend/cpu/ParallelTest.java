@@ -1,5 +1,7 @@
 package org.flexllm.backend.cpu;
 
+import java.util.concurrent.atomic.AtomicInteger;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -93,6 +95,17 @@ class ParallelTest {
             }
         } finally {
             callers.shutdownNow();
+        }
+    }
+
+    /** Jobs of different sizes back to back: a late worker must never run a chunk of the wrong job. */
+    @Test
+    void backToBackJobsOfDifferentSizesEachRunExactlyTheirRange() {
+        for (int job = 0; job < 300_000; job++) {
+            int n = 1 + job % 37;
+            AtomicInteger covered = new AtomicInteger();
+            Parallel.forRange(n, (from, to) -> covered.addAndGet(to - from));
+            assertEquals(n, covered.get(), "job " + job);
         }
     }
 }
