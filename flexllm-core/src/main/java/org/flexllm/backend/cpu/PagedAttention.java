@@ -1,6 +1,10 @@
 package org.flexllm.backend.cpu;
 
+import static org.flexllm.backend.cpu.Widen.F;
+
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import org.flexllm.backend.AttentionBatch;
 import org.flexllm.backend.KvLayer;
 
@@ -71,18 +75,28 @@ final class PagedAttention {
         }
     }
 
+    /** In place over {@code x[from, from + len)}; the exponentials are vectorized, as prefill runs one per score. */
     private static void softmax(float[] x, int from, int len) {
+        int end = from + len;
+        int vectorEnd = from + len - len % F.length();
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = from; i < from + len; i++) {
+        for (int i = from; i < end; i++) {
             max = Math.max(max, x[i]);
         }
-        float sum = 0;
-        for (int i = from; i < from + len; i++) {
+        FloatVector sums = FloatVector.zero(F);
+        for (int i = from; i < vectorEnd; i += F.length()) {
+            FloatVector e = FloatVector.fromArray(F, x, i).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(x, i);
+            sums = sums.add(e);
+        }
+        float sum = sums.reduceLanes(VectorOperators.ADD);
+        for (int i = vectorEnd; i < end; i++) {
             x[i] = (float) Math.exp(x[i] - max);
             sum += x[i];
         }
-        for (int i = from; i < from + len; i++) {
-            x[i] /= sum;
+        float inverse = 1 / sum;
+        for (int i = from; i < end; i++) {
+            x[i] *= inverse;
         }
     }
 }
