@@ -17,11 +17,6 @@ package org.flexllm.backend;
 public record AttentionBatch(int heads, int kvHeads, int headDim, int blockSize, int n, int[] slot,
                              int[] sequence, int[] visible, int[][] blockTables) {
 
-    /** KV slot of the {@code position}-th token of sequence {@code seq}. */
-    public int slotOf(int seq, int position) {
-        return slotOf(blockTables[seq], position, blockSize);
-    }
-
     /** KV slot of the {@code position}-th token of a sequence with this block table. */
     public static int slotOf(int[] blockTable, int position, int blockSize) {
         return blockTable[position / blockSize] * blockSize + position % blockSize;

@@ -17,6 +17,8 @@ import org.flexllm.backend.KvLayer;
 final class PagedAttention {
     /** Per worker thread: scores of one group, {@code [group][visible]}, grown as contexts grow. */
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[0]);
+    /** Per worker thread: where each visible position's key (and value) of one kv head starts, in floats. */
+    private static final ThreadLocal<long[]> ROWS = ThreadLocal.withInitial(() -> new long[0]);
 
     private PagedAttention() {}
 
@@ -40,6 +42,25 @@ final class PagedAttention {
         });
     }
 
+    /** Cache offsets of kv head {@code g} for positions {@code [0, visible)} of token {@code t}'s sequence. */
+    private static long[] rows(AttentionBatch b, int t, int g, int kvDim) {
+        int visible = b.visible()[t];
+        long[] rows = ROWS.get();
+        if (rows.length < visible) {
+            rows = new long[Math.max(visible, 2 * rows.length)];
+            ROWS.set(rows);
+        }
+        int[] table = b.blockTables()[b.sequence()[t]];
+        int bs = b.blockSize();
+        for (int block = 0, j = 0; j < visible; block++) {
+            long first = (long) table[block] * bs * kvDim + (long) g * b.headDim();
+            for (int end = Math.min(visible, j + bs); j < end; j++) {
+                rows[j] = first + (long) (j - block * bs) * kvDim;
+            }
+        }
+        return rows;
+    }
+
     private static float[] scratch(int floats) {
         float[] scores = SCORES.get();
         if (scores.length < floats) {
@@ -57,10 +78,11 @@ final class PagedAttention {
         int visible = b.visible()[t];
         long firstHead = ((long) t * b.heads() + (long) g * group) * hd;
         float scale = (float) (1.0 / Math.sqrt(hd));
+        long[] rows = rows(b, t, g, layer.kvDim());
         for (int j = 0; j < visible; j++) {
-            long k = (long) b.slotOf(b.sequence()[t], j) * layer.kvDim() + (long) g * hd;
             for (int h = 0; h < group; h++) {
-                scores[h * visible + j] = VectorMath.dot(q, firstHead + (long) h * hd, layer.keys(), k, hd) * scale;
+                scores[h * visible + j] = VectorMath.dot(q, firstHead + (long) h * hd, layer.keys(), rows[j], hd)
+                        * scale;
             }
         }
         for (int h = 0; h < group; h++) {
@@ -68,9 +90,8 @@ final class PagedAttention {
         }
         out.asSlice(firstHead * Float.BYTES, (long) group * hd * Float.BYTES).fill((byte) 0);
         for (int j = 0; j < visible; j++) {
-            long v = (long) b.slotOf(b.sequence()[t], j) * layer.kvDim() + (long) g * hd;
             for (int h = 0; h < group; h++) {
-                VectorMath.axpy(scores[h * visible + j], layer.values(), v, out, firstHead + (long) h * hd, hd);
+                VectorMath.axpy(scores[h * visible + j], layer.values(), rows[j], out, firstHead + (long) h * hd, hd);
             }
         }
     }
