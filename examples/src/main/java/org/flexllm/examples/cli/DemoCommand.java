@@ -81,7 +81,10 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** The text with control, format and lone surrogate characters as {@code \\u} escapes of four hex digits, safe for a terminal. */
+    /**
+     * The text with control, format and lone surrogate characters written as {@code \\u} escapes of four hex
+     * digits, safe for a terminal.
+     */
     static String escape(String text) {
         StringBuilder b = new StringBuilder();
         text.codePoints().forEach(cp -> {
