@@ -48,6 +48,50 @@ public interface Backend extends AutoCloseable {
     /** Copies the listed rows of {@code x} ({@code [*, width]}) to the first rows of {@code out}. */
     void gatherRows(MemorySegment x, int[] rows, int count, int width, MemorySegment out);
 
+    // ---- Finetuning: the backward kernels and the low-rank bypass kernels. Gradients are f32 buffers laid out
+    // like the activations they belong to. "Adds into" means the kernel accumulates; callers zero first.
+
+    /** {@code dx (+)= dy·W}: the gradient through a Linear ({@code dy [n, out]}, {@code W [out, in]}, {@code dx [n, in]}). */
+    void matmulTransposed(MemorySegment dy, int n, Tensor w, MemorySegment dx, boolean accumulate);
+
+    /** {@code dW += dyᵀ·x}: a weight's gradient over {@code n} rows ({@code dy [n, out]}, {@code x [n, in]}, {@code dW [out, in]} f32). */
+    void matmulWeightGrad(MemorySegment dy, MemorySegment x, int n, int out, int in, MemorySegment dW);
+
+    /** Adds into {@code dx} the gradient of {@link #rmsNorm} with respect to its input {@code x}. */
+    void rmsNormBackward(MemorySegment x, MemorySegment dy, int n, Tensor weight, float eps, MemorySegment dx);
+
+    /** Rotates each head back by its token's position: the transpose of {@link #rope}, applied to a gradient. */
+    void ropeBackward(MemorySegment dx, int n, int heads, int[] positions, RopeTable table);
+
+    /** Writes {@code dGate}, {@code dUp}: the gradient of {@link #swiglu} given {@code dOut}. */
+    void swigluBackward(MemorySegment gate, MemorySegment up, MemorySegment dOut, int n, int width,
+                        MemorySegment dGate, MemorySegment dUp);
+
+    /**
+     * The gradient of {@link #attention} for one whole sequence: the batch's {@code n} tokens are positions
+     * {@code 0..n-1} of sequence 0, whose keys and values are in the cache. The softmax is recomputed from
+     * {@code q} and the cached keys. Writes {@code dq [n, heads·headDim]} and {@code dKeys}, {@code dValues}
+     * ({@code [n, kvHeads·headDim]}, row = position).
+     */
+    void attentionBackward(MemorySegment q, MemorySegment dOut, AttentionBatch batch, KvLayer layer,
+                           MemorySegment dq, MemorySegment dKeys, MemorySegment dValues);
+
+    /**
+     * Causal-LM cross-entropy over {@code rows} rows of logits ({@code [rows, vocab]}), in place: row {@code r}
+     * becomes {@code weight·(softmax − onehot(targets[r]))}, the gradient of {@code weight·CE}. Rows whose target is
+     * negative are zeroed. Returns {@code Σ weight·CE} over the other rows, in double.
+     */
+    double crossEntropy(MemorySegment logits, int rows, int vocab, int[] targets, float weight);
+
+    /** {@code y += a·x} over {@code count} floats. */
+    void axpy(float a, MemorySegment x, MemorySegment y, long count);
+
+    /** {@code x[t] *= scale} elementwise for each of {@code n} rows ({@code scale} f32, {@code width} floats). */
+    void mulRows(MemorySegment x, int n, int width, MemorySegment scale);
+
+    /** {@code dScale += Σ_t dy[t] ⊙ x[t]} over {@code n} rows of {@code width}. */
+    void mulRowsScaleGrad(MemorySegment dy, MemorySegment x, int n, int width, MemorySegment dScale);
+
     /** Copies {@code count} floats device → host (logits to the sampler). */
     void copyToHost(MemorySegment src, float[] dst, int count);
 

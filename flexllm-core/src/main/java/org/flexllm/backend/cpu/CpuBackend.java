@@ -98,6 +98,56 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void matmulTransposed(MemorySegment dy, int n, Tensor w, MemorySegment dx, boolean accumulate) {
+        throw new UnsupportedOperationException("kernel pending");
+    }
+
+    @Override
+    public void matmulWeightGrad(MemorySegment dy, MemorySegment x, int n, int out, int in, MemorySegment dW) {
+        throw new UnsupportedOperationException("kernel pending");
+    }
+
+    @Override
+    public void rmsNormBackward(MemorySegment x, MemorySegment dy, int n, Tensor weight, float eps, MemorySegment dx) {
+        throw new UnsupportedOperationException("kernel pending");
+    }
+
+    @Override
+    public void ropeBackward(MemorySegment dx, int n, int heads, int[] positions, RopeTable table) {
+        throw new UnsupportedOperationException("kernel pending");
+    }
+
+    @Override
+    public void swigluBackward(MemorySegment gate, MemorySegment up, MemorySegment dOut, int n, int width, MemorySegment dGate, MemorySegment dUp) {
+        throw new UnsupportedOperationException("kernel pending");
+    }
+
+    @Override
+    public void attentionBackward(MemorySegment q, MemorySegment dOut, AttentionBatch batch, KvLayer layer, MemorySegment dq, MemorySegment dKeys, MemorySegment dValues) {
+        throw new UnsupportedOperationException("kernel pending");
+    }
+
+    @Override
+    public double crossEntropy(MemorySegment logits, int rows, int vocab, int[] targets, float weight) {
+        throw new UnsupportedOperationException("kernel pending");
+    }
+
+    @Override
+    public void axpy(float a, MemorySegment x, MemorySegment y, long count) {
+        throw new UnsupportedOperationException("kernel pending");
+    }
+
+    @Override
+    public void mulRows(MemorySegment x, int n, int width, MemorySegment scale) {
+        throw new UnsupportedOperationException("kernel pending");
+    }
+
+    @Override
+    public void mulRowsScaleGrad(MemorySegment dy, MemorySegment x, int n, int width, MemorySegment dScale) {
+        throw new UnsupportedOperationException("kernel pending");
+    }
+
+    @Override
     public void copyToHost(MemorySegment src, float[] dst, int count) {
         MemorySegment.copy(src, JAVA_FLOAT, 0, dst, 0, count);
     }
