@@ -92,6 +92,12 @@ public interface Backend extends AutoCloseable {
     /** {@code dScale += Σ_t dy[t] ⊙ x[t]} over {@code n} rows of {@code width}. */
     void mulRowsScaleGrad(MemorySegment dy, MemorySegment x, int n, int width, MemorySegment dScale);
 
+    /** Sets {@code count} floats to zero. */
+    void zero(MemorySegment x, long count);
+
+    /** Copies {@code rows} rows of {@code width} floats between buffers whose rows are {@code srcStride} and {@code dstStride} floats apart. */
+    void copyRows(MemorySegment src, int srcStride, MemorySegment dst, int dstStride, int rows, int width);
+
     /** Copies {@code count} floats device → host (logits to the sampler). */
     void copyToHost(MemorySegment src, float[] dst, int count);
 

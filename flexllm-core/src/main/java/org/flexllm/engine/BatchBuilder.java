@@ -3,6 +3,8 @@ package org.flexllm.engine;
 import java.util.List;
 import org.flexllm.backend.AttentionBatch;
 import org.flexllm.graph.ForwardBatch;
+import org.flexllm.graph.TrainingSequence;
+import org.flexllm.graph.TrainingWindow;
 import org.flexllm.kv.PagedKvCache;
 import org.flexllm.model.ModelConfig;
 import org.flexllm.schedule.ScheduledChunk;
@@ -26,7 +28,9 @@ final class BatchBuilder {
     private final int[] sequence;
     private final int[] visible;
     private final int[][] blockTables;
+    private final int[] adapters;
     private final int[] logitRows;
+    private final int[] logitTargets;
     private final Sequence[] rowSequence;
     private final int[] rowPosition;
 
@@ -39,7 +43,9 @@ final class BatchBuilder {
         sequence = new int[maxTokens];
         visible = new int[maxTokens];
         blockTables = new int[maxTokens][];
+        adapters = new int[maxTokens];
         logitRows = new int[maxTokens];
+        logitTargets = new int[maxTokens];
         rowSequence = new Sequence[maxTokens];
         rowPosition = new int[maxTokens];
     }
@@ -56,6 +62,7 @@ final class BatchBuilder {
                 positions[n] = p;
                 sequence[n] = c;
                 visible[n] = p + 1;
+                adapters[n] = s.adapter();
                 slot[n] = AttentionBatch.slotOf(blockTables[c], p, kv.blockSize());
                 if (wanted.at(s, p)) {
                     logitRows[logits] = n;
@@ -66,7 +73,36 @@ final class BatchBuilder {
         }
         AttentionBatch attention = new AttentionBatch(config.numHeads(), config.numKvHeads(), config.headDim(),
                 kv.blockSize(), n, slot, sequence, visible, blockTables);
-        return new ForwardBatch(n, tokens, positions, attention, logitRows, logits);
+        return new ForwardBatch(n, tokens, positions, adapters, attention, logitRows, logits, logitTargets, null);
+    }
+
+    /**
+     * A batch of positions {@code [start, start + count)} of a finetuning sequence, on adapter {@code adapter}:
+     * a forward window when {@code window} is set (its targets get logit rows), else the whole sequence for a
+     * backward slice.
+     */
+    ForwardBatch buildTraining(TrainingSequence s, int start, int count, int adapter, float lossWeight,
+                               boolean window) {
+        blockTables[0] = s.blocks().blocks();
+        int logits = 0;
+        for (int r = 0; r < count; r++) {
+            int p = start + r;
+            tokens[r] = s.token(p);
+            positions[r] = p;
+            sequence[r] = 0;
+            visible[r] = p + 1;
+            adapters[r] = adapter;
+            slot[r] = AttentionBatch.slotOf(blockTables[0], p, kv.blockSize());
+            if (window && s.target(p) >= 0) {
+                logitRows[logits] = r;
+                logitTargets[logits++] = s.target(p);
+            }
+        }
+        AttentionBatch attention = new AttentionBatch(config.numHeads(), config.numKvHeads(), config.headDim(),
+                kv.blockSize(), count, slot, sequence, visible, blockTables);
+        TrainingWindow training = window ? new TrainingWindow(s, 0, start, count, lossWeight) : null;
+        return new ForwardBatch(count, tokens, positions, adapters, attention, logitRows, logits, logitTargets,
+                training);
     }
 
     /** The sequence whose logits are the {@code index}-th logit row of the last built batch. */

@@ -1,6 +1,7 @@
 package org.flexllm.graph;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,60 +14,218 @@ import org.flexllm.model.Rope.RopeTable;
 
 /**
  * A decoder graph after its compile passes, lowered onto a backend: weights resident, one buffer per
- * planned slot sized for {@code maxTokens} tokens, rope rotations precomputed for {@code maxPositions}.
+ * planned slot sized for {@code maxTokens} tokens, rope rotations precomputed for {@code maxPositions}, and
+ * the {@link BackwardPlan} that decides what finetuning keeps.
  */
 public final class CompiledModel {
     private final Backend backend;
     private final ModelConfig config;
     private final ModelWeights weights;
     private final DecoderGraph graph;
+    private final BackwardPlan plan;
+    private final Pruning pruning;
     private final RopeTable rope;
     private final Map<Value, MemorySegment> buffers = new HashMap<>();
     private final int maxTokens;
     private final float[] hostRow;
+    private final MemorySegment[] temps;
+    private Gradients gradients;
+    private Map<Version, MemorySegment> captures;
+    /** The body's values but the residual stream, whose gradient carries from layer to layer. */
+    private final List<Value> bodyValues;
 
     private CompiledModel(Backend backend, ModelConfig config, ModelWeights weights, DecoderGraph graph,
-                          int maxTokens, int maxPositions) {
+                          Pruning pruning, int maxTokens, int maxPositions) {
         this.backend = backend;
         this.config = config;
         this.weights = weights.map(backend::weight);
         this.graph = graph;
+        this.plan = BackwardPlan.of(graph, pruning);
+        this.pruning = pruning;
+        this.bodyValues = graph.layer().stream().flatMap(op -> op.writes().stream()).distinct()
+                .filter(v -> !v.equals(graph.residual())).toList();
         this.maxTokens = maxTokens;
         this.hostRow = new float[config.vocabSize()];
         this.rope = Rope.table(config, maxPositions);
-        BufferPlan plan = BufferPlan.of(graph, maxTokens);
-        List<MemorySegment> slots = plan.sizes().stream().map(backend::allocate).toList();
-        plan.slotOf().forEach((value, slot) -> buffers.put(value, slots.get(slot)));
+        long widest = graph.values().stream().filter(v -> v.fixedRows() == 0).mapToLong(Value::width).max()
+                .orElseThrow();
+        this.temps = new MemorySegment[] {backend.allocate(maxTokens * widest), backend.allocate(maxTokens * widest)};
+        BufferPlan buffersPlan = BufferPlan.of(graph, maxTokens);
+        List<MemorySegment> slots = buffersPlan.sizes().stream().map(backend::allocate).toList();
+        buffersPlan.slotOf().forEach((value, slot) -> buffers.put(value, slots.get(slot)));
     }
 
     /**
-     * Runs the passes over the model's graph and lowers the result.
+     * Runs the passes over the model's graph and lowers the result, pruned for finetuning.
      *
      * @param maxTokens    the most tokens one forward pass will carry (the iteration's token budget)
      * @param maxPositions the longest sequence (positions) the rope table covers
      */
     public static CompiledModel compile(Backend backend, ModelConfig config, ModelWeights weights,
                                         List<GraphPass> passes, int maxTokens, int maxPositions) {
+        return compile(backend, config, weights, passes, Pruning.PRUNED, maxTokens, maxPositions);
+    }
+
+    /** As {@link #compile(Backend, ModelConfig, ModelWeights, List, int, int)}, with a choice of pruning. */
+    public static CompiledModel compile(Backend backend, ModelConfig config, ModelWeights weights,
+                                        List<GraphPass> passes, Pruning pruning, int maxTokens, int maxPositions) {
         DecoderGraph graph = LlamaGraph.of(config);
         for (GraphPass pass : passes) {
             graph = pass.apply(graph);
         }
-        return new CompiledModel(backend, config, weights, graph, maxTokens, maxPositions);
+        return new CompiledModel(backend, config, weights, graph, pruning, maxTokens, maxPositions);
     }
 
-    /** One forward pass over the batch: KV of every token written to the cache, logits handed to the sink. */
+    /**
+     * One forward pass over the batch: KV of every token written to the cache, logits handed to the sink. A
+     * finetuning window in the batch also keeps its activations on its sequence's tape, adds its loss, and
+     * leaves the loss's gradient at the top of the residual stream on the tape.
+     */
     public void forward(ForwardBatch batch, PagedKvCache kv, LogitsSink sink) {
         if (batch.n() > maxTokens) {
             throw new IllegalArgumentException("batch of " + batch.n() + " tokens exceeds the compiled "
                     + maxTokens);
         }
-        Step step = new Step(backend, config, weights, rope, kv, buffers, batch, sink, hostRow);
+        TrainingWindow window = batch.training();
+        Step step = new Step(backend, config, weights, rope, kv, buffers, batch, sink, hostRow,
+                window == null ? null : gradients(), temps);
         run(graph.prologue(), step);
         for (int l = 0; l < config.numLayers(); l++) {
             step.enterLayer(l);
-            run(graph.layer(), step);
+            List<Op> body = graph.layer();
+            for (int i = 0; i < body.size(); i++) {
+                if (window != null) {
+                    snapshot(window, l, plan.snapshotBefore(i));
+                }
+                body.get(i).forward(step);
+            }
+        }
+        if (window != null) {
+            zeroEpilogueGradients(batch.n());
         }
         run(graph.epilogue(), step);
+        if (window != null) {
+            lossBackward(step, window);
+        }
+    }
+
+    private void snapshot(TrainingWindow w, int layer, List<Version> versions) {
+        for (Version v : versions) {
+            long rowBytes = (long) v.value().width() * Float.BYTES;
+            MemorySegment.copy(buffers.get(v.value()), w.firstRow() * rowBytes,
+                    w.sequence().tape().kept(layer, plan.kept().indexOf(v)), w.firstPosition() * rowBytes,
+                    w.count() * rowBytes);
+        }
+    }
+
+    private void zeroEpilogueGradients(int rows) {
+        graph.epilogue().stream().flatMap(op -> op.reads().stream()).distinct().forEach(v -> gradients.zero(v, rows));
+    }
+
+    /** The epilogue's backward, from the gradient {@link Ops.LmHead} left, down to the window's rows of x. */
+    private void lossBackward(Step step, TrainingWindow w) {
+        step.useSaved(buffers);
+        for (Op op : graph.epilogue().reversed()) {
+            op.backward(step);
+        }
+        Value x = graph.residual();
+        long rowBytes = (long) x.width() * Float.BYTES;
+        MemorySegment.copy(gradients.of(x), w.firstRow() * rowBytes, w.sequence().tape().residualGrad(),
+                w.firstPosition() * rowBytes, w.count() * rowBytes);
+    }
+
+    /**
+     * Back-propagates a sequence whose forward is complete through layers {@code [bottom, top)}, top-down,
+     * adding the bypass parameters' gradients: a backward slice. The first slice starts at the last layer.
+     *
+     * @param batch the whole sequence as one batch: positions {@code 0..length-1}, its block table
+     */
+    public void backward(ForwardBatch batch, PagedKvCache kv, TrainingSequence sequence, int top, int bottom) {
+        Gradients g = gradients();
+        Value x = graph.residual();
+        long bytes = (long) batch.n() * x.width() * Float.BYTES;
+        MemorySegment.copy(sequence.tape().residualGrad(), 0, g.of(x), 0, bytes);
+        Step step = new Step(backend, config, weights, rope, kv, buffers, batch, null, hostRow, g, temps);
+        for (int l = top - 1; l >= bottom; l--) {
+            step.enterLayer(l);
+            backwardLayer(step, sequence.tape(), g);
+        }
+        MemorySegment.copy(g.of(x), 0, sequence.tape().residualGrad(), 0, bytes);
+    }
+
+    private void backwardLayer(Step step, Tape tape, Gradients g) {
+        List<Op> body = graph.layer();
+        for (Value v : bodyValues) {
+            g.zero(v, step.rows());
+        }
+        replay(step, tape);
+        for (int i = body.size() - 1; i >= 0; i--) {
+            step.useSaved(savedOf(i, step.layer(), tape));
+            body.get(i).backward(step);
+        }
+    }
+
+    /** Re-runs the ops whose outputs the backward needs and were not kept, capturing those outputs. */
+    private void replay(Step step, Tape tape) {
+        List<Op> body = graph.layer();
+        long rows = step.rows();
+        for (int i = 0; i < body.size(); i++) {
+            for (Version v : plan.restoreBefore(i)) {
+                MemorySegment.copy(tape.kept(step.layer(), plan.kept().indexOf(v)), 0, buffers.get(v.value()), 0,
+                        rows * v.value().width() * Float.BYTES);
+            }
+            for (Version v : plan.captureBefore(i)) {
+                MemorySegment.copy(buffers.get(v.value()), 0, captures.get(v), 0,
+                        rows * v.value().width() * Float.BYTES);
+            }
+            if (plan.replays(i)) {
+                body.get(i).forward(step);
+            }
+        }
+    }
+
+    private Map<Value, MemorySegment> savedOf(int op, int layer, Tape tape) {
+        Map<Value, MemorySegment> saved = new HashMap<>();
+        plan.saves(op).forEach((value, version) -> {
+            int slot = plan.kept().indexOf(version);
+            saved.put(value, slot >= 0 ? tape.kept(layer, slot) : captures.get(version));
+        });
+        return saved;
+    }
+
+    private Gradients gradients() {
+        if (gradients == null) {
+            gradients = new Gradients(backend, graph, maxTokens, config.kvDim());
+            captures = new HashMap<>();
+            for (Version v : plan.rematerialized()) {
+                captures.put(v, backend.allocate(v.value().floats(maxTokens)));
+            }
+        }
+        return gradients;
+    }
+
+    /** A tape for finetuning sequences of up to {@code maxSequenceTokens} tokens (at most the compiled batch). */
+    public Tape newTape(int maxSequenceTokens) {
+        if (maxSequenceTokens > maxTokens) {
+            throw new IllegalArgumentException("sequences of " + maxSequenceTokens + " tokens exceed the compiled "
+                    + maxTokens + " tokens per pass, which the backward runs at once");
+        }
+        return new Tape(backend, plan, config.numLayers(), config.hiddenSize(), maxSequenceTokens);
+    }
+
+    /** The activations a finetuning forward keeps per token, and where (the pruning plan). */
+    public ActivationReport explain() {
+        List<ActivationReport.Kept> kept = new ArrayList<>();
+        List<Op> body = graph.layer();
+        for (int i = 0; i < body.size(); i++) {
+            for (Version v : plan.snapshotBefore(i)) {
+                kept.add(new ActivationReport.Kept(v.value().name(), body.get(i).label(),
+                        (long) v.value().width() * Float.BYTES * config.numLayers()));
+            }
+        }
+        kept.add(new ActivationReport.Kept(graph.residual().name() + " grad", "the backward (from the loss)",
+                (long) config.hiddenSize() * Float.BYTES));
+        return new ActivationReport(pruning, kept, kept.stream().mapToLong(ActivationReport.Kept::bytesPerToken).sum());
     }
 
     private static void run(List<Op> ops, Step step) {

@@ -23,11 +23,16 @@ public final class Step {
     private final LogitsSink sink;
     private final float[] hostRow;
     private final ForwardBatch batch;
+    private final Gradients gradients;
+    private final MemorySegment[] temps;
+    private final int[] chunkTargets = new int[LlamaGraph.LOGIT_CHUNK];
+    private Map<Value, MemorySegment> saved = Map.of();
     private int layer;
     private int rows;
 
     Step(Backend backend, ModelConfig config, ModelWeights weights, RopeTable rope, PagedKvCache kv,
-         Map<Value, MemorySegment> buffers, ForwardBatch batch, LogitsSink sink, float[] hostRow) {
+         Map<Value, MemorySegment> buffers, ForwardBatch batch, LogitsSink sink, float[] hostRow,
+         Gradients gradients, MemorySegment[] temps) {
         this.backend = backend;
         this.config = config;
         this.weights = weights;
@@ -37,6 +42,8 @@ public final class Step {
         this.batch = batch;
         this.sink = sink;
         this.hostRow = hostRow;
+        this.gradients = gradients;
+        this.temps = temps;
         this.rows = batch.n();
     }
 
@@ -75,6 +82,74 @@ public final class Step {
 
     public MemorySegment buffer(Value v) {
         return buffers.get(v);
+    }
+
+    /**
+     * Scratch {@code i} (0 or 1) for an op's intermediate results, room for a row per token of any value's
+     * width; its contents do not outlive the op.
+     */
+    public MemorySegment temp(int i) {
+        return temps[i];
+    }
+
+    /** Visits each run of consecutive rows whose sequences use the same adapter (rows on the base model skipped). */
+    public void forEachAdapterSegment(AdapterSegment visitor) {
+        int[] adapters = batch.adapters();
+        for (int from = 0; from < rows; ) {
+            int to = from + 1;
+            while (to < rows && adapters[to] == adapters[from]) {
+                to++;
+            }
+            if (adapters[from] >= 0) {
+                visitor.accept(adapters[from], from, to - from);
+            }
+            from = to;
+        }
+    }
+
+    /** A run of rows {@code [firstRow, firstRow + count)} using resident adapter {@code adapter}. */
+    @FunctionalInterface
+    public interface AdapterSegment {
+        void accept(int adapter, int firstRow, int count);
+    }
+
+    /** The gradient of the loss with respect to {@code v}, laid out like its buffer. */
+    public MemorySegment grad(Value v) {
+        return gradients.of(v);
+    }
+
+    /** The keys' and values' gradients attention's backward leaves for the cache writer's backward. */
+    Gradients.KvGrads kvGrads() {
+        return gradients.kv();
+    }
+
+    /** {@code v} as the op whose backward is running read it in the forward pass. */
+    public MemorySegment saved(Value v) {
+        MemorySegment s = saved.get(v);
+        if (s == null) {
+            throw new IllegalStateException("value '" + v.name() + "' was not saved for this op's backward");
+        }
+        return s;
+    }
+
+    void useSaved(Map<Value, MemorySegment> values) {
+        saved = values;
+    }
+
+    /** The finetuning window riding in this batch, or null. */
+    public TrainingWindow training() {
+        return batch.training();
+    }
+
+    /**
+     * Training targets of logit rows {@code [first, first + count)}: a token id, or −1 for a row whose logits
+     * go to the sink. The array is reused by the next call.
+     */
+    public int[] chunkTargets(int first, int count) {
+        for (int r = 0; r < count; r++) {
+            chunkTargets[r] = batch.training() == null ? -1 : batch.logitTargets()[first + r];
+        }
+        return chunkTargets;
     }
 
     /** Index of the decoder layer being run. */

@@ -12,6 +12,7 @@ import org.flexllm.kv.BlockTable;
 public final class Sequence {
     private final long id;
     private final int promptLength;
+    private final int adapter;
     private int[] tokens;
     private int length;
     private int computed;
@@ -20,17 +21,28 @@ public final class Sequence {
 
     /** @param id arrival order: lower ids were submitted earlier and are scheduled first */
     public Sequence(long id, int[] prompt, int expectedTokens) {
+        this(id, prompt, expectedTokens, -1);
+    }
+
+    /** @param adapter the resident adapter slot the sequence runs on, or −1 for the base model */
+    public Sequence(long id, int[] prompt, int expectedTokens, int adapter) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("a sequence needs at least one prompt token");
         }
         this.id = id;
         this.promptLength = prompt.length;
+        this.adapter = adapter;
         this.tokens = Arrays.copyOf(prompt, Math.max(prompt.length, expectedTokens));
         this.length = prompt.length;
     }
 
     public long id() {
         return id;
+    }
+
+    /** The resident adapter slot this sequence runs on, or −1. */
+    public int adapter() {
+        return adapter;
     }
 
     public int promptLength() {

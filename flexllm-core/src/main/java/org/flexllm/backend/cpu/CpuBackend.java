@@ -148,6 +148,19 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void zero(MemorySegment x, long count) {
+        x.asSlice(0, count * Float.BYTES).fill((byte) 0);
+    }
+
+    @Override
+    public void copyRows(MemorySegment src, int srcStride, MemorySegment dst, int dstStride, int rows, int width) {
+        for (long r = 0; r < rows; r++) {
+            MemorySegment.copy(src, r * srcStride * Float.BYTES, dst, r * dstStride * Float.BYTES,
+                    (long) width * Float.BYTES);
+        }
+    }
+
+    @Override
     public void copyToHost(MemorySegment src, float[] dst, int count) {
         MemorySegment.copy(src, JAVA_FLOAT, 0, dst, 0, count);
     }

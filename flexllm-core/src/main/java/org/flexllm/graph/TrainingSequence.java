@@ -1,0 +1,78 @@
+package org.flexllm.graph;
+
+import org.flexllm.kv.BlockTable;
+
+/**
+ * A finetuning sample on its way through the model: its tokens, what each position is trained to predict, its
+ * KV blocks, what its forward keeps ({@link Tape}) and the loss accumulated over its forward windows.
+ */
+public final class TrainingSequence {
+    /** The label HF uses for a position that is not trained. */
+    public static final int IGNORE = -100;
+
+    private final int[] tokens;
+    private final int[] targets;
+    private final int targetCount;
+    private final Tape tape;
+    private final BlockTable blocks = new BlockTable();
+    private double loss;
+
+    /**
+     * @param inputIds the sample's tokens
+     * @param labels   HF convention: not shifted, {@link #IGNORE} where untrained; position {@code p} is trained
+     *                 to predict {@code labels[p + 1]}
+     */
+    public TrainingSequence(int[] inputIds, int[] labels, Tape tape) {
+        if (labels.length != inputIds.length) {
+            throw new IllegalArgumentException(labels.length + " labels for " + inputIds.length + " tokens");
+        }
+        if (inputIds.length > tape.maxTokens()) {
+            throw new IllegalArgumentException("a sample of " + inputIds.length + " tokens exceeds the tape's "
+                    + tape.maxTokens());
+        }
+        this.tokens = inputIds.clone();
+        this.targets = new int[inputIds.length];
+        int count = 0;
+        for (int p = 0; p < targets.length; p++) {
+            targets[p] = p + 1 < labels.length && labels[p + 1] != IGNORE ? labels[p + 1] : -1;
+            count += targets[p] >= 0 ? 1 : 0;
+        }
+        this.targetCount = count;
+        this.tape = tape;
+    }
+
+    public int length() {
+        return tokens.length;
+    }
+
+    public int token(int position) {
+        return tokens[position];
+    }
+
+    /** The token position {@code p} is trained to predict, or −1. */
+    public int target(int position) {
+        return targets[position];
+    }
+
+    /** Positions with a target: the terms of this sample's loss. */
+    public int targetCount() {
+        return targetCount;
+    }
+
+    public Tape tape() {
+        return tape;
+    }
+
+    public BlockTable blocks() {
+        return blocks;
+    }
+
+    /** The weighted loss accumulated by the forward windows so far. */
+    public double loss() {
+        return loss;
+    }
+
+    void addLoss(double weightedLoss) {
+        loss += weightedLoss;
+    }
+}

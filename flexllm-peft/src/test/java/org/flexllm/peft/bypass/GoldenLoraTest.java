@@ -1,0 +1,154 @@
+package org.flexllm.peft.bypass;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.flexllm.Shared;
+import org.flexllm.backend.cpu.CpuBackend;
+import org.flexllm.engine.TrainingRunner;
+import org.flexllm.graph.CompiledModel;
+import org.flexllm.graph.Projection;
+import org.flexllm.graph.Pruning;
+import org.flexllm.graph.TrainingSequence;
+import org.flexllm.io.SafetensorsFile;
+import org.flexllm.kv.PagedKvCache;
+import org.flexllm.model.Checkpoint;
+import org.flexllm.model.ModelConfig;
+import org.flexllm.peft.Parameter;
+import org.flexllm.tensor.Tensor;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** LoRA forward, loss and gradients against the golden float64 references of every case. */
+class GoldenLoraTest {
+    static final String PREFIX = "base_model.model.model.layers.";
+
+    static Stream<Path> cases() throws IOException {
+        try (Stream<Path> models = Files.list(Shared.resolve("golden/models"))) {
+            return models.filter(Files::isDirectory).sorted()
+                    .flatMap(m -> Stream.of(m.resolve("lora"), m.resolve("lora_rslora"))).toList().stream();
+        }
+    }
+
+    /** One golden case loaded: the model compiled with LoRA on all seven projections, slot 0 = the adapter. */
+    record Loaded(CompiledModel model, TrainingRunner runner, List<Parameter> parameters, int[] ids, int[] labels,
+                  Checkpoint checkpoint, CpuBackend backend) implements AutoCloseable {
+        public void close() {
+            backend.close();
+            checkpoint.close();
+        }
+    }
+
+    static Loaded load(Path dir, Pruning pruning) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        JsonNode adapterConfig = json.readTree(dir.resolve("adapter_config.json").toFile());
+        JsonNode example = json.readTree(dir.resolve("train_example.json").toFile());
+        Checkpoint checkpoint = Checkpoint.load(dir.getParent());
+        ModelConfig config = checkpoint.config();
+        CpuBackend backend = new CpuBackend();
+        int r = adapterConfig.get("r").asInt();
+        double alpha = adapterConfig.get("lora_alpha").asDouble();
+        float scale = (float) (adapterConfig.get("use_rslora").asBoolean() ? alpha / Math.sqrt(r) : alpha / r);
+        List<Parameter> parameters = new ArrayList<>();
+        Bypass[][] bypasses = new Bypass[config.numLayers()][Projection.values().length];
+        try (Arena arena = Arena.ofConfined()) {
+            SafetensorsFile file = SafetensorsFile.open(dir.resolve("adapter_model.safetensors"), arena);
+            for (int l = 0; l < config.numLayers(); l++) {
+                for (Projection p : Projection.values()) {
+                    Parameter a = parameter(backend, file.get(key(l, p, "A")).orElseThrow());
+                    Parameter b = parameter(backend, file.get(key(l, p, "B")).orElseThrow());
+                    parameters.add(a);
+                    parameters.add(b);
+                    bypasses[l][p.ordinal()] = LoraBypass.of(a, b, scale);
+                }
+            }
+        }
+        AdapterSlots slots = new AdapterSlots(1, r);
+        slots.set(0, new AdapterSlots.Resident("golden", bypasses));
+        var pass = new BypassPass(slots, EnumSet.allOf(Projection.class), Set.of(), Set.of());
+        CompiledModel model = CompiledModel.compile(backend, config, checkpoint.weights(), List.of(pass), pruning, 64, 128);
+        PagedKvCache kv = PagedKvCache.allocate(backend, config, 4, PagedKvCache.bytesPerToken(config) * 64);
+        int[] ids = ints(example.get("input_ids"));
+        int[] labels = ints(example.get("labels"));
+        return new Loaded(model, new TrainingRunner(model, kv, 64), parameters, ids, labels, checkpoint, backend);
+    }
+
+    static String key(int layer, Projection p, String half) {
+        String block = p.ordinal() <= Projection.O_PROJ.ordinal() ? "self_attn" : "mlp";
+        return PREFIX + layer + "." + block + "." + p.moduleName() + ".lora_" + half + ".weight";
+    }
+
+    private static Parameter parameter(CpuBackend backend, Tensor t) {
+        MemorySegment value = backend.allocate(t.shape().elements());
+        value.copyFrom(t.data());
+        return new Parameter(t.name(), t.shape(), value, backend.allocate(t.shape().elements()));
+    }
+
+    private static int[] ints(JsonNode array) {
+        int[] out = new int[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asInt();
+        }
+        return out;
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    void logitsWithTheAdapterMatch(Path dir) throws IOException {
+        try (Loaded c = load(dir, Pruning.PRUNED); Arena arena = Arena.ofConfined()) {
+            Tensor expected = SafetensorsFile.open(dir.resolve("forward.safetensors"), arena).get("logits").orElseThrow();
+            int vocab = c.model().config().vocabSize();
+            int[] rows = {0};
+            c.runner().logits(c.ids(), 0, (i, logits) -> {
+                for (int v = 0; v < vocab; v++) {
+                    assertEquals(expected.getFloat((long) i * vocab + v), logits[v], 1e-4, "position " + i + " token " + v);
+                }
+                rows[0]++;
+            });
+            assertEquals(c.ids().length, rows[0]);
+        }
+    }
+
+    static Stream<org.junit.jupiter.params.provider.Arguments> schedules() throws IOException {
+        List<org.junit.jupiter.params.provider.Arguments> out = new ArrayList<>();
+        for (Path dir : cases().toList()) {
+            out.add(org.junit.jupiter.params.provider.Arguments.of(dir, Pruning.PRUNED, 20, 99));
+            out.add(org.junit.jupiter.params.provider.Arguments.of(dir, Pruning.PRUNED, 7, 1));
+            out.add(org.junit.jupiter.params.provider.Arguments.of(dir, Pruning.KEEP_ALL, 6, 2));
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1} window {2} slice {3}")
+    @MethodSource("schedules")
+    void lossAndEveryGradientMatch(Path dir, Pruning pruning, int window, int slice) throws IOException {
+        try (Loaded c = load(dir, pruning); Arena arena = Arena.ofConfined()) {
+            JsonNode loss = new ObjectMapper().readTree(dir.resolve("loss.json").toFile());
+            TrainingSequence s = new TrainingSequence(c.ids(), c.labels(), c.model().newTape(c.ids().length));
+            assertEquals(loss.get("num_target_tokens").asInt(), s.targetCount());
+            double actual = c.runner().run(s, 0, 1f / s.targetCount(), window, slice);
+            assertEquals(loss.get("loss").asDouble(), actual, 1e-5);
+            SafetensorsFile grads = SafetensorsFile.open(dir.resolve("grads.safetensors"), arena);
+            for (Parameter p : c.parameters()) {
+                Tensor expected = grads.get(p.name()).orElseThrow();
+                for (long i = 0; i < p.count(); i++) {
+                    float got = p.grad().getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i);
+                    assertEquals(expected.getFloat(i), got, 2e-5, p.name() + "[" + i + "]");
+                }
+            }
+            assertTrue(c.parameters().size() > 0);
+        }
+    }
+}
