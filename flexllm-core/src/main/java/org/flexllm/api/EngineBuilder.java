@@ -1,6 +1,5 @@
 package org.flexllm.api;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.flexllm.backend.Backend;
@@ -9,11 +8,7 @@ import org.flexllm.engine.CoServingEngine;
 import org.flexllm.engine.EngineConfig;
 import org.flexllm.graph.CompiledModel;
 import org.flexllm.kv.PagedKvCache;
-import org.flexllm.model.Checkpoint;
 import org.flexllm.model.ModelConfig;
-import org.flexllm.model.ModelWeights;
-import org.flexllm.model.SyntheticModel;
-import org.flexllm.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,10 +18,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class EngineBuilder {
     /** Prefix of a model name that selects a random-weight model of a real shape, e.g. {@code synthetic:llama-1b}. */
-    public static final String SYNTHETIC = "synthetic:";
+    public static final String SYNTHETIC = LoadedModel.SYNTHETIC;
 
     /** Synthetic weights do not depend on the sampling seed: one name, one model. */
-    private static final long SYNTHETIC_WEIGHT_SEED = 0;
     private static final Logger LOG = LoggerFactory.getLogger(EngineBuilder.class);
 
     private String model;
@@ -104,7 +98,7 @@ public final class EngineBuilder {
             throw new IllegalStateException("no model: call model(path) or model(\"synthetic:NAME\")");
         }
         new EngineConfig(tokenBudget, maxSequences, kvCacheBytes, blockSize, maxModelLen, seed); // validates early
-        Loaded loaded = load();
+        LoadedModel loaded = LoadedModel.open(model);
         Backend b = null;
         try {
             b = Backends.create(backend);
@@ -116,7 +110,7 @@ public final class EngineBuilder {
         }
     }
 
-    private CoServingEngine start(Loaded loaded, Backend b) {
+    private CoServingEngine start(LoadedModel loaded, Backend b) {
         ModelConfig c = loaded.config();
         int wanted = Math.min(maxModelLen, c.maxPositionEmbeddings());
         long kvBytes = Math.min(kvCacheBytes, PagedKvCache.bytesPerToken(c) * (long) wanted * maxSequences);
@@ -142,17 +136,4 @@ public final class EngineBuilder {
         }
     }
 
-    private Loaded load() {
-        if (model.startsWith(SYNTHETIC)) {
-            SyntheticModel m = SyntheticModel.create(model.substring(SYNTHETIC.length()), SYNTHETIC_WEIGHT_SEED);
-            return new Loaded(m.config(), m.weights(), Tokenizer.bytes(m.config().vocabSize()), m);
-        }
-        Path folder = Path.of(model);
-        Checkpoint checkpoint = Checkpoint.load(folder);
-        Tokenizer tokenizer = Files.exists(folder.resolve("tokenizer.json"))
-                ? Tokenizer.load(folder) : Tokenizer.bytes(checkpoint.config().vocabSize());
-        return new Loaded(checkpoint.config(), checkpoint.weights(), tokenizer, checkpoint);
-    }
-
-    private record Loaded(ModelConfig config, ModelWeights weights, Tokenizer tokenizer, AutoCloseable resources) {}
 }

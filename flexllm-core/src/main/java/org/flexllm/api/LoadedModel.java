@@ -1,0 +1,48 @@
+package org.flexllm.api;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.flexllm.model.Checkpoint;
+import org.flexllm.model.ModelConfig;
+import org.flexllm.model.ModelWeights;
+import org.flexllm.model.SyntheticModel;
+import org.flexllm.tokenizer.Tokenizer;
+
+/**
+ * A model opened for serving or finetuning: config, weights (memory-mapped, or synthetic in memory) and
+ * tokenizer; closing it unmaps the weights.
+ *
+ * @param resources what holds the weights
+ */
+public record LoadedModel(ModelConfig config, ModelWeights weights, Tokenizer tokenizer, AutoCloseable resources)
+        implements AutoCloseable {
+
+    /** Prefix of the in-memory random models: {@code synthetic:llama-1b}. */
+    public static final String SYNTHETIC = "synthetic:";
+    private static final long SYNTHETIC_WEIGHT_SEED = 0;
+
+    /**
+     * Opens an HF model folder, or {@code synthetic:NAME} (random bf16 weights of a known shape, byte-level
+     * tokenizer). A folder without {@code tokenizer.json} gets the byte-level tokenizer.
+     */
+    public static LoadedModel open(String model) {
+        if (model.startsWith(SYNTHETIC)) {
+            SyntheticModel m = SyntheticModel.create(model.substring(SYNTHETIC.length()), SYNTHETIC_WEIGHT_SEED);
+            return new LoadedModel(m.config(), m.weights(), Tokenizer.bytes(m.config().vocabSize()), m);
+        }
+        Path folder = Path.of(model);
+        Checkpoint checkpoint = Checkpoint.load(folder);
+        Tokenizer tokenizer = Files.exists(folder.resolve("tokenizer.json"))
+                ? Tokenizer.load(folder) : Tokenizer.bytes(checkpoint.config().vocabSize());
+        return new LoadedModel(checkpoint.config(), checkpoint.weights(), tokenizer, checkpoint);
+    }
+
+    @Override
+    public void close() {
+        try {
+            resources.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing the model's weights failed", e);
+        }
+    }
+}
