@@ -48,10 +48,7 @@ public final class TrainingRunner {
     public double run(TrainingSequence s, int adapter, float lossWeight, int window, int slice) {
         reserve(s.blocks(), s.length());
         try {
-            for (int start = 0; start < s.length(); start += window) {
-                int count = Math.min(window, s.length() - start);
-                model.forward(batches.buildTraining(s, start, count, adapter, lossWeight, true), kv, null);
-            }
+            forwardWindows(s, adapter, lossWeight, window);
             var whole = batches.buildTraining(s, 0, s.length(), adapter, lossWeight, false);
             for (int top = model.config().numLayers(); top > 0; top -= slice) {
                 model.backward(whole, kv, s, top, Math.max(0, top - slice));
@@ -59,6 +56,24 @@ public final class TrainingRunner {
             return s.loss();
         } finally {
             s.blocks().releaseAll(kv.blocks());
+        }
+    }
+
+    /** The forward of a sequence alone, for an evaluation loss: no gradient reaches the parameters. */
+    public double evaluate(TrainingSequence s, int adapter, float lossWeight, int window) {
+        reserve(s.blocks(), s.length());
+        try {
+            forwardWindows(s, adapter, lossWeight, window);
+            return s.loss();
+        } finally {
+            s.blocks().releaseAll(kv.blocks());
+        }
+    }
+
+    private void forwardWindows(TrainingSequence s, int adapter, float lossWeight, int window) {
+        for (int start = 0; start < s.length(); start += window) {
+            int count = Math.min(window, s.length() - start);
+            model.forward(batches.buildTraining(s, start, count, adapter, lossWeight, true), kv, null);
         }
     }
 

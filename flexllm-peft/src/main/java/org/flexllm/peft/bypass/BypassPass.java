@@ -8,6 +8,7 @@ import org.flexllm.graph.Op;
 import org.flexllm.graph.Ops.Linear;
 import org.flexllm.graph.Projection;
 import org.flexllm.graph.Value;
+import org.flexllm.peft.AdapterConfig;
 
 /**
  * Attaches bypass ops to the projections adapters may target: LoRA's shrink and expand after the Linear
@@ -19,13 +20,21 @@ import org.flexllm.graph.Value;
  * @param ia3            projections that get IA3 ops
  * @param ia3FeedForward among {@code ia3}, those whose input is scaled
  */
-public record BypassPass(AdapterSlots slots, Set<Projection> lora, Set<Projection> ia3,
+public record BypassPass(ResidentAdapters slots, Set<Projection> lora, Set<Projection> ia3,
                          Set<Projection> ia3FeedForward) implements GraphPass {
 
     public BypassPass {
         lora = Set.copyOf(lora);
         ia3 = Set.copyOf(ia3);
         ia3FeedForward = Set.copyOf(ia3FeedForward);
+    }
+
+    /** The ops one adapter of {@code config} needs, reading from {@code slots}. */
+    public static BypassPass forAdapter(ResidentAdapters slots, AdapterConfig config) {
+        return switch (config.method()) {
+            case LORA -> new BypassPass(slots, config.targets(), Set.of(), Set.of());
+            case IA3 -> new BypassPass(slots, Set.of(), config.targets(), config.feedforwardModules());
+        };
     }
 
     @Override

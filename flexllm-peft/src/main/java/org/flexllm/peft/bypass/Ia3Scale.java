@@ -12,7 +12,7 @@ import org.flexllm.graph.Value;
  * IA3 at one projection: {@code x ⊙= l} in place, per adapter segment, where {@code x} is the projection's
  * output (or its input, for a feed-forward module). Its input is recomputed for the backward, not kept.
  */
-public record Ia3Scale(Projection projection, Value x, AdapterSlots slots) implements Op {
+public record Ia3Scale(Projection projection, Value x, ResidentAdapters slots) implements Op {
     public List<Value> reads() { return List.of(x); }
     public List<Value> writes() { return List.of(x); }
     public List<Value> saves() { return List.of(x); }

@@ -13,7 +13,7 @@ import org.flexllm.graph.Value;
  * LoRA's second half at one projection: {@code out += scale · xa·Bᵀ}, per adapter segment. Keeps {@code xa}
  * (r floats per token) for the backward.
  */
-public record LoraExpand(Projection projection, Value xa, Value out, AdapterSlots slots) implements Op {
+public record LoraExpand(Projection projection, Value xa, Value out, ResidentAdapters slots) implements Op {
     public List<Value> reads() { return List.of(xa, out); }
     public List<Value> writes() { return List.of(out); }
     public List<Value> saves() { return List.of(xa); }

@@ -12,7 +12,7 @@ import org.flexllm.graph.Value;
  * room for the largest rank; a segment of rank r uses the first r floats of its rows. Its input is recomputed
  * for the backward rather than kept (it is a norm's or another op's output).
  */
-public record LoraShrink(Projection projection, Value in, Value xa, AdapterSlots slots) implements Op {
+public record LoraShrink(Projection projection, Value in, Value xa, ResidentAdapters slots) implements Op {
     public List<Value> reads() { return List.of(in); }
     public List<Value> writes() { return List.of(xa); }
     public List<Value> saves() { return List.of(in); }

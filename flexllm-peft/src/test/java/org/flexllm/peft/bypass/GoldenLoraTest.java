@@ -75,8 +75,8 @@ class GoldenLoraTest {
                 }
             }
         }
-        AdapterSlots slots = new AdapterSlots(1, r);
-        slots.set(0, new AdapterSlots.Resident("golden", bypasses));
+        ResidentAdapters slots = new ResidentAdapters(1, r);
+        slots.set(0, new ResidentAdapters.Resident("golden", bypasses));
         var pass = new BypassPass(slots, EnumSet.allOf(Projection.class), Set.of(), Set.of());
         CompiledModel model = CompiledModel.compile(backend, config, checkpoint.weights(), List.of(pass), pruning, 64, 128);
         PagedKvCache kv = PagedKvCache.allocate(backend, config, 4, PagedKvCache.bytesPerToken(config) * 64);
