@@ -99,12 +99,12 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmulTransposed(MemorySegment dy, int n, Tensor w, MemorySegment dx, boolean accumulate) {
-        throw new UnsupportedOperationException("kernel pending");
+        Matmul.transposed(dy, n, w, dx, accumulate);
     }
 
     @Override
     public void matmulWeightGrad(MemorySegment dy, MemorySegment x, int n, int out, int in, MemorySegment dW) {
-        throw new UnsupportedOperationException("kernel pending");
+        Matmul.weightGradient(dy, x, n, out, in, dW);
     }
 
     @Override
