@@ -60,7 +60,7 @@ final class BackwardGemm {
         }
     }
 
-    /** Rows {@code [m0, m0 + rows)} of A and C, with A packed into {@code packed}, its tiles split {@code splits} ways. */
+    /** Rows {@code [m0, m0 + rows)} of A and C, A packed into {@code packed}, the tiles split {@code splits} ways. */
     private record Block(MemorySegment a, boolean transposed, DType bType, MemorySegment b, int m, int k, int n,
             MemorySegment c, boolean accumulate, int m0, int rows, int splits, float[] packed) {
 

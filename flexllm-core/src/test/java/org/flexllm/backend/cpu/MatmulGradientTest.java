@@ -114,7 +114,8 @@ class MatmulGradientTest {
                     double expected = TestData.get(before, (long) o * in + i);
                     double magnitude = Math.abs(expected);
                     for (int t = 0; t < n; t++) {
-                        double product = (double) TestData.get(dy, (long) t * out + o) * TestData.get(x, (long) t * in + i);
+                        double product = (double) TestData.get(dy, (long) t * out + o)
+                                * TestData.get(x, (long) t * in + i);
                         expected += product;
                         magnitude += Math.abs(product);
                     }
