@@ -100,7 +100,8 @@ final class AdapterConfigJson {
         requireDefault(root, "alpha_pattern", AdapterConfigJson::isEmpty, "per-module alphas");
         requireDefault(root, "layers_to_transform", AdapterConfigJson::isEmpty, "adapting only some layers");
         requireDefault(root, "layer_replication", AdapterConfigJson::isEmpty, "layer replication");
-        value(root, "r", v -> v.isIntegralNumber() && v.canConvertToInt(), "an integer").ifPresent(v -> builder.r(v.intValue()));
+        value(root, "r", v -> v.isIntegralNumber() && v.canConvertToInt(), "an integer")
+                .ifPresent(v -> builder.r(v.intValue()));
         value(root, "lora_alpha", JsonNode::isNumber, "a number").ifPresent(v -> builder.loraAlpha(v.doubleValue()));
         value(root, "lora_dropout", JsonNode::isNumber, "a number")
                 .ifPresent(v -> builder.loraDropout(v.doubleValue()));

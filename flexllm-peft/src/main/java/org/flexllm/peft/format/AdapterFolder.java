@@ -69,7 +69,7 @@ public final class AdapterFolder {
         }
     }
 
-    /** Writes {@code adapter}'s config and tensors into {@code folder}; see {@link #write(Path, AdapterConfig, Collection)}. */
+    /** Writes {@code adapter}'s config and tensors, as {@link #write(Path, AdapterConfig, Collection)} does. */
     public static void write(Path folder, Adapter adapter) {
         write(folder, adapter.config(), adapter.tensors().values());
     }
