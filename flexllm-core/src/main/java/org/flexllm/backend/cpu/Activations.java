@@ -7,12 +7,22 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
-/** SwiGLU: {@code silu(gate) * up} with {@code silu(g) = g / (1 + e^-g)}. */
+/**
+ * SwiGLU: {@code silu(gate) * up} with {@code silu(g) = g·σ(g) = g / (1 + e^-g)}, and its gradient, which needs
+ * {@code silu'(g) = σ(g)·(1 + g·(1 − σ(g)))}.
+ */
 final class Activations {
     private Activations() {}
 
     static void swiglu(MemorySegment gate, MemorySegment up, int n, int width, MemorySegment out) {
         Parallel.forRange(n, (from, to) -> swiglu(gate, up, out, (long) from * width, (long) to * width));
+    }
+
+    /** {@code dGate = dOut·up·silu'(gate)}, {@code dUp = dOut·silu(gate)}, both overwritten. */
+    static void swigluBackward(MemorySegment gate, MemorySegment up, MemorySegment dOut, int n, int width,
+                               MemorySegment dGate, MemorySegment dUp) {
+        Parallel.forRange(n, (from, to) ->
+                swigluBackward(gate, up, dOut, dGate, dUp, (long) from * width, (long) to * width));
     }
 
     private static void swiglu(MemorySegment gate, MemorySegment up, MemorySegment out, long from, long to) {
@@ -25,6 +35,27 @@ final class Activations {
         for (; i < to; i++) {
             float g = VectorMath.get(gate, i);
             VectorMath.set(out, i, g / (1f + (float) Math.exp(-g)) * VectorMath.get(up, i));
+        }
+    }
+
+    private static void swigluBackward(MemorySegment gate, MemorySegment up, MemorySegment dOut,
+                                       MemorySegment dGate, MemorySegment dUp, long from, long to) {
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        long i = from;
+        for (; i <= to - F.length(); i += F.length()) {
+            FloatVector g = VectorMath.load(gate, i);
+            FloatVector d = VectorMath.load(dOut, i);
+            FloatVector sigmoid = one.div(g.neg().lanewise(VectorOperators.EXP).add(one));
+            FloatVector slope = sigmoid.mul(g.mul(one.sub(sigmoid)).add(one));
+            d.mul(g.mul(sigmoid)).intoMemorySegment(dUp, i * Float.BYTES, LITTLE_ENDIAN);
+            d.mul(VectorMath.load(up, i)).mul(slope).intoMemorySegment(dGate, i * Float.BYTES, LITTLE_ENDIAN);
+        }
+        for (; i < to; i++) {
+            float g = VectorMath.get(gate, i);
+            float d = VectorMath.get(dOut, i);
+            float sigmoid = 1f / (1f + (float) Math.exp(-g));
+            VectorMath.set(dUp, i, d * (g * sigmoid));
+            VectorMath.set(dGate, i, d * VectorMath.get(up, i) * sigmoid * (1f + g * (1f - sigmoid)));
         }
     }
 }

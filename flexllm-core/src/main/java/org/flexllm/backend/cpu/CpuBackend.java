@@ -99,52 +99,54 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmulTransposed(MemorySegment dy, int n, Tensor w, MemorySegment dx, boolean accumulate) {
-        throw new UnsupportedOperationException("kernel pending");
+        Matmul.transposed(dy, n, w, dx, accumulate);
     }
 
     @Override
     public void matmulWeightGrad(MemorySegment dy, MemorySegment x, int n, int out, int in, MemorySegment dW) {
-        throw new UnsupportedOperationException("kernel pending");
+        Matmul.weightGradient(dy, x, n, out, in, dW);
     }
 
     @Override
     public void rmsNormBackward(MemorySegment x, MemorySegment dy, int n, Tensor weight, float eps, MemorySegment dx) {
-        throw new UnsupportedOperationException("kernel pending");
+        Norms.rmsNormBackward(x, dy, n, weight.data(), weight.cols(), eps, dx);
     }
 
     @Override
     public void ropeBackward(MemorySegment dx, int n, int heads, int[] positions, RopeTable table) {
-        throw new UnsupportedOperationException("kernel pending");
+        Rotary.ropeBackward(dx, n, heads, positions, table);
     }
 
     @Override
-    public void swigluBackward(MemorySegment gate, MemorySegment up, MemorySegment dOut, int n, int width, MemorySegment dGate, MemorySegment dUp) {
-        throw new UnsupportedOperationException("kernel pending");
+    public void swigluBackward(MemorySegment gate, MemorySegment up, MemorySegment dOut, int n, int width,
+                               MemorySegment dGate, MemorySegment dUp) {
+        Activations.swigluBackward(gate, up, dOut, n, width, dGate, dUp);
     }
 
     @Override
-    public void attentionBackward(MemorySegment q, MemorySegment dOut, AttentionBatch batch, KvLayer layer, MemorySegment dq, MemorySegment dKeys, MemorySegment dValues) {
-        throw new UnsupportedOperationException("kernel pending");
+    public void attentionBackward(MemorySegment q, MemorySegment dOut, AttentionBatch batch, KvLayer layer,
+                                  MemorySegment dq, MemorySegment dKeys, MemorySegment dValues) {
+        AttentionBackward.backward(q, dOut, batch, layer, dq, dKeys, dValues);
     }
 
     @Override
     public double crossEntropy(MemorySegment logits, int rows, int vocab, int[] targets, float weight) {
-        throw new UnsupportedOperationException("kernel pending");
+        return Loss.crossEntropy(logits, rows, vocab, targets, weight);
     }
 
     @Override
     public void axpy(float a, MemorySegment x, MemorySegment y, long count) {
-        throw new UnsupportedOperationException("kernel pending");
+        Elementwise.axpy(a, x, y, count);
     }
 
     @Override
     public void mulRows(MemorySegment x, int n, int width, MemorySegment scale) {
-        throw new UnsupportedOperationException("kernel pending");
+        Elementwise.mulRows(x, n, width, scale);
     }
 
     @Override
     public void mulRowsScaleGrad(MemorySegment dy, MemorySegment x, int n, int width, MemorySegment dScale) {
-        throw new UnsupportedOperationException("kernel pending");
+        Elementwise.mulRowsScaleGrad(dy, x, n, width, dScale);
     }
 
     @Override

@@ -2,13 +2,15 @@ package org.flexllm.backend.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import org.flexllm.tensor.DType;
 import org.flexllm.tensor.Tensor;
 
 /**
- * {@code y = x·Wᵀ}: the Linear layers, which decide the engine's speed. A few rows of x (decode) are
+ * {@code y = x·Wᵀ} and its gradients: the Linear layers, which decide the engine's speed. A few rows of x (decode) are
  * bound by the memory bandwidth of streaming W, so {@link Gemv} reads each weight row once for all of
  * them; more rows are bound by arithmetic, so {@link Gemm} reuses each weight element across many rows
- * from registers.
+ * from registers. The gradients are products of the other shape, {@code A·B} with B read by rows, which
+ * {@link BackwardGemm} computes for any number of rows.
  *
  * <p>The work is split across the {@link Parallel} pool, so every segment must be accessible from other
  * threads (memory-mapped weights and global, automatic or shared arenas are; confined ones are not).
@@ -44,6 +46,38 @@ public final class Matmul {
         }
     }
 
+    /**
+     * {@code dx[n, in] = dy[n, out] · W}, or {@code dx += dy · W} when {@code accumulate}: the gradient through
+     * the Linear with respect to its input.
+     *
+     * @param dy         {@code n × out} f32, row-major, contiguous from offset 0
+     * @param w          the weight {@code [out, in]} stored as F32, F16 or BF16; widened to f32 as it is read
+     * @param dx         {@code n × in} f32, row-major, contiguous from offset 0; must not overlap dy
+     * @throws IllegalArgumentException when w is not a matrix or dy or dx is too small for the shapes
+     */
+    public static void transposed(MemorySegment dy, int n, Tensor w, MemorySegment dx, boolean accumulate) {
+        check(n, w);
+        requireFloats("dy", dy, (long) n * w.rows(), n, w);
+        requireFloats("dx", dx, (long) n * w.cols(), n, w);
+        BackwardGemm.multiply(dy, false, w.dtype(), w.data(), n, w.rows(), w.cols(), dx, accumulate);
+    }
+
+    /**
+     * {@code dW[out, in] += dy[n, out]ᵀ · x[n, in]}: a weight's gradient, all f32 and row-major from offset 0.
+     *
+     * @throws IllegalArgumentException when a count is negative or an operand is too small for the shapes
+     */
+    public static void weightGradient(MemorySegment dy, MemorySegment x, int n, int out, int in, MemorySegment dW) {
+        if (n < 0 || out < 0 || in < 0) {
+            throw new IllegalArgumentException("negative size in a weight gradient: n=" + n + " out=" + out
+                    + " in=" + in);
+        }
+        requireFloats("dy", dy, (long) n * out, "[" + n + ", " + out + "]");
+        requireFloats("x", x, (long) n * in, "[" + n + ", " + in + "]");
+        requireFloats("dW", dW, (long) out * in, "[" + out + ", " + in + "]");
+        BackwardGemm.multiply(dy, true, DType.F32, x, out, n, in, dW, true);
+    }
+
     /** Writes or adds one element of y. */
     static void store(MemorySegment y, long index, float value, boolean accumulate) {
         float previous = accumulate ? y.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index) : 0f;
@@ -51,20 +85,28 @@ public final class Matmul {
     }
 
     private static void check(MemorySegment x, int n, Tensor w, MemorySegment y) {
+        check(n, w);
+        requireFloats("x", x, (long) n * w.cols(), n, w);
+        requireFloats("y", y, (long) n * w.rows(), n, w);
+    }
+
+    private static void check(int n, Tensor w) {
         if (w.shape().rank() != 2) {
             throw new IllegalArgumentException("weight '" + w.name() + "' must be a matrix [out, in], is " + w.shape());
         }
         if (n < 0) {
             throw new IllegalArgumentException("negative row count " + n + " for weight '" + w.name() + "'");
         }
-        requireFloats("x", x, (long) n * w.cols(), n, w);
-        requireFloats("y", y, (long) n * w.rows(), n, w);
     }
 
     private static void requireFloats(String what, MemorySegment s, long floats, int n, Tensor w) {
+        requireFloats(what, s, floats, n + " rows against weight '" + w.name() + "' " + w.shape());
+    }
+
+    private static void requireFloats(String what, MemorySegment s, long floats, String shape) {
         if (s.byteSize() < floats * Float.BYTES) {
-            throw new IllegalArgumentException(what + " has " + s.byteSize() / Float.BYTES + " floats but " + n
-                    + " rows against weight '" + w.name() + "' " + w.shape() + " need " + floats);
+            throw new IllegalArgumentException(what + " has " + s.byteSize() / Float.BYTES + " floats but " + shape
+                    + " need " + floats);
         }
     }
 }

@@ -42,15 +42,16 @@ final class PagedAttention {
         });
     }
 
-    /** Cache offsets of kv head {@code g} for positions {@code [0, visible)} of token {@code t}'s sequence. */
-    private static long[] rows(AttentionBatch b, int t, int g, int kvDim) {
-        int visible = b.visible()[t];
+    /**
+     * Cache offsets of kv head {@code g} for positions {@code [0, visible)} of the sequence with block table
+     * {@code table}, in a per-thread array that the next call overwrites.
+     */
+    static long[] rows(AttentionBatch b, int[] table, int visible, int g, int kvDim) {
         long[] rows = ROWS.get();
         if (rows.length < visible) {
             rows = new long[Math.max(visible, 2 * rows.length)];
             ROWS.set(rows);
         }
-        int[] table = b.blockTables()[b.sequence()[t]];
         int bs = b.blockSize();
         for (int block = 0, j = 0; j < visible; block++) {
             long first = (long) table[block] * bs * kvDim + (long) g * b.headDim();
@@ -61,7 +62,8 @@ final class PagedAttention {
         return rows;
     }
 
-    private static float[] scratch(int floats) {
+    /** Per-thread room for scores, grown on demand. */
+    static float[] scratch(int floats) {
         float[] scores = SCORES.get();
         if (scores.length < floats) {
             scores = new float[Math.max(floats, 2 * scores.length)];
@@ -78,7 +80,7 @@ final class PagedAttention {
         int visible = b.visible()[t];
         long firstHead = ((long) t * b.heads() + (long) g * group) * hd;
         float scale = (float) (1.0 / Math.sqrt(hd));
-        long[] rows = rows(b, t, g, layer.kvDim());
+        long[] rows = rows(b, b.blockTables()[b.sequence()[t]], visible, g, layer.kvDim());
         for (int j = 0; j < visible; j++) {
             for (int h = 0; h < group; h++) {
                 scores[h * visible + j] = VectorMath.dot(q, firstHead + (long) h * hd, layer.keys(), rows[j], hd)
@@ -97,7 +99,7 @@ final class PagedAttention {
     }
 
     /** In place over {@code x[from, from + len)}; the exponentials are vectorized, as prefill runs one per score. */
-    private static void softmax(float[] x, int from, int len) {
+    static void softmax(float[] x, int from, int len) {
         int end = from + len;
         int vectorEnd = from + len - len % F.length();
         float max = Float.NEGATIVE_INFINITY;

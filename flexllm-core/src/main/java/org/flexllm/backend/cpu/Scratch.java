@@ -15,6 +15,7 @@ final class Scratch {
     private float[] row = new float[0];
     private MemorySegment offHeapWeights = MemorySegment.NULL;
     private float[] sums = new float[0];
+    private double[] losses = new double[0];
     private final int[] strides = new int[Widen.F.length()];
 
     private Scratch() {}
@@ -31,7 +32,7 @@ final class Scratch {
         return packed;
     }
 
-    /** Room for weight rows widened to f32 by the matmul kernels. */
+    /** Room for weight rows (or panels of a {@link BackwardGemm}'s B) widened to f32 by the matmul kernels. */
     float[] weights(int length) {
         if (weights.length < length) {
             weights = new float[length];
@@ -63,11 +64,19 @@ final class Scratch {
         return row;
     }
 
-    /** Room for the GEMM's yᵀ of a group of weight tiles. */
+    /** Room for the GEMMs' sums: {@link Gemm}'s yᵀ of a group of weight tiles, {@link BackwardGemm}'s block of C. */
     float[] sums(int length) {
         if (sums.length < length) {
             sums = new float[length];
         }
         return sums;
+    }
+
+    /** Room for one loss per row of logits. */
+    double[] losses(int length) {
+        if (losses.length < length) {
+            losses = new double[length];
+        }
+        return losses;
     }
 }

@@ -1,0 +1,165 @@
+package org.flexllm.backend.cpu;
+
+import static org.flexllm.backend.cpu.MicroKernel.DEPTH;
+import static org.flexllm.backend.cpu.MicroKernel.PANEL;
+import static org.flexllm.backend.cpu.MicroKernel.ROWS;
+import static org.flexllm.backend.cpu.Widen.F;
+import static org.flexllm.backend.cpu.Widen.LE;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import org.flexllm.tensor.DType;
+
+/**
+ * {@code C[m, n] (+)= A[m, k] · B[k, n]} with B row-major, read a segment of a row at a time: the gradients of a
+ * Linear. For {@code dx = dy·W}, A is dy and B is W in its stored dtype; for {@code dW += dyᵀ·x}, A is dyᵀ and B
+ * is x. Arithmetic-bound like {@link Gemm} and built on the same {@link MicroKernel} with the roles turned: a tile
+ * is {@value MicroKernel#ROWS} rows of A, broadcast, against a panel of {@link MicroKernel#PANEL} columns of B, so
+ * that the tile's sums are a block of C itself.
+ * <ul>
+ *   <li>A is packed {@value #ROW_BLOCK} rows at a time, each row cut into column blocks of
+ *       {@value MicroKernel#DEPTH}; zero rows pad the last tile;
+ *   <li>a work item is a group of {@value #GROUP_PANELS} panels (columns of C) and a range of tiles. Per column
+ *       block of A it widens the group's segment of those rows of B into panels, and each panel meets all the
+ *       item's tiles while it is in L1 (the packed A comes from L2);
+ *   <li>the item's block of C accumulates in scratch across the column blocks and is written once, a row at a time.
+ * </ul>
+ * The cores split the column groups, and the tiles too when there are too few groups (a narrow C, such as a LoRA
+ * gradient); each split of a group widens its own copy of the group's panels.
+ */
+final class BackwardGemm {
+    static final int GROUP_PANELS = 4;
+    static final int ROW_BLOCK = 512;
+    /** Work items wanted per thread, so that a core slowed by another process takes fewer. */
+    private static final int ITEMS_PER_THREAD = 4;
+
+    private BackwardGemm() {}
+
+    /**
+     * @param a          f32, {@code [m, k]} row-major, or {@code [k, m]} when {@code transposed}
+     * @param bType      the dtype B is stored in; widened to f32 as it is read
+     * @param b          {@code [k, n]} row-major
+     * @param c          f32 {@code [m, n]} row-major
+     * @param accumulate add to c instead of overwriting it
+     */
+    static void multiply(MemorySegment a, boolean transposed, DType bType, MemorySegment b, int m, int k, int n,
+            MemorySegment c, boolean accumulate) {
+        int groups = Math.ceilDiv(n, GROUP_PANELS * PANEL);
+        for (int m0 = 0; m0 < m; m0 += ROW_BLOCK) {
+            int rows = Math.min(ROW_BLOCK, m - m0);
+            int tiles = Math.ceilDiv(rows, ROWS);
+            int splits = Math.clamp(Math.ceilDiv(ITEMS_PER_THREAD * Parallel.threads(), groups), 1, tiles);
+            int columnBlocks = Math.ceilDiv(k, DEPTH);
+            float[] packed = Scratch.get().packed(columnBlocks * tiles * ROWS * DEPTH);
+            Block block = new Block(a, transposed, bType, b, m, k, n, c, accumulate, m0, rows, splits, packed);
+            Parallel.forRange(columnBlocks * tiles, block::pack);
+            Parallel.forRange(groups * splits, block::multiply);
+        }
+    }
+
+    /** Rows {@code [m0, m0 + rows)} of A and C, A packed into {@code packed}, the tiles split {@code splits} ways. */
+    private record Block(MemorySegment a, boolean transposed, DType bType, MemorySegment b, int m, int k, int n,
+            MemorySegment c, boolean accumulate, int m0, int rows, int splits, float[] packed) {
+
+        int tiles() {
+            return Math.ceilDiv(rows, ROWS);
+        }
+
+        /** Where row {@code row} of the block's A starts in {@code packed}, for the column block at {@code k0}. */
+        int packedRow(int k0, int row) {
+            return (k0 / DEPTH * tiles() * ROWS + row) * DEPTH;
+        }
+
+        /**
+         * packed[packedRow(k0, row) + j] = A[m0 + row, k0 + j] for the (column block, tile) pairs {@code [from, to)},
+         * zeros past the last row.
+         */
+        void pack(int from, int to) {
+            for (int u = from; u < to; u++) {
+                int k0 = u / tiles() * DEPTH;
+                int kc = Math.min(DEPTH, k - k0);
+                for (int row = u % tiles() * ROWS, end = row + ROWS; row < end; row++) {
+                    packRow(row, k0, kc, packedRow(k0, row));
+                }
+            }
+        }
+
+        private void packRow(int row, int k0, int kc, int dst) {
+            if (row >= rows) {
+                Arrays.fill(packed, dst, dst + kc, 0f);
+            } else if (!transposed) {
+                long src = ((long) (m0 + row) * k + k0) * Float.BYTES;
+                MemorySegment.copy(a, ValueLayout.JAVA_FLOAT_UNALIGNED, src, packed, dst, kc);
+            } else {
+                for (int j = 0; j < kc; j++) {
+                    packed[dst + j] = VectorMath.get(a, (long) (k0 + j) * m + m0 + row);
+                }
+            }
+        }
+
+        /** Work items {@code [from, to)}: item u is column group {@code u / splits}, tile split {@code u % splits}. */
+        void multiply(int from, int to) {
+            Scratch scratch = Scratch.get();
+            for (int u = from; u < to; u++) {
+                int split = u % splits;
+                item(u / splits * GROUP_PANELS * PANEL, split * tiles() / splits, (split + 1) * tiles() / splits,
+                        scratch);
+            }
+        }
+
+        /** Columns {@code [c0, c0 + GROUP_PANELS·PANEL)} of C, clipped to its width, for tiles {@code [t0, t1)}. */
+        private void item(int c0, int t0, int t1, Scratch scratch) {
+            int cols = Math.min(GROUP_PANELS * PANEL, n - c0);
+            int panels = Math.ceilDiv(cols, PANEL);
+            int height = (t1 - t0) * ROWS;
+            float[] widened = scratch.weights(panels * DEPTH * PANEL);
+            float[] sums = scratch.sums(panels * height * PANEL);
+            Arrays.fill(sums, 0, panels * height * PANEL, 0f);
+            for (int k0 = 0; k0 < k; k0 += DEPTH) {
+                int kc = Math.min(DEPTH, k - k0);
+                widen(k0, kc, c0, cols, widened);
+                for (int p = 0; p < panels; p++) {
+                    for (int t = t0; t < t1; t++) {
+                        MicroKernel.multiply(packed, packedRow(k0, t * ROWS), kc, widened, p * DEPTH * PANEL, sums,
+                                (p * height + (t - t0) * ROWS) * PANEL, PANEL);
+                    }
+                }
+            }
+            store(sums, c0, cols, t0 * ROWS, height);
+        }
+
+        /**
+         * widened[(p·DEPTH + j)·PANEL + lane] = B[k0 + j, c0 + p·PANEL + lane] for {@code j < kc}. Lanes past C's last
+         * column keep what the scratch held: their sums are never stored.
+         */
+        private void widen(int k0, int kc, int c0, int cols, float[] widened) {
+            for (int j = 0; j < kc; j++) {
+                long row = (long) (k0 + j) * n + c0;
+                for (int p = 0; p * PANEL < cols; p++) {
+                    int width = Math.min(PANEL, cols - p * PANEL);
+                    Widen.widen(bType, b, row + p * PANEL, widened, (p * DEPTH + j) * PANEL, width);
+                }
+            }
+        }
+
+        /** C[m0 + r0 + i, c0 + col] (+)= sums[(col / PANEL · height + i)·PANEL + col % PANEL], rows past m left out. */
+        private void store(float[] sums, int c0, int cols, int r0, int height) {
+            for (int i = 0; i < Math.min(height, rows - r0); i++) {
+                long ci = ((long) (m0 + r0 + i) * n + c0) * Float.BYTES;
+                for (int col = 0; col < cols; col += F.length()) {
+                    VectorMask<Float> inRange = F.indexInRange(col, cols);
+                    int at = (col / PANEL * height + i) * PANEL + col % PANEL;
+                    FloatVector v = FloatVector.fromArray(F, sums, at, inRange);
+                    long offset = ci + (long) col * Float.BYTES;
+                    if (accumulate) {
+                        v = v.add(FloatVector.fromMemorySegment(F, c, offset, LE, inRange));
+                    }
+                    v.intoMemorySegment(c, offset, LE, inRange);
+                }
+            }
+        }
+    }
+}
