@@ -2,6 +2,7 @@ package org.flexllm.peft.train;
 
 import org.flexllm.graph.Pruning;
 import org.flexllm.peft.AdapterConfig;
+import org.flexllm.peft.optim.LrSchedule;
 
 /**
  * How a finetuning job trains: the adapter to train and the loop's hyperparameters (HF Trainer's names and
@@ -28,15 +29,12 @@ import org.flexllm.peft.AdapterConfig;
  * @param pruning         what the forward keeps for the backward
  */
 public record FinetuneOptions(AdapterConfig adapter, OptimizerKind optimizer, double lr, double momentum,
-                              double weightDecay, double beta1, double beta2, double eps, ScheduleKind schedule,
+                              double weightDecay, double beta1, double beta2, double eps, LrSchedule.Decay schedule,
                               int warmupSteps, int steps, int epochs, int batchSize, int gradAccum, int maxSeqLen,
                               long seed, int checkpointEvery, double maxGradNorm, Pruning pruning) {
 
     /** The optimizers a job can use. */
     public enum OptimizerKind { SGD, ADAMW }
-
-    /** Learning-rate schedules: each starts with {@code warmupSteps} of linear warm-up. */
-    public enum ScheduleKind { CONSTANT, LINEAR, COSINE }
 
     public FinetuneOptions {
         positive("batch size", batchSize);
@@ -81,7 +79,7 @@ public record FinetuneOptions(AdapterConfig adapter, OptimizerKind optimizer, do
         private double beta1 = 0.9;
         private double beta2 = 0.999;
         private double eps = 1e-8;
-        private ScheduleKind schedule = ScheduleKind.CONSTANT;
+        private LrSchedule.Decay schedule = LrSchedule.Decay.CONSTANT;
         private int warmupSteps;
         private int steps;
         private int epochs = 1;
@@ -102,7 +100,7 @@ public record FinetuneOptions(AdapterConfig adapter, OptimizerKind optimizer, do
         public Builder weightDecay(double weightDecay) { this.weightDecay = weightDecay; return this; }
         public Builder betas(double beta1, double beta2) { this.beta1 = beta1; this.beta2 = beta2; return this; }
         public Builder eps(double eps) { this.eps = eps; return this; }
-        public Builder schedule(ScheduleKind schedule, int warmupSteps) {
+        public Builder schedule(LrSchedule.Decay schedule, int warmupSteps) {
             this.schedule = schedule;
             this.warmupSteps = warmupSteps;
             return this;

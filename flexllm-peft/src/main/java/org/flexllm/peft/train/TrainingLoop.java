@@ -72,7 +72,7 @@ final class TrainingLoop implements AutoCloseable {
         };
         this.totalSteps = options.steps() > 0 ? options.steps()
                 : Math.ceilDiv(options.epochs() * data.size(), options.samplesPerStep());
-        this.schedule = LrSchedule.of(options.schedule(), options.lr(), options.warmupSteps(), totalSteps);
+        this.schedule = new LrSchedule(options.schedule(), options.lr(), options.warmupSteps(), totalSteps);
     }
 
     int totalSteps() {
@@ -83,7 +83,7 @@ final class TrainingLoop implements AutoCloseable {
     StepRecord step(int step) {
         long start = System.nanoTime();
         List<TrainingExample> batch = samples(step);
-        int targets = batch.stream().mapToInt(TrainingLoop::targetsOf).sum();
+        int targets = batch.stream().mapToInt(TrainingExample::targets).sum();
         float weight = 1f / Math.max(1, targets);
         double loss = 0;
         int tokens = 0;
@@ -113,17 +113,9 @@ final class TrainingLoop implements AutoCloseable {
         return batch;
     }
 
-    private static int targetsOf(TrainingExample e) {
-        int count = 0;
-        for (int p = 1; p < e.labels().length; p++) {
-            count += e.labels()[p] != TrainingSequence.IGNORE ? 1 : 0;
-        }
-        return count;
-    }
-
     /** Mean loss over {@code examples} without training (an evaluation split). */
     double evaluate(List<TrainingExample> examples) {
-        int targets = examples.stream().mapToInt(TrainingLoop::targetsOf).sum();
+        int targets = examples.stream().mapToInt(TrainingExample::targets).sum();
         double loss = 0;
         for (TrainingExample e : examples) {
             loss += runner.evaluate(new TrainingSequence(e.inputIds(), e.labels(), tape), TRAINING_SLOT,
