@@ -62,11 +62,6 @@ public record AdapterConfig(
         return new Builder();
     }
 
-    /** A builder that starts from this config. */
-    public Builder toBuilder() {
-        return new Builder(this);
-    }
-
     /**
      * LoRA's output scale {@code s} in {@code y = W x + s · B A x}: alpha/r, or alpha/√r with rsLoRA.
      *
@@ -139,17 +134,6 @@ public record AdapterConfig(
         private Optional<String> baseModelNameOrPath = Optional.empty();
 
         private Builder() {}
-
-        private Builder(AdapterConfig config) {
-            method = config.method;
-            r = config.r;
-            loraAlpha = config.loraAlpha;
-            loraDropout = config.loraDropout;
-            useRslora = config.useRslora;
-            targets = config.targets;
-            feedforwardModules = config.feedforwardModules;
-            baseModelNameOrPath = config.baseModelNameOrPath;
-        }
 
         public Builder method(PeftMethod method) {
             this.method = method;

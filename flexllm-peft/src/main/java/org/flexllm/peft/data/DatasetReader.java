@@ -142,12 +142,8 @@ public final class DatasetReader {
             throw line.error("the tokenizer has no chat template to render 'messages' with");
         }
         List<ChatMessage> messages = new ArrayList<>();
-        JsonNode array = line.array("messages");
-        for (int i = 0; i < array.size(); i++) {
-            if (!array.get(i).isObject()) {
-                throw line.error("messages[" + i + "] is not an object");
-            }
-            JsonLine message = new JsonLine(line.file(), line.number(), array.get(i));
+        for (int i = 0; i < line.array("messages").size(); i++) {
+            JsonLine message = line.element("messages", i);
             messages.add(new ChatMessage(message.text("role"), message.text("content")));
         }
         if (messages.stream().noneMatch(m -> m.role().equals("assistant"))) {

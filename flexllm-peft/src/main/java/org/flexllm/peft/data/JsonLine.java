@@ -5,13 +5,30 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Optional;
 
-/** One JSON object of a JSONL file, whose getters name the file, the line and the field when something is wrong. */
-record JsonLine(Path file, long number, JsonNode json) {
+/**
+ * A JSON object on one line of a JSONL file (the line itself, or an object inside it at {@code path}, such as
+ * {@code messages[2].}), whose getters name the file, the line and the field when something is wrong.
+ */
+record JsonLine(Path file, long number, JsonNode json, String path) {
+    JsonLine(Path file, long number, JsonNode json) {
+        this(file, number, json, "");
+    }
+
+    /** The object at {@code name[index]} of this one. */
+    JsonLine element(String name, int index) {
+        JsonNode node = array(name).get(index);
+        String elementPath = path + name + "[" + index + "]";
+        if (!node.isObject()) {
+            throw error("'" + elementPath + "' must be an object, not " + typeName(node));
+        }
+        return new JsonLine(file, number, node, elementPath + ".");
+    }
+
     /** A required string field. */
     String text(String field) {
         JsonNode value = required(field);
         if (!value.isTextual()) {
-            throw error("'" + field + "' must be a string, not " + typeName(value));
+            throw error("'" + path + field + "' must be a string, not " + typeName(value));
         }
         return value.textValue();
     }
@@ -20,7 +37,7 @@ record JsonLine(Path file, long number, JsonNode json) {
     JsonNode array(String field) {
         JsonNode value = required(field);
         if (!value.isArray()) {
-            throw error("'" + field + "' must be an array, not " + typeName(value));
+            throw error("'" + path + field + "' must be an array, not " + typeName(value));
         }
         return value;
     }
@@ -32,7 +49,7 @@ record JsonLine(Path file, long number, JsonNode json) {
         for (int i = 0; i < ids.length; i++) {
             JsonNode id = array.get(i);
             if (!id.isIntegralNumber() || !id.canConvertToInt()) {
-                throw error("'" + field + "'[" + i + "] = " + id + " is not an integer token id");
+                throw error("'" + path + field + "'[" + i + "] = " + id + " is not an integer token id");
             }
             ids[i] = id.intValue();
         }
@@ -56,7 +73,7 @@ record JsonLine(Path file, long number, JsonNode json) {
     private JsonNode required(String field) {
         JsonNode value = json.get(field);
         if (value == null || value.isNull()) {
-            throw error("missing field '" + field + "'");
+            throw error("missing field '" + path + field + "'");
         }
         return value;
     }
