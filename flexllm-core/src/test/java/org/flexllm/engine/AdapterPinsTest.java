@@ -37,7 +37,8 @@ import org.junit.jupiter.api.Test;
 /** Every request that names an adapter pins it once at submission and releases it once, however it ends. */
 class AdapterPinsTest {
     private static final int[] PROMPT = {1, 403, 407, 261, 378};
-    private static final SamplingParams SHORT = SamplingParams.builder().temperature(0).maxTokens(6).ignoreEos(true).build();
+    private static final SamplingParams SHORT =
+            SamplingParams.builder().temperature(0).maxTokens(6).ignoreEos(true).build();
     private static final SamplingParams ENDLESS =
             SamplingParams.builder().temperature(0).maxTokens(100_000).ignoreEos(true).build();
     private static final int POISON = 2;
