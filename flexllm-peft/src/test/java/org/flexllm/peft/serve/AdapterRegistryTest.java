@@ -3,6 +3,7 @@ package org.flexllm.peft.serve;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,6 +28,7 @@ import org.flexllm.peft.AdapterConfig;
 import org.flexllm.peft.PeftMethod;
 import org.flexllm.peft.UnsupportedAdapterException;
 import org.flexllm.peft.bypass.LoraBypass;
+import org.flexllm.peft.bypass.ResidentAdapters;
 import org.flexllm.peft.format.AdapterMismatchException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -151,19 +153,19 @@ class AdapterRegistryTest {
             ResidentView first = ResidentView.of(registry, "a");
             use(registry, "b");
             ResidentView again = ResidentView.of(registry, "a");
-            assertNotEquals(first.address(), again.address(), "the adapter was not read again");
+            assertNotSame(first.resident(), again.resident(), "the adapter was not read again");
             assertEquals(first.firstB(), again.firstB());
         }
     }
 
-    /** Where slot 0's first LoRA B lives and its first value, read while the adapter is pinned. */
-    record ResidentView(long address, float firstB) {
+    /** The adapter in the slot acquired for {@code name}, and its first LoRA B value, read while pinned. */
+    record ResidentView(ResidentAdapters.Resident resident, float firstB) {
         static ResidentView of(AdapterRegistry registry, String name) {
             int slot = registry.acquire(name);
             try {
                 var bypass = (LoraBypass) registry.slots().at(slot, 0, Projection.Q_PROJ);
                 assertNotNull(bypass);
-                return new ResidentView(bypass.b().data().address(), bypass.b().getFloat(0));
+                return new ResidentView(registry.slots().get(slot), bypass.b().getFloat(0));
             } finally {
                 registry.release(slot);
             }
@@ -178,10 +180,12 @@ class AdapterRegistryTest {
             assertThrows(UnknownAdapterException.class, () -> registry.acquire("a"));
             assertEquals(List.of("a"), registry.resident());
             registry.register("a", LORA);
-            assertNotEquals(a, registry.acquire("a"), "a new registration is a new adapter");
+            int again = registry.acquire("a");
+            assertNotEquals(a, again, "a new registration is a new adapter");
             registry.release(a);
             assertEquals(List.of("a"), registry.resident());
             assertEquals(1, registry.pins("a"));
+            registry.release(again);
         }
     }
 
