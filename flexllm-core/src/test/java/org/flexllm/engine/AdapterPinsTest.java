@@ -22,7 +22,6 @@ import org.flexllm.api.LlmEngine;
 import org.flexllm.api.Prompt;
 import org.flexllm.api.TokenEvent;
 import org.flexllm.api.UnknownAdapterException;
-import org.flexllm.graph.DecoderGraph;
 import org.flexllm.graph.GraphPass;
 import org.flexllm.graph.Op;
 import org.flexllm.graph.Step;
