@@ -1,7 +1,7 @@
 package org.flexllm.api;
 
 import java.nio.file.Path;
-import java.util.List;
+import java.util.Objects;
 import org.flexllm.backend.Backend;
 import org.flexllm.backend.Backends;
 import org.flexllm.engine.CoServingEngine;
@@ -31,6 +31,7 @@ public final class EngineBuilder {
     private int blockSize = 16;
     private int maxModelLen = 8192;
     private long seed = 0;
+    private AdapterHost adapters = NoAdapters.INSTANCE;
 
     EngineBuilder() {}
 
@@ -89,6 +90,15 @@ public final class EngineBuilder {
     }
 
     /**
+     * The adapters requests may name ({@link GenerationRequest#withAdapter}); without this call the engine
+     * serves the base model only. The host stays the caller's to close.
+     */
+    public EngineBuilder adapters(AdapterHost host) {
+        this.adapters = Objects.requireNonNull(host, "host");
+        return this;
+    }
+
+    /**
      * Loads the model, compiles it onto the backend and starts the engine thread. The context limit is the
      * least of {@code maxModelLen}, the model's context and what the KV cache can hold for one sequence, so
      * that every accepted request can run to its end.
@@ -121,8 +131,9 @@ public final class EngineBuilder {
                     contextLimit, wanted);
         }
         EngineConfig config = new EngineConfig(tokenBudget, maxSequences, kvBytes, blockSize, contextLimit, seed);
-        CompiledModel compiled = CompiledModel.compile(b, c, loaded.weights(), List.of(), tokenBudget, contextLimit);
-        return new CoServingEngine(compiled, kv, loaded.tokenizer(), config, loaded.resources());
+        CompiledModel compiled = CompiledModel.compile(b, c, loaded.weights(), adapters.passes(c), tokenBudget,
+                contextLimit);
+        return new CoServingEngine(compiled, kv, loaded.tokenizer(), config, adapters, loaded.resources());
     }
 
     private static void closeQuietly(AutoCloseable resource, RuntimeException failure) {

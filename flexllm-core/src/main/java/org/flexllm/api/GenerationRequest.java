@@ -4,26 +4,34 @@ import java.util.Objects;
 import org.flexllm.sampling.SamplingParams;
 
 /**
- * One generation: a prompt, how to sample, and optionally a listener for streamed tokens.
+ * One generation: a prompt, how to sample, optionally a listener for streamed tokens and the adapter to run
+ * on.
  * <pre>{@code
  * var request = GenerationRequest.of("Once upon a time")
  *         .withParams(SamplingParams.builder().temperature(0.8).maxTokens(64).build())
- *         .withListener(event -> System.out.print(event.text()));
+ *         .withListener(event -> System.out.print(event.text()))
+ *         .withAdapter("stories-lora");
  * }</pre>
  *
  * @param prompt   text, ids or chat messages
  * @param params   sampling and stopping
  * @param listener receives each token as it is generated, or null
+ * @param adapter  the name of an adapter the engine's {@link AdapterHost} serves, or null for the base model
  */
-public record GenerationRequest(Prompt prompt, SamplingParams params, TokenListener listener) {
+public record GenerationRequest(Prompt prompt, SamplingParams params, TokenListener listener, String adapter) {
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
         Objects.requireNonNull(params, "params");
     }
 
+    /** A request on the base model. */
+    public GenerationRequest(Prompt prompt, SamplingParams params, TokenListener listener) {
+        this(prompt, params, listener, null);
+    }
+
     /** A text prompt with default sampling. */
     public static GenerationRequest of(String text) {
-        return new GenerationRequest(Prompt.text(text), SamplingParams.builder().build(), null);
+        return of(Prompt.text(text));
     }
 
     public static GenerationRequest of(Prompt prompt) {
@@ -31,10 +39,15 @@ public record GenerationRequest(Prompt prompt, SamplingParams params, TokenListe
     }
 
     public GenerationRequest withParams(SamplingParams params) {
-        return new GenerationRequest(prompt, params, listener);
+        return new GenerationRequest(prompt, params, listener, adapter);
     }
 
     public GenerationRequest withListener(TokenListener listener) {
-        return new GenerationRequest(prompt, params, listener);
+        return new GenerationRequest(prompt, params, listener, adapter);
+    }
+
+    /** The same request on the named adapter, or on the base model when {@code adapter} is null. */
+    public GenerationRequest withAdapter(String adapter) {
+        return new GenerationRequest(prompt, params, listener, adapter);
     }
 }

@@ -14,7 +14,8 @@ import org.flexllm.tokenizer.Tokenizer;
 
 /**
  * An in-process LLM engine: load a model once, then generate from any number of threads at once. Requests
- * are batched together continuously, so concurrent callers share each forward pass.
+ * are batched together continuously, so concurrent callers share each forward pass, whichever adapter each
+ * runs on ({@link EngineBuilder#adapters}, {@link GenerationRequest#withAdapter}).
  * <pre>{@code
  * try (LlmEngine engine = LlmEngine.builder().model(Path.of("models/Llama-3.2-1B-Instruct")).build()) {
  *     GenerationResult r = engine.generate("The capital of France is", SamplingParams.greedy());
@@ -72,12 +73,15 @@ public final class LlmEngine implements AutoCloseable {
     }
 
     /**
-     * Queues a request. Cancelling the returned future cancels the request and frees its resources.
+     * Queues a request. Cancelling the returned future cancels the request and frees its resources (its
+     * adapter's pin too).
      *
      * @throws org.flexllm.engine.PromptTooLongException when the prompt does not fit the context
+     * @throws UnknownAdapterException    when the request names an adapter the engine does not serve
+     * @throws AdapterSlotsBusyException  when its adapter is not resident and every slot is pinned
      */
     public CompletableFuture<GenerationResult> submit(GenerationRequest request) {
-        return engine.submit(encode(request.prompt()), request.params(), request.listener());
+        return engine.submit(encode(request.prompt()), request.params(), request.listener(), request.adapter());
     }
 
     /**
@@ -93,8 +97,13 @@ public final class LlmEngine implements AutoCloseable {
      * most likely alternatives.
      */
     public ScoreResult score(int[] ids, int top) {
+        return score(ids, top, null);
+    }
+
+    /** As {@link #score(int[], int)}, under the named adapter (null: the base model). */
+    public ScoreResult score(int[] ids, int top, String adapter) {
         SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(1).promptLogprobs(top).build();
-        GenerationResult r = generate(new GenerationRequest(Prompt.ids(ids), params, null));
+        GenerationResult r = generate(new GenerationRequest(Prompt.ids(ids), params, null, adapter));
         return new ScoreResult(r.promptIds(), r.promptLogprobs());
     }
 

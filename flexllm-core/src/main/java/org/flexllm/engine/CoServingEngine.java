@@ -2,7 +2,6 @@ package org.flexllm.engine;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -12,6 +11,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.flexllm.FlexLlmException;
+import org.flexllm.api.AdapterHost;
 import org.flexllm.api.FinishReason;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.TokenListener;
@@ -52,6 +52,7 @@ public final class CoServingEngine implements AutoCloseable {
     private final Sampler sampler;
     private final RandomSource randoms;
     private final Set<Integer> eos;
+    private final AdapterHost adapters;
     private final LinkedBlockingQueue<Request> inbox = new LinkedBlockingQueue<>();
     private final Map<Sequence, Request> live = new HashMap<>();
     private final AtomicLong nextId = new AtomicLong();
@@ -63,11 +64,13 @@ public final class CoServingEngine implements AutoCloseable {
     /**
      * Starts the loop.
      *
-     * @param weights what holds the model's weights (a mapped checkpoint), closed after the loop's last pass
+     * @param adapters the adapters requests may name; {@code model} was compiled with its passes
+     * @param weights  what holds the model's weights (a mapped checkpoint), closed after the loop's last pass
      */
     public CoServingEngine(CompiledModel model, PagedKvCache kv, Tokenizer tokenizer, EngineConfig config,
-                           AutoCloseable weights) {
+                           AdapterHost adapters, AutoCloseable weights) {
         this.model = model;
+        this.adapters = adapters;
         this.weights = weights;
         this.kv = kv;
         this.tokenizer = tokenizer;
@@ -81,25 +84,31 @@ public final class CoServingEngine implements AutoCloseable {
     }
 
     /**
-     * Queues a generation. Thread-safe.
+     * Queues a generation, on the named adapter (pinned here, on the caller's thread, until the request ends)
+     * or on the base model when {@code adapter} is null. Thread-safe.
      *
      * @throws PromptTooLongException   when the prompt leaves no room for a token within {@code maxModelLen}
      * @throws IllegalArgumentException when the prompt is empty or holds ids outside the vocabulary
      * @throws IllegalStateException    when the engine is closed
+     * @throws org.flexllm.api.UnknownAdapterException   when the adapter host does not know {@code adapter}
+     * @throws org.flexllm.api.AdapterSlotsBusyException when every adapter slot is pinned
      */
-    public CompletableFuture<GenerationResult> submit(int[] prompt, SamplingParams params, TokenListener listener) {
+    public CompletableFuture<GenerationResult> submit(int[] prompt, SamplingParams params, TokenListener listener,
+                                                      String adapter) {
         checkOpen();
         validate(prompt);
         var future = new CompletableFuture<GenerationResult>();
         int expectedLength = (int) Math.min((long) prompt.length + params.maxTokens(), config.maxModelLen());
-        var sequence = new Sequence(nextId.getAndIncrement(), prompt, expectedLength);
         var history = new TokenHistory(model.config().vocabSize());
         history.addAll(prompt);
         var text = new OutputText(tokenizer.streamDecoder(params.skipSpecialTokens()), prompt, params.stopStrings());
+        int slot = adapter == null ? -1 : adapters.acquire(adapter);
+        var sequence = new Sequence(nextId.getAndIncrement(), prompt, expectedLength, slot);
         Request request = new Request(sequence, params, randoms.forRequest(params), history, text, listener, future);
         inbox.add(request);
         // The loop drains the inbox once after it stops; a request that arrived later is answered here.
         if (closing && inbox.remove(request)) {
+            request.releaseAdapter(adapters);
             future.completeExceptionally(closedError(request));
         }
         return future;
@@ -175,21 +184,19 @@ public final class CoServingEngine implements AutoCloseable {
         }
     }
 
+    /** Takes a request into the loop, unless it was cancelled while queued. */
     private void admit(Request r) {
-        if (!r.future.isDone()) {
+        if (r.future.isDone()) {
+            r.releaseAdapter(adapters);
+        } else {
             live.put(r.sequence, r);
             scheduler.add(r.sequence);
         }
     }
 
     private void dropCancelled() {
-        for (Iterator<Request> it = live.values().iterator(); it.hasNext(); ) {
-            Request r = it.next();
-            if (r.future.isDone()) {
-                it.remove();
-                scheduler.remove(r.sequence);
-            }
-        }
+        List<Request> cancelled = live.values().stream().filter(r -> r.future.isDone()).toList();
+        cancelled.forEach(this::retire);
     }
 
     /** A token sampled for a request in this iteration, delivered once the forward pass is over. */
@@ -263,19 +270,21 @@ public final class CoServingEngine implements AutoCloseable {
         CompletableFuture.runAsync(() -> r.future.completeExceptionally(e));
     }
 
+    /** Takes an ended request out of the loop; the forward passes that read its adapter slot are over. */
     private void retire(Request r) {
         live.remove(r.sequence);
         scheduler.remove(r.sequence);
+        r.releaseAdapter(adapters);
     }
 
     private void failAll() {
         List<Request> pending = new ArrayList<>(live.values());
         inbox.drainTo(pending);
         for (Request r : pending) {
+            retire(r);
             RuntimeException error = closedError(r);
             CompletableFuture.runAsync(() -> r.future.completeExceptionally(error));
         }
-        live.clear();
     }
 
     private RuntimeException closedError(Request r) {

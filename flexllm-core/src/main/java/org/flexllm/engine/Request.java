@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.random.RandomGenerator;
+import org.flexllm.api.AdapterHost;
 import org.flexllm.api.FinishReason;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.TokenEvent;
@@ -37,6 +38,7 @@ final class Request {
     private long firstScheduledNanos;
     private long firstTokenNanos;
     private long lastTokenNanos;
+    private boolean adapterReleased;
 
     Request(Sequence sequence, SamplingParams params, RandomGenerator random, TokenHistory history, OutputText text,
             TokenListener listener, CompletableFuture<GenerationResult> future) {
@@ -48,6 +50,17 @@ final class Request {
         this.listener = listener;
         this.future = future;
         this.promptLogprobs = params.promptLogprobs().isPresent() ? new SampledToken[sequence.promptLength()] : null;
+    }
+
+    /**
+     * Unpins the request's adapter slot, if it has one. Only the first call releases: a request whose result
+     * fails to build is retired once for finishing and again for failing.
+     */
+    void releaseAdapter(AdapterHost adapters) {
+        if (sequence.adapter() >= 0 && !adapterReleased) {
+            adapterReleased = true;
+            adapters.release(sequence.adapter());
+        }
     }
 
     /** Whether the logits at {@code position} are needed: to sample, or to score the next prompt token. */

@@ -8,9 +8,11 @@ import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
 import org.flexllm.api.Prompt;
 import org.flexllm.api.TokenListener;
+import org.flexllm.peft.serve.AdapterRegistry;
 import org.flexllm.sampling.SamplingParams;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -28,6 +30,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @ArgGroup(multiplicity = "1")
     private PromptInput prompt;
+
+    @Mixin
+    private AdapterOption adapter;
 
     @Option(names = "--max-tokens", defaultValue = "128", description = "The most tokens to generate.")
     private int maxTokens;
@@ -69,13 +74,15 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (LlmEngine engine = LlmEngine.builder().model(model).maxSequences(1).build()) {
+        try (AdapterRegistry adapters = adapter.registry();
+             LlmEngine engine = AdapterOption.serving(LlmEngine.builder().model(model).maxSequences(1), adapters)
+                     .build()) {
             TokenListener stream = event -> {
                 out.print(event.text());
                 out.flush();
             };
             GenerationResult r = engine.generate(
-                    new GenerationRequest(prompt.toPrompt(), params(), json ? null : stream));
+                    new GenerationRequest(prompt.toPrompt(), params(), json ? null : stream, adapter.name()));
             out.println(json ? Json.line(new Generated(r.promptIds(), r.ids(), r.text(), r.finishReason().label(),
                     r.timings().ttftMs(), r.timings().tpotMs())) : "");
         }

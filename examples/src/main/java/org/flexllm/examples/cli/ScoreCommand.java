@@ -8,9 +8,11 @@ import java.util.stream.Collectors;
 import org.flexllm.api.LlmEngine;
 import org.flexllm.api.Prompt;
 import org.flexllm.api.ScoreResult;
+import org.flexllm.peft.serve.AdapterRegistry;
 import org.flexllm.sampling.SampledToken;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -29,6 +31,9 @@ final class ScoreCommand implements Callable<Integer> {
 
     @ArgGroup(multiplicity = "1")
     private Input input;
+
+    @Mixin
+    private AdapterOption adapter;
 
     @Option(names = "--top-logprobs", defaultValue = "0", paramLabel = "K",
             description = "How many of the most likely tokens to list at each position.")
@@ -54,8 +59,11 @@ final class ScoreCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ScoreResult r;
-        try (LlmEngine engine = LlmEngine.builder().model(model).maxSequences(1).build()) {
-            r = engine.score(input.ids != null ? input.ids : engine.encode(Prompt.text(input.text)), top);
+        try (AdapterRegistry adapters = adapter.registry();
+             LlmEngine engine = AdapterOption.serving(LlmEngine.builder().model(model).maxSequences(1), adapters)
+                     .build()) {
+            r = engine.score(input.ids != null ? input.ids : engine.encode(Prompt.text(input.text)), top,
+                    adapter.name());
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {

@@ -1,0 +1,85 @@
+package org.flexllm.examples.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.List;
+import org.flexllm.api.GenerationRequest;
+import org.flexllm.api.LlmEngine;
+import org.flexllm.api.Prompt;
+import org.flexllm.io.SafetensorsFile;
+import org.flexllm.peft.serve.AdapterRegistry;
+import org.flexllm.sampling.SamplingParams;
+import org.flexllm.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+/** {@code --adapter DIR} on generate and score, with the golden llama-gqa model and its golden LoRA. */
+class AdapterOptionTest {
+    private static final Path MODEL = Cli.SHARED.resolve("golden/models/llama-gqa");
+    private static final Path LORA = MODEL.resolve("lora");
+    private static final List<Integer> IDS = Cli.ints(Cli.json(LORA.resolve("train_example.json")).get("input_ids"));
+
+    /** Greedy ids through the API, on the golden LoRA or (null) the base model. */
+    private static List<Integer> viaApi(Path adapter, int tokens) {
+        var params = SamplingParams.builder().temperature(0).maxTokens(tokens).ignoreEos(true).build();
+        var request = GenerationRequest.of(Prompt.ids(IDS.stream().mapToInt(i -> i).toArray())).withParams(params);
+        try (AdapterRegistry adapters = AdapterRegistry.create(1, 4);
+             LlmEngine engine = LlmEngine.builder().model(MODEL).adapters(adapters).build()) {
+            if (adapter != null) {
+                adapters.register("golden", adapter);
+            }
+            return engine.generate(request.withAdapter(adapter == null ? null : "golden")).ids();
+        }
+    }
+
+    @Test
+    void generateRunsOnTheAdapter() {
+        List<Integer> expected = viaApi(LORA, 8);
+        assertNotEquals(viaApi(null, 8), expected, "the adapter changes the greedy continuation");
+        Cli.Result r = Cli.run("generate", "--model", MODEL.toString(), "--adapter", LORA.toString(),
+                "--prompt-ids", Cli.csv(IDS), "--max-tokens", "8", "--temperature", "0", "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode ids = r.json().get("ids");
+        if (ids.size() < expected.size()) {
+            expected = expected.subList(0, ids.size());
+        }
+        assertEquals(expected, Cli.ints(ids));
+    }
+
+    @Test
+    void scoreOnTheAdapterIsTheLogSoftmaxOfTheGoldenLogits() {
+        Cli.Result r = Cli.run("score", "--model", MODEL.toString(), "--adapter", LORA.toString(),
+                "--ids", Cli.csv(IDS), "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode logprobs = r.json().get("logprobs");
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor logits = SafetensorsFile.open(LORA.resolve("forward.safetensors"), arena).get("logits")
+                    .orElseThrow();
+            int vocab = (int) logits.shape().dim(1);
+            for (int t = 1; t < IDS.size(); t++) {
+                double max = Double.NEGATIVE_INFINITY;
+                for (int v = 0; v < vocab; v++) {
+                    max = Math.max(max, logits.getFloat((long) (t - 1) * vocab + v));
+                }
+                double sum = 0;
+                for (int v = 0; v < vocab; v++) {
+                    sum += Math.exp(logits.getFloat((long) (t - 1) * vocab + v) - max);
+                }
+                double expected = logits.getFloat((long) (t - 1) * vocab + IDS.get(t)) - max - Math.log(sum);
+                assertEquals(expected, logprobs.get(t).asDouble(), 1e-4, "position " + t);
+            }
+        }
+    }
+
+    @Test
+    void anAdapterOfAnotherModelFailsWithTheMismatch() {
+        Cli.Result r = Cli.run("score", "--model", Cli.SHARED.resolve("golden/models/qwen2-bias-tied").toString(),
+                "--adapter", LORA.toString(), "--ids", "1,2,3");
+        assertEquals(1, r.exitCode());
+        assertTrue(r.err().contains("adapter_model.safetensors") && r.err().contains("has shape"), r.err());
+    }
+}

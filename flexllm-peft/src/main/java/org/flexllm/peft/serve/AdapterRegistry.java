@@ -1,0 +1,307 @@
+package org.flexllm.peft.serve;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.flexllm.api.AdapterHost;
+import org.flexllm.api.AdapterSlotsBusyException;
+import org.flexllm.api.UnknownAdapterException;
+import org.flexllm.graph.GraphPass;
+import org.flexllm.model.ModelConfig;
+import org.flexllm.peft.AdapterConfig;
+import org.flexllm.peft.bypass.ResidentAdapters;
+
+/**
+ * Serves many PEFT adapter folders, LoRA and IA3 mixed, from one engine; requests pick one by name.
+ * <pre>{@code
+ * try (AdapterRegistry adapters = AdapterRegistry.create(4, 16);
+ *      LlmEngine engine = LlmEngine.builder().model(modelDir).adapters(adapters).build()) {
+ *     adapters.register("sql", Path.of("adapters/sql-lora"));
+ *     engine.generate(GenerationRequest.of("SELECT").withAdapter("sql"));
+ * }
+ * }</pre>
+ *
+ * <p><b>Checks.</b> {@link #register} refuses an adapter the engine's model or the compiled ops cannot
+ * serve, with the exception that says why; serving goes on. Adapters registered before the engine is built are
+ * checked when it binds the registry, and a misfit fails the build.
+ *
+ * <p><b>Residency.</b> At most {@code maxResident} adapters are in memory, one per slot. A request pins its
+ * adapter's slot from submission to its end. Acquiring an adapter that is not resident reads it from its
+ * folder into a free slot, or else into the slot of the least recently used adapter that nothing pins, which
+ * is evicted; when every slot is pinned the request is refused ({@link AdapterSlotsBusyException}). Each
+ * resident adapter's tensors live in an arena of their own, closed on eviction.
+ *
+ * <p><b>Unregistering</b> takes effect at once for new requests; requests already running on the adapter
+ * finish on it, and its memory is freed when the last of them ends. {@link #close} unregisters every adapter,
+ * so closing before or after the engine is equally safe.
+ *
+ * <p>Thread-safe. Folders are read outside the lock, so that the engine thread's releases never wait on disk.
+ */
+public final class AdapterRegistry implements AdapterHost, AutoCloseable {
+    /** A registered adapter, compared by identity: registering a name again makes a new one. */
+    private record Registration(String name, Path folder) {}
+
+    /** A filled slot: whose adapter, its memory, how many running requests pin it, and when it was last pinned. */
+    private static final class Occupant {
+        final Registration adapter;
+        final LoadedAdapter loaded;
+        int pins;
+        long lastPinned;
+
+        Occupant(Registration adapter, LoadedAdapter loaded) {
+            this.adapter = adapter;
+            this.loaded = loaded;
+        }
+    }
+
+    private final ResidentAdapters slots;
+    private final Occupant[] occupants;
+    private final Map<String, Registration> registered = new HashMap<>();
+    private ModelConfig model;
+    private long clock;
+    private boolean closed;
+
+    private AdapterRegistry(int maxResident, int maxRank) {
+        this.slots = new ResidentAdapters(maxResident, maxRank);
+        this.occupants = new Occupant[maxResident];
+    }
+
+    /**
+     * An empty registry.
+     *
+     * @param maxResident adapters in memory at once, hence also the most distinct adapters running at once
+     * @param maxRank     the largest LoRA rank accepted (it sizes the low-rank activations of every forward pass)
+     */
+    public static AdapterRegistry create(int maxResident, int maxRank) {
+        if (maxResident < 1 || maxRank < 1) {
+            throw new IllegalArgumentException("maxResident and maxRank must be at least 1, were " + maxResident
+                    + " and " + maxRank);
+        }
+        return new AdapterRegistry(maxResident, maxRank);
+    }
+
+    /**
+     * Registers the adapter in {@code folder} under {@code name}, after checking it: its config, and once an
+     * engine has bound the registry, its tensors against the engine's model.
+     *
+     * @throws org.flexllm.peft.InvalidAdapterConfigException   when {@code adapter_config.json} is missing or wrong
+     * @throws org.flexllm.peft.UnsupportedAdapterException     when the adapter uses what cannot be served
+     * @throws RankTooLargeException                           when its LoRA rank exceeds {@code maxRank}
+     * @throws org.flexllm.peft.format.AdapterMismatchException when its tensors do not fit the model
+     * @throws IllegalArgumentException                        when {@code name} is blank or already registered
+     */
+    public void register(String name, Path folder) {
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("an adapter needs a name that is not blank");
+        }
+        ServedModules.check(folder, AdapterConfig.read(folder), slots.maxRank());
+        ModelConfig checkedAgainst;
+        do {
+            checkedAgainst = bound();
+            if (checkedAgainst != null) {
+                LoadedAdapter.read(name, folder, checkedAgainst, slots.maxRank()).close();
+            }
+        } while (!add(new Registration(name, folder), checkedAgainst));
+    }
+
+    /** Adds a registration checked against {@code checkedAgainst}; false if an engine bound the registry meanwhile. */
+    private synchronized boolean add(Registration r, ModelConfig checkedAgainst) {
+        if (closed) {
+            throw new IllegalStateException("the adapter registry is closed");
+        }
+        if (model != checkedAgainst) {
+            return false;
+        }
+        if (registered.containsKey(r.name())) {
+            throw new IllegalArgumentException("adapter '" + r.name() + "' is already registered (from "
+                    + registered.get(r.name()).folder() + "); unregister it first");
+        }
+        registered.put(r.name(), r);
+        return true;
+    }
+
+    /**
+     * Removes an adapter: new requests naming it are refused from now on, running ones finish on it, and its
+     * memory is freed when the last of them ends.
+     *
+     * @throws UnknownAdapterException when no adapter of that name is registered
+     */
+    public synchronized void unregister(String name) {
+        Registration r = registered.remove(name);
+        if (r == null) {
+            throw unknown(name);
+        }
+        int slot = slotOf(r);
+        if (slot >= 0 && occupants[slot].pins == 0) {
+            evict(slot);
+        }
+    }
+
+    /** The registered adapters' names. */
+    public synchronized Set<String> names() {
+        return Set.copyOf(registered.keySet());
+    }
+
+    /** The names of the adapters in memory, in slot order (an unregistered one stays until its requests end). */
+    public synchronized List<String> resident() {
+        List<String> names = new ArrayList<>();
+        for (Occupant o : occupants) {
+            if (o != null) {
+                names.add(o.adapter.name());
+            }
+        }
+        return names;
+    }
+
+    /** How many running requests pin the registered adapter {@code name} (0 when it is not resident). */
+    public synchronized int pins(String name) {
+        Registration r = registered.get(name);
+        int slot = r == null ? -1 : slotOf(r);
+        return slot < 0 ? 0 : occupants[slot].pins;
+    }
+
+    /**
+     * Binds the registry to the engine's model, checks the adapters registered so far against it, and returns
+     * the pass that attaches the served bypass ops.
+     *
+     * @throws IllegalStateException when the registry is already bound to another model
+     */
+    @Override
+    public List<GraphPass> passes(ModelConfig model) {
+        List<Registration> toCheck;
+        synchronized (this) {
+            if (this.model != null && !this.model.equals(model)) {
+                throw new IllegalStateException("this adapter registry already serves another model ("
+                        + this.model.architecture() + ", hidden_size " + this.model.hiddenSize()
+                        + "); create one registry per model");
+            }
+            this.model = Objects.requireNonNullElse(this.model, model);
+            toCheck = List.copyOf(registered.values());
+        }
+        toCheck.forEach(r -> LoadedAdapter.read(r.name(), r.folder(), model, slots.maxRank()).close());
+        return List.of(ServedModules.pass(slots));
+    }
+
+    @Override
+    public int acquire(String name) {
+        Registration wanted;
+        ModelConfig bound;
+        synchronized (this) {
+            wanted = registered.get(name);
+            if (wanted == null) {
+                throw unknown(name);
+            }
+            int slot = slotOf(wanted);
+            if (slot >= 0) {
+                return pin(slot);
+            }
+            bound = Objects.requireNonNull(model, "no engine has bound this adapter registry yet");
+        }
+        return install(wanted, LoadedAdapter.read(name, wanted.folder(), bound, slots.maxRank()));
+    }
+
+    /** Puts a freshly read adapter in a slot and pins it, unless it was unregistered or loaded meanwhile. */
+    private synchronized int install(Registration wanted, LoadedAdapter loaded) {
+        if (registered.get(wanted.name()) != wanted) {
+            loaded.close();
+            throw unknown(wanted.name());
+        }
+        int slot = slotOf(wanted);
+        if (slot >= 0) {
+            loaded.close();
+            return pin(slot);
+        }
+        slot = vacate();
+        if (slot < 0) {
+            loaded.close();
+            throw new AdapterSlotsBusyException("adapter '" + wanted.name() + "' is not resident and all "
+                    + occupants.length + " adapter slots are pinned by running requests; retry when one ends, or"
+                    + " create the AdapterRegistry with more resident adapters");
+        }
+        occupants[slot] = new Occupant(wanted, loaded);
+        slots.set(slot, loaded.resident());
+        return pin(slot);
+    }
+
+    @Override
+    public synchronized void release(int slot) {
+        Occupant o = slot >= 0 && slot < occupants.length ? occupants[slot] : null;
+        if (o == null || o.pins == 0) {
+            throw new IllegalStateException("adapter slot " + slot + " is not pinned");
+        }
+        o.pins--;
+        if (o.pins == 0 && registered.get(o.adapter.name()) != o.adapter) {
+            evict(slot);
+        }
+    }
+
+    /** Unregisters every adapter; memory still pinned by running requests is freed when they end. */
+    @Override
+    public synchronized void close() {
+        closed = true;
+        registered.clear();
+        for (int slot = 0; slot < occupants.length; slot++) {
+            if (occupants[slot] != null && occupants[slot].pins == 0) {
+                evict(slot);
+            }
+        }
+    }
+
+    /** The slots the bypass ops read. */
+    ResidentAdapters slots() {
+        return slots;
+    }
+
+    private synchronized ModelConfig bound() {
+        return model;
+    }
+
+    private int pin(int slot) {
+        occupants[slot].pins++;
+        occupants[slot].lastPinned = ++clock;
+        return slot;
+    }
+
+    private int slotOf(Registration r) {
+        for (int slot = 0; slot < occupants.length; slot++) {
+            if (occupants[slot] != null && occupants[slot].adapter == r) {
+                return slot;
+            }
+        }
+        return -1;
+    }
+
+    /** An empty slot, else the least recently pinned slot nothing pins, emptied; -1 when every slot is pinned. */
+    private int vacate() {
+        int victim = -1;
+        for (int slot = 0; slot < occupants.length; slot++) {
+            Occupant o = occupants[slot];
+            if (o == null) {
+                return slot;
+            }
+            if (o.pins == 0 && (victim < 0 || o.lastPinned < occupants[victim].lastPinned)) {
+                victim = slot;
+            }
+        }
+        if (victim >= 0) {
+            evict(victim);
+        }
+        return victim;
+    }
+
+    /** Empties a slot no forward pass reads (nothing pins it) and frees its adapter's memory. */
+    private void evict(int slot) {
+        slots.set(slot, null);
+        occupants[slot].loaded.close();
+        occupants[slot] = null;
+    }
+
+    private static UnknownAdapterException unknown(String name) {
+        return new UnknownAdapterException("no adapter named '" + name + "' is registered; register it with"
+                + " AdapterRegistry.register(name, folder) first");
+    }
+}
