@@ -75,6 +75,8 @@ class LoraLinear(nn.Module):
 
 
 class RMSNorm(nn.Module):
+    """HF's LlamaRMSNorm: normalized in fp32, scaled by a frozen weight (ones) in the model's dtype."""
+
     def __init__(self, dim, eps):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(dim), requires_grad=False)
@@ -101,6 +103,7 @@ def inverse_frequencies(cfg):
 
 
 def rope_tables(cfg, seq_len, dtype):
+    """cos and sin of every position's angles, [seq_len, head_dim], halves repeated as rotate_half expects."""
     angles = torch.outer(torch.arange(seq_len).float(), inverse_frequencies(cfg))
     angles = torch.cat((angles, angles), dim=-1)
     return angles.cos().to(dtype), angles.sin().to(dtype)
@@ -132,6 +135,8 @@ def sdpa_attention(q, k, v, mask):
 
 
 class Attention(nn.Module):
+    """Grouped-query attention with RoPE on q and k; kv heads repeated to the query heads as HF's repeat_kv."""
+
     def __init__(self, cfg, lora):
         super().__init__()
         q_dim, kv_dim = cfg.heads * cfg.head_dim, cfg.kv_heads * cfg.head_dim
@@ -156,6 +161,8 @@ class Attention(nn.Module):
 
 
 class Mlp(nn.Module):
+    """SwiGLU: down(silu(gate(x)) · up(x))."""
+
     def __init__(self, cfg, lora):
         super().__init__()
         self.gate_proj = lora("gate", cfg.hidden, cfg.inter)
@@ -230,6 +237,8 @@ class SavedBytes:
 
 
 class MallInfo2(ctypes.Structure):
+    """glibc's struct mallinfo2."""
+
     _fields_ = [(name, ctypes.c_size_t) for name in
                 ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
                  "keepcost")]
