@@ -53,12 +53,18 @@ class FinetuneJobTest {
         assertTrue(last < first - 0.5, "loss went from " + first + " to " + last);
     }
 
+    /**
+     * Within one JVM the adapters agree to rounding, not to the bit: C2's SVML exponential and the interpreter's
+     * Math.exp differ in the last bit of ~1% of inputs, so the low bits depend on which kernels were compiled
+     * when (examples' FinetuneCommandTest checks the bytes across processes). A resume that lost the optimizer
+     * state, a step or the data order would be off by about the learning rate.
+     */
     @Test
     void cancelledThenResumedEndsWithTheUninterruptedAdapter() throws Exception {
         FinetuneOptions options = options().lr(1e-2).steps(6).build();
-        Path straight = temp.resolve("straight");
-        try (FinetuneJob job = start(options, straight, record -> {})) {
-            job.await();
+        Adapter straight;
+        try (FinetuneJob job = start(options, temp.resolve("straight"), record -> {})) {
+            straight = job.await().adapter();
         }
         Path interrupted = temp.resolve("interrupted");
         CompletableFuture<FinetuneJob> self = new CompletableFuture<>();
@@ -70,9 +76,12 @@ class FinetuneJobTest {
         try (FinetuneJob job = Finetuner.builder().model(MODEL).data(TEXTS).options(options).output(interrupted)
                 .resume(true).start()) {
             assertEquals(2, job.firstStep());
-            job.await();
+            Adapter resumed = job.await().adapter();
+            assertEquals(6, job.history().size());
+            for (Map.Entry<String, Tensor> e : straight.tensors().entrySet()) {
+                assertArrayEquals(floats(e.getValue()), floats(resumed.tensors().get(e.getKey())), 1e-5f, e.getKey());
+            }
         }
-        assertArrayEquals(weights(straight), weights(interrupted));
     }
 
     @Test
