@@ -196,8 +196,8 @@ final class FinetuneCommand implements Callable<Integer> {
         }
         try (Stream<Path> entries = Files.list(out)) {
             if (entries.findAny().isPresent()) {
-                throw new ParameterException(spec.commandLine(), out + " is not empty: pass --resume to continue its last"
-                        + " checkpoint, or choose an empty --out");
+                throw new ParameterException(spec.commandLine(), out + " is not empty: pass --resume to continue its"
+                        + " last checkpoint, or choose an empty --out");
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + out, e);

@@ -47,7 +47,8 @@ class FinetuneCommandTest {
             JsonNode line = lines.get(i);
             assertEquals(List.of("step", "loss", "tokens_per_s"), fieldNames(line));
             assertEquals(i + 1, line.get("step").asInt());
-            assertTrue(line.get("loss").asDouble() > 0 && Double.isFinite(line.get("loss").asDouble()), line.toString());
+            double loss = line.get("loss").asDouble();
+            assertTrue(loss > 0 && Double.isFinite(loss), line.toString());
             assertTrue(line.get("tokens_per_s").asDouble() > 0, line.toString());
         }
         assertTrue(Files.isRegularFile(out.resolve(AdapterFolder.WEIGHTS_FILE)));
