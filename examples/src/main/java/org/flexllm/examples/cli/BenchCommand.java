@@ -10,6 +10,9 @@ import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
 import org.flexllm.api.Prompt;
+import org.flexllm.graph.Pruning;
+import org.flexllm.peft.AdapterConfig;
+import org.flexllm.peft.TargetModules;
 import org.flexllm.sampling.SamplingParams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -18,22 +21,29 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code flexllm bench}: decode or prefill throughput on random prompt ids, with bandwidth and FLOP rates. */
+/**
+ * {@code flexllm bench}: decode or prefill throughput on random prompt ids, with bandwidth and FLOP rates, or
+ * finetuning throughput with the activation memory the pruning plan saves ({@link FinetuneBench}).
+ */
 @Command(name = "bench", mixinStandardHelpOptions = true, showDefaultValues = true,
-        description = {"Measure decode or prefill throughput on random prompt ids (greedy, EOS ignored).",
+        description = {"Measure decode, prefill or finetuning throughput on random token ids (greedy, EOS ignored).",
                 "decode: B requests of L prompt tokens generate G tokens each; tokens_per_s counts the tokens after"
                         + " each request's first, over the time from the last first token to the last token.",
                 "prefill: B prompts of L tokens in one iteration (when B*L fits the 8192-token budget), one token"
                         + " each; tokens_per_s = B*L / time from submission to the last first token.",
                 "gflops counts the Linear layers and the lm_head (on the last prompt token only in prefill), not"
-                        + " attention. Untimed warm-up runs come first; the best timed run is reported."})
+                        + " attention. Untimed warm-up runs come first; the best timed run is reported.",
+                "finetune: training steps (forward, backward, AdamW) of a LoRA adapter on one sequence of L tokens;"
+                        + " tokens_per_s = L / the fastest timed step. activation_bytes_per_token is what the pruned"
+                        + " forward keeps for the backward, activation_bytes_per_token_unpruned what keeping every"
+                        + " activation read would (both from the compiled plan, whatever --no-prune says)."})
 final class BenchCommand implements Callable<Integer> {
     private static final int MAX_TOKEN_BUDGET = 8192;
     private static final int BLOCK_SIZE = 16;
 
     /** What is measured, with the prompt length it uses by default. */
     enum Mode {
-        decode(16), prefill(512);
+        decode(16), prefill(512), finetune(256);
 
         final int defaultPromptLen;
 
@@ -45,7 +55,7 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODE", description = "decode or prefill.")
+    @Parameters(index = "0", paramLabel = "MODE", description = "decode, prefill or finetune.")
     private Mode mode;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
@@ -55,19 +65,31 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "1", paramLabel = "B", description = "Concurrent requests.")
     private int batch;
 
-    @Option(names = "--prompt-len", paramLabel = "L",
-            description = "Prompt tokens per request (default 16 for decode, 512 for prefill).")
+    @Option(names = {"--prompt-len", "--seq-len"}, paramLabel = "L", description = "Prompt tokens per request, or"
+            + " the finetuning sequence's tokens (default 16 for decode, 512 for prefill, 256 for finetune).")
     private Integer promptLen;
 
     @Option(names = "--gen-len", defaultValue = "64", paramLabel = "G",
             description = "Tokens generated per request in decode (prefill generates 1).")
     private int genLen;
 
-    @Option(names = "--warmup", defaultValue = "1", paramLabel = "N", description = "Untimed runs first, for the JIT.")
+    @Option(names = "--warmup", defaultValue = "1", paramLabel = "N",
+            description = "Untimed runs (finetune: steps) first, for the JIT.")
     private int warmup;
 
-    @Option(names = "--repeat", defaultValue = "3", paramLabel = "R", description = "Timed runs; the best is reported.")
+    @Option(names = {"--repeat", "--steps"}, defaultValue = "3", paramLabel = "R",
+            description = "Timed runs (finetune: steps); the best is reported.")
     private int repeat;
+
+    @Option(names = "--lora-r", defaultValue = "8", paramLabel = "R", description = "finetune: the LoRA rank.")
+    private int loraR;
+
+    @Option(names = "--targets", paramLabel = "MODULES", description = "finetune: the LoRA targets, comma-separated"
+            + " or all (default: PEFT's for llama, q_proj,v_proj).")
+    private String targets;
+
+    @Option(names = "--no-prune", description = "finetune: time the steps with every activation kept (KEEP_ALL).")
+    private boolean noPrune;
 
     @Option(names = "--json", description = "Print one JSON object.")
     private boolean json;
@@ -86,10 +108,15 @@ final class BenchCommand implements Callable<Integer> {
                   double gflops, String gflopsCounts) {}
 
     @Override
-    public Integer call() {
+    public Integer call() throws InterruptedException {
         int prompt = promptLen != null ? promptLen : mode.defaultPromptLen;
         int generate = mode == Mode.decode ? genLen : 1;
         validate(prompt, generate);
+        if (mode == Mode.finetune) {
+            printFinetune(FinetuneBench.run(model, prompt, lora(), noPrune ? Pruning.KEEP_ALL : Pruning.PRUNED,
+                    warmup, repeat));
+            return 0;
+        }
         int budget = (int) Math.min(MAX_TOKEN_BUDGET, Math.max(512L, (long) batch * prompt));
         // The KV cache holds exactly B sequences of the rounded-up length, so nothing is ever preempted.
         try (LlmEngine engine = LlmEngine.builder().model(model).tokenBudget(budget).maxSequences(batch)
@@ -112,10 +139,18 @@ final class BenchCommand implements Callable<Integer> {
     private void validate(int prompt, int generate) {
         require(batch >= 1, "--batch must be at least 1");
         require(prompt >= 1, "--prompt-len must be at least 1");
-        require(mode == Mode.prefill || generate >= 2,
+        require(mode != Mode.decode || generate >= 2,
                 "--gen-len must be at least 2 for decode: its rate counts the tokens after the first");
         require(warmup >= 0, "--warmup must be at least 0");
         require(repeat >= 1, "--repeat must be at least 1");
+    }
+
+    private AdapterConfig lora() {
+        AdapterConfig.Builder lora = AdapterConfig.builder().r(loraR);
+        if (targets != null) {
+            lora.targets(TargetModules.parse(targets));
+        }
+        return lora.build();
     }
 
     private void require(boolean ok, String message) {
@@ -166,6 +201,17 @@ final class BenchCommand implements Callable<Integer> {
         }
         long tokens = (long) batch * prompt;
         return (double) cost.streamedWeightBytes() * Math.ceilDiv(tokens, budget) / tokens;
+    }
+
+    private void printFinetune(FinetuneBench.Report r) {
+        PrintWriter out = spec.commandLine().getOut();
+        out.println(json ? Json.line(r) : String.format(
+                "finetune %s on %s (%d cpus), sequence %d, LoRA r %d on %s, %s: %.2f tokens/s (%s of %d), %.1f ms per"
+                        + " step; activations kept %,d B per token pruned, %,d unpruned",
+                r.model(), r.backend(), r.cpus(), r.seqLen(), r.loraR(), r.targets(), r.pruning(), r.tokensPerS(),
+                r.statistic(), r.steps(), r.stepMs(), r.activationBytesPerToken(),
+                r.activationBytesPerTokenUnpruned()));
+        out.flush();
     }
 
     private void print(Report r) {

@@ -13,13 +13,13 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code flexllm} command line: {@code demo}, {@code generate}, {@code score}, {@code tokenize},
- * {@code detokenize} and {@code bench}. Errors print their message to stderr and exit with status 1
+ * {@code detokenize}, {@code finetune} and {@code bench}. Errors print their message to stderr and exit with status 1
  * (2 for a bad command line); {@code --verbose} adds the stack trace.
  */
 @Command(name = "flexllm", mixinStandardHelpOptions = true, version = "flexllm 0.1.0-SNAPSHOT",
         description = "Serve LLaMA-family models on the CPU, in-process.",
         subcommands = {DemoCommand.class, GenerateCommand.class, ScoreCommand.class, TokenizeCommand.class,
-                DetokenizeCommand.class, BenchCommand.class})
+                DetokenizeCommand.class, FinetuneCommand.class, BenchCommand.class})
 public final class FlexLlm implements Runnable {
     @Spec
     private CommandSpec spec;
@@ -33,7 +33,9 @@ public final class FlexLlm implements Runnable {
 
     /** The command line with its error handling; tests run it in-process with their own out and err. */
     public static CommandLine commandLine() {
-        return new CommandLine(new FlexLlm()).setExecutionExceptionHandler(FlexLlm::reportError);
+        // Enum options read as the help spells them (--optimizer adamw, --format chat).
+        return new CommandLine(new FlexLlm()).setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionExceptionHandler(FlexLlm::reportError);
     }
 
     @Override

@@ -15,6 +15,7 @@ class BenchCommandTest {
         assertEquals(0, r.exitCode(), r.err());
         JsonNode json = r.json();
         assertAllNumbersPositive(json);
+        assertTrue(json.get("gflops").isNumber() && json.get("weight_bytes_per_token").isNumber());
         assertEquals("decode", json.get("mode").asText());
         // Each request's tokens after its first; one fewer per request that started an iteration late.
         assertTrue(json.get("tokens").asLong() <= 2 * 7);
@@ -33,6 +34,31 @@ class BenchCommandTest {
     }
 
     @Test
+    void finetuneReportsThroughputAndThePrunedActivations() {
+        Cli.Result r = Cli.run("bench", "finetune", "--model", "synthetic:tiny", "--seq-len", "32", "--lora-r", "4",
+                "--targets", "all", "--steps", "2", "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode json = r.json();
+        assertAllNumbersPositive(json);
+        assertEquals("PRUNED", json.get("pruning").asText());
+        assertEquals(32 / (json.get("step_ms").asDouble() / 1e3), json.get("tokens_per_s").asDouble(), 1e-6);
+        long pruned = json.get("activation_bytes_per_token").asLong();
+        assertTrue(pruned * 5 <= json.get("activation_bytes_per_token_unpruned").asLong(), json.toString());
+    }
+
+    @Test
+    void finetuneWithoutPruningKeepsTheSameReport() {
+        Cli.Result r = Cli.run("bench", "finetune", "--model", "synthetic:tiny", "--seq-len", "16", "--lora-r", "4",
+                "--targets", "all", "--steps", "1", "--warmup", "0", "--no-prune", "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode json = r.json();
+        assertEquals("KEEP_ALL", json.get("pruning").asText());
+        assertTrue(json.get("tokens_per_s").asDouble() > 0);
+        assertTrue(json.get("activation_bytes_per_token").asLong() < json.get("activation_bytes_per_token_unpruned")
+                .asLong());
+    }
+
+    @Test
     void decodeNeedsTwoTokens() {
         Cli.Result r = Cli.run("bench", "decode", "--model", "synthetic:tiny", "--gen-len", "1");
         assertEquals(2, r.exitCode());
@@ -46,7 +72,5 @@ class BenchCommandTest {
             }
         }
         assertTrue(json.get("tokens_per_s").isNumber());
-        assertTrue(json.get("gflops").isNumber());
-        assertTrue(json.get("weight_bytes_per_token").isNumber());
     }
 }

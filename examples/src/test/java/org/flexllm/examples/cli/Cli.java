@@ -8,6 +8,7 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine;
 
@@ -40,6 +41,24 @@ final class Cli {
         cli.setErr(new PrintWriter(err, true));
         int exit = cli.execute(args);
         return new Result(exit, out.toString(), err.toString());
+    }
+
+    /**
+     * Runs the command line in a child JVM on this JVM's class path, with {@code jvmOptions} besides the ones
+     * the launcher passes; its output goes through files in {@code temp}.
+     */
+    static Result runInChildJvm(Path temp, List<String> jvmOptions, String... args) throws IOException,
+            InterruptedException {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss8m"));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), FlexLlm.class.getName()));
+        command.addAll(List.of(args));
+        Path out = Files.createTempFile(temp, "stdout", ".txt");
+        Path err = Files.createTempFile(temp, "stderr", ".txt");
+        int exit = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start()
+                .waitFor();
+        return new Result(exit, Files.readString(out), Files.readString(err));
     }
 
     static JsonNode parse(String json) {

@@ -46,11 +46,31 @@ final class JobCheckpoint {
             SafetensorsWriter.write(staged.resolve(OPTIMIZER_FILE), optimizer.state().values());
             Files.write(staged.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state));
             AtomicFiles.forceDirectory(staged);
-            Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
+            replace(target, staged);
             AtomicFiles.forceDirectory(out);
             return target;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checkpoint " + target, e);
+        }
+    }
+
+    /**
+     * Renames {@code staged} to {@code target}. A checkpoint of the same step may be there already: the one a
+     * job resumed from, the one written just before a cancel, or one left by an earlier job in the same folder;
+     * it is renamed aside first and then deleted.
+     */
+    private static void replace(Path target, Path staged) throws IOException {
+        if (!Files.exists(target)) {
+            Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
+            return;
+        }
+        Path old = AtomicFiles.temporarySibling(target);
+        Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
+        try (Stream<Path> files = Files.walk(old)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
         }
     }
 

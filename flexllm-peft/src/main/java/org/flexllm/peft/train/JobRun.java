@@ -2,10 +2,13 @@ package org.flexllm.peft.train;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.SequencedMap;
 import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -13,6 +16,7 @@ import org.flexllm.io.SafetensorsWriter;
 import org.flexllm.peft.Adapter;
 import org.flexllm.peft.format.AdapterFolder;
 import org.flexllm.peft.data.TrainingExample;
+import org.flexllm.tensor.Tensor;
 
 /**
  * One run of a job's steps, from its first step (0, or a checkpoint's) to the end: checkpoints every N steps and
@@ -45,11 +49,20 @@ record JobRun(Path output, int firstStep, List<StepRecord> history, int checkpoi
         if (checkpointEvery == 0 || loop.totalSteps() % checkpointEvery != 0) {
             checkpoint(loop, loop.totalSteps(), done);
         }
-        Adapter adapter = loop.adapter();
+        Adapter adapter = detached(loop.adapter());
         writeAdapter(adapter);
         double evalLoss = eval.isEmpty() ? Double.NaN : loop.evaluate(eval);
         double finalLoss = done.isEmpty() ? Double.NaN : done.getLast().loss();
         return new FinetuneJob.FinetuneResult(adapter, output, loop.totalSteps(), finalLoss, evalLoss);
+    }
+
+    /** A copy of the adapter in memory of its own: the loop's, which it views, is freed when the job ends. */
+    private static Adapter detached(Adapter adapter) {
+        Arena arena = Arena.ofAuto();
+        SequencedMap<String, Tensor> copies = new LinkedHashMap<>();
+        adapter.tensors().forEach((key, t) -> copies.put(key, new Tensor(key, t.dtype(), t.shape(),
+                arena.allocate(t.data().byteSize(), Float.BYTES).copyFrom(t.data()))));
+        return new Adapter(adapter.config(), copies);
     }
 
     private Path checkpoint(TrainingLoop loop, int step, List<StepRecord> done) {

@@ -1,0 +1,103 @@
+package org.flexllm.examples.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.flexllm.api.LoadedModel;
+import org.flexllm.backend.Backend;
+import org.flexllm.backend.Backends;
+import org.flexllm.graph.CompiledModel;
+import org.flexllm.graph.Projection;
+import org.flexllm.graph.Pruning;
+import org.flexllm.peft.AdapterConfig;
+import org.flexllm.peft.bypass.BypassPass;
+import org.flexllm.peft.bypass.ResidentAdapters;
+import org.flexllm.peft.data.TrainingExample;
+import org.flexllm.peft.train.FinetuneJob;
+import org.flexllm.peft.train.FinetuneOptions;
+import org.flexllm.peft.train.Finetuner;
+import org.flexllm.peft.train.StepRecord;
+
+/**
+ * {@code flexllm bench finetune}: a finetuning job of a few steps on one random sequence, timed by its own step
+ * records (forward, backward, clipping and the AdamW step; not the checkpoint written at the end), and what the
+ * compiled model's pruning plan keeps per token for the backward, pruned and unpruned.
+ */
+final class FinetuneBench {
+    private FinetuneBench() {}
+
+    /** The JSON output; {@code pruning} is what the timed steps ran with. */
+    record Report(String mode, String model, String backend, int cpus, int seqLen, int loraR, String targets,
+                  String pruning, int warmup, int steps, String statistic, double stepMs, double tokensPerS,
+                  long activationBytesPerToken, long activationBytesPerTokenUnpruned) {}
+
+    /** Runs {@code warmup} untimed and {@code steps} timed steps and reports the fastest. */
+    static Report run(String model, int seqLen, AdapterConfig adapter, Pruning pruning, int warmup, int steps)
+            throws InterruptedException {
+        long pruned;
+        long unpruned;
+        String backendName;
+        TrainingExample sequence;
+        try (LoadedModel loaded = LoadedModel.open(model); Backend backend = Backends.create(Backends.AUTO)) {
+            pruned = activationBytesPerToken(loaded, backend, adapter, Pruning.PRUNED);
+            unpruned = activationBytesPerToken(loaded, backend, adapter, Pruning.KEEP_ALL);
+            backendName = backend.name();
+            sequence = TrainingExample.allTrained(
+                    new SplittableRandom(0).ints(seqLen, 0, loaded.config().vocabSize()).toArray());
+        }
+        FinetuneOptions options = FinetuneOptions.builder().adapter(adapter).steps(warmup + steps).maxSeqLen(seqLen)
+                .pruning(pruning).build();
+        StepRecord best = timedSteps(model, sequence, options, warmup).stream()
+                .max(Comparator.comparingDouble(StepRecord::tokensPerSecond)).orElseThrow();
+        return new Report("finetune", model, backendName, Runtime.getRuntime().availableProcessors(), seqLen,
+                adapter.r(), adapter.targets().stream().map(Projection::moduleName).collect(Collectors.joining(",")),
+                pruning.name(), warmup, steps, "best", best.tokens() / best.tokensPerSecond() * 1e3,
+                best.tokensPerSecond(), pruned, unpruned);
+    }
+
+    /** The plan alone decides the bytes, so the model is compiled for a single token. */
+    private static long activationBytesPerToken(LoadedModel loaded, Backend backend, AdapterConfig adapter,
+                                                Pruning pruning) {
+        BypassPass lora = BypassPass.forAdapter(new ResidentAdapters(1, adapter.r()), adapter);
+        return CompiledModel.compile(backend, loaded.config(), loaded.weights(), List.of(lora), pruning, 1, 1)
+                .explain().bytesPerToken();
+    }
+
+    /** The records of the steps after the warm-up; the job's adapter and checkpoint go to a deleted folder. */
+    private static List<StepRecord> timedSteps(String model, TrainingExample sequence, FinetuneOptions options,
+                                               int warmup) throws InterruptedException {
+        Path out = temporaryFolder();
+        try (FinetuneJob job = Finetuner.builder().model(model).data(List.of(sequence)).options(options).output(out)
+                .start()) {
+            job.await();
+            List<StepRecord> history = job.history();
+            return history.subList(warmup, history.size());
+        } finally {
+            delete(out);
+        }
+    }
+
+    private static Path temporaryFolder() {
+        try {
+            return Files.createTempDirectory("flexllm-bench-finetune");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a temporary folder for the job's output", e);
+        }
+    }
+
+    private static void delete(Path folder) {
+        try (Stream<Path> files = Files.walk(folder)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete the job's temporary output " + folder, e);
+        }
+    }
+}

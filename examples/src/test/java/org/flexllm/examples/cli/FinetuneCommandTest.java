@@ -1,0 +1,163 @@
+package org.flexllm.examples.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.flexllm.graph.Projection;
+import org.flexllm.peft.AdapterConfig;
+import org.flexllm.peft.PeftMethod;
+import org.flexllm.peft.format.AdapterFolder;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FinetuneCommandTest {
+    private static final List<String> TEXTS = List.of("{\"text\": \"the cat sat on the mat\"}",
+            "{\"text\": \"a dog ran far away\"}", "{\"text\": \"the sun is hot today\"}");
+
+    @TempDir
+    Path temp;
+    private Path data;
+
+    @BeforeEach
+    void writeDataset() throws IOException {
+        data = Files.write(temp.resolve("data.jsonl"), TEXTS);
+    }
+
+    @Test
+    void jsonIsOneLinePerStepWithExactlyItsFields() {
+        Path out = temp.resolve("out");
+        Cli.Result r = finetune(out, "--steps", "4", "--lr", "1e-2", "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        List<JsonNode> lines = r.jsonLines();
+        assertEquals(4, lines.size(), r.out());
+        for (int i = 0; i < lines.size(); i++) {
+            JsonNode line = lines.get(i);
+            assertEquals(List.of("step", "loss", "tokens_per_s"), fieldNames(line));
+            assertEquals(i + 1, line.get("step").asInt());
+            double loss = line.get("loss").asDouble();
+            assertTrue(loss > 0 && Double.isFinite(loss), line.toString());
+            assertTrue(line.get("tokens_per_s").asDouble() > 0, line.toString());
+        }
+        assertTrue(Files.isRegularFile(out.resolve(AdapterFolder.WEIGHTS_FILE)));
+        assertTrue(Files.isRegularFile(out.resolve(AdapterConfig.FILE_NAME)));
+    }
+
+    /**
+     * Each run is a process of its own, as on the command line, and its JIT stops at C1: C2 compiles the Vector
+     * API's EXP (softmax, SiLU, the loss) to an SVML stub that differs from Math.exp, which the interpreter and
+     * C1 use, in the last bit of about 1% of inputs, so with C2 the low bits of an adapter depend on when each
+     * kernel got compiled, resumed or not.
+     */
+    @Test
+    void resumedRunEndsWithTheUninterruptedAdapterBytes() throws Exception {
+        Path straight = temp.resolve("straight");
+        assertEquals(0, finetuneInChildJvm(straight, "--steps", "4", "--lr", "1e-2").exitCode());
+        Path resumed = temp.resolve("resumed");
+        assertEquals(0, finetuneInChildJvm(resumed, "--steps", "2", "--lr", "1e-2").exitCode());
+        byte[] halfway = weights(resumed);
+        Cli.Result r = finetuneInChildJvm(resumed, "--steps", "4", "--lr", "1e-2", "--resume");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("resuming from step 2 of 4"), r.out());
+        assertFalse(Arrays.equals(halfway, weights(resumed)));
+        assertArrayEquals(weights(straight), weights(resumed));
+    }
+
+    @Test
+    void ia3DefaultsToPeftsLlamaTargets() {
+        Path out = temp.resolve("out");
+        assertEquals(0, finetune(out, "--method", "ia3", "--steps", "1").exitCode());
+        AdapterConfig config = AdapterConfig.read(out);
+        assertEquals(PeftMethod.IA3, config.method());
+        assertEquals(EnumSet.of(Projection.K_PROJ, Projection.V_PROJ, Projection.DOWN_PROJ), config.targets());
+        assertEquals(Set.of(Projection.DOWN_PROJ), config.feedforwardModules());
+    }
+
+    @Test
+    void malformedLineIsNamedWithItsNumber() throws IOException {
+        Files.write(data, List.of(TEXTS.get(0), "{\"text\": 5}"));
+        assertOneLineError(finetune(temp.resolve("out"), "--steps", "1"), data + ":2:", "'text' must be a string");
+    }
+
+    @Test
+    void emptyDatasetIsRejected() throws IOException {
+        Files.write(data, List.of("", "  "));
+        assertOneLineError(finetune(temp.resolve("out"), "--steps", "1"), data.toString(), "no examples");
+    }
+
+    @Test
+    void rankZeroIsRejected() {
+        assertOneLineError(finetune(temp.resolve("out"), "--lora-r", "0"), "r = 0", "rank must be at least 1");
+    }
+
+    @Test
+    void unknownTargetIsNamedWithTheValidOnes() {
+        assertOneLineError(finetune(temp.resolve("out"), "--targets", "q_proj,qkv_proj"),
+                "unknown target module 'qkv_proj'", "v_proj");
+    }
+
+    @Test
+    void divergingLossStopsWithAMessage() {
+        Path out = temp.resolve("out");
+        // With every projection adapted the residual stream overflows to NaN by the second step.
+        Cli.Result r = finetune(out, "--steps", "20", "--lr", "1e30", "--targets", "all", "--json");
+        assertEquals(1, r.exitCode());
+        assertTrue(r.err().contains("is not finite"), r.err());
+        assertFalse(r.err().contains("\tat "), r.err());
+        assertTrue(r.jsonLines().size() < 20);
+        assertFalse(Files.exists(out.resolve(AdapterFolder.WEIGHTS_FILE)));
+    }
+
+    @Test
+    void usedOutputNeedsResume() throws IOException {
+        Path out = Files.createDirectories(temp.resolve("out"));
+        Files.writeString(out.resolve("notes.txt"), "mine");
+        Cli.Result r = finetune(out, "--steps", "1");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--resume"), r.err());
+    }
+
+    private Cli.Result finetune(Path out, String... options) {
+        return Cli.run(args(out, options));
+    }
+
+    private String[] args(Path out, String... options) {
+        List<String> args = new ArrayList<>(List.of("finetune", "--model", "synthetic:tiny", "--data", data.toString(),
+                "--out", out.toString()));
+        args.addAll(List.of(options));
+        return args.toArray(String[]::new);
+    }
+
+    private Cli.Result finetuneInChildJvm(Path out, String... options) throws Exception {
+        return Cli.runInChildJvm(temp, List.of("-XX:TieredStopAtLevel=1"), args(out, options));
+    }
+
+    /** A failed run whose stderr is one line holding every fragment, and no stack trace. */
+    private static void assertOneLineError(Cli.Result r, String... fragments) {
+        assertEquals(1, r.exitCode(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        for (String fragment : fragments) {
+            assertTrue(r.err().contains(fragment), "'" + fragment + "' not in: " + r.err());
+        }
+    }
+
+    private static List<String> fieldNames(JsonNode json) {
+        return json.properties().stream().map(Map.Entry::getKey).toList();
+    }
+
+    private static byte[] weights(Path out) throws IOException {
+        return Files.readAllBytes(out.resolve(AdapterFolder.WEIGHTS_FILE));
+    }
+}
