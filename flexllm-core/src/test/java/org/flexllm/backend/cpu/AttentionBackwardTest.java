@@ -182,7 +182,8 @@ class AttentionBackwardTest {
 
     private static void assertClose(double[] expected, MemorySegment actual, String what) {
         for (int i = 0; i < expected.length; i++) {
-            assertEquals(expected[i], TestData.get(actual, i), 1e-5 * (1 + Math.abs(expected[i])), what + "[" + i + "]");
+            assertEquals(expected[i], TestData.get(actual, i), 1e-5 * (1 + Math.abs(expected[i])),
+                    what + "[" + i + "]");
         }
     }
 }
