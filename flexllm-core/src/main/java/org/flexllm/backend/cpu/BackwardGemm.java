@@ -31,11 +31,11 @@ import org.flexllm.tensor.DType;
  * gradient); each split of a group widens its own copy of the group's panels.
  */
 final class BackwardGemm {
-    static final int GROUP_PANELS = 4;
+    static final int GROUP_PANELS = 16;
     static final int ROW_BLOCK = 512;
     static final int COLUMN_CHUNK = 32 * DEPTH;
     /** Work items wanted per thread, so that a core slowed by another process takes fewer. */
-    private static final int ITEMS_PER_THREAD = 4;
+    private static final int ITEMS_PER_THREAD = 2;
 
     private BackwardGemm() {}
 
@@ -131,11 +131,12 @@ final class BackwardGemm {
             int panels = Math.ceilDiv(cols, PANEL);
             int height = (t1 - t0) * ROWS;
             float[] widened = scratch.weights(panels * DEPTH * PANEL);
+            float[] row = scratch.row(panels * PANEL);
             float[] sums = scratch.sums(panels * height * PANEL);
             Arrays.fill(sums, 0, panels * height * PANEL, 0f);
             for (int kb = 0; kb < depth; kb += DEPTH) {
                 int kc = Math.min(DEPTH, depth - kb);
-                widen(k0 + kb, kc, c0, cols, widened);
+                widen(k0 + kb, kc, c0, cols, widened, row);
                 for (int p = 0; p < panels; p++) {
                     for (int t = t0; t < t1; t++) {
                         MicroKernel.multiply(packed, packedRow(kb, t * ROWS), kc, widened, p * DEPTH * PANEL, sums,
@@ -147,16 +148,15 @@ final class BackwardGemm {
         }
 
         /**
-         * widened[(p·DEPTH + j)·PANEL + lane] = B[first + j, c0 + p·PANEL + lane] for {@code j < kc}. Lanes past C's
-         * last column keep what the scratch held: their sums are never stored.
+         * widened[(p·DEPTH + j)·PANEL + lane] = B[first + j, c0 + p·PANEL + lane] for {@code j < kc}: each row segment
+         * widened in one call (calls per panel would cost as much as the widening) and then cut into the panels.
+         * Lanes past C's last column hold whatever {@code row} held: their sums are never stored.
          */
-        private void widen(int first, int kc, int c0, int cols, float[] widened) {
+        private void widen(int first, int kc, int c0, int cols, float[] widened, float[] row) {
             for (int j = 0; j < kc; j++) {
-                long row = (long) (first + j) * product.n() + c0;
+                Widen.widen(product.bType(), product.b(), (long) (first + j) * product.n() + c0, row, 0, cols);
                 for (int p = 0; p * PANEL < cols; p++) {
-                    int width = Math.min(PANEL, cols - p * PANEL);
-                    Widen.widen(product.bType(), product.b(), row + p * PANEL, widened, (p * DEPTH + j) * PANEL,
-                            width);
+                    System.arraycopy(row, p * PANEL, widened, (p * DEPTH + j) * PANEL, PANEL);
                 }
             }
         }
