@@ -20,8 +20,8 @@ import org.flexllm.tensor.DType;
  * is {@value MicroKernel#ROWS} rows of A, broadcast, against a panel of {@link MicroKernel#PANEL} columns of B, so
  * that the tile's sums are a block of C itself.
  * <ul>
- *   <li>A is packed {@value #ROW_BLOCK} rows at a time, each row cut into column blocks of
- *       {@value MicroKernel#DEPTH}; zero rows pad the last tile;
+ *   <li>A is packed {@value #ROW_BLOCK} rows by {@value #COLUMN_CHUNK} columns at a time (which bounds the scratch),
+ *       each row cut into column blocks of {@value MicroKernel#DEPTH}; zero rows pad the last tile;
  *   <li>a work item is a group of {@value #GROUP_PANELS} panels (columns of C) and a range of tiles. Per column
  *       block of A it widens the group's segment of those rows of B into panels, and each panel meets all the
  *       item's tiles while it is in L1 (the packed A comes from L2);
@@ -31,71 +31,86 @@ import org.flexllm.tensor.DType;
  * gradient); each split of a group widens its own copy of the group's panels.
  */
 final class BackwardGemm {
-    static final int GROUP_PANELS = 4;
+    static final int GROUP_PANELS = 16;
     static final int ROW_BLOCK = 512;
+    static final int COLUMN_CHUNK = 32 * DEPTH;
     /** Work items wanted per thread, so that a core slowed by another process takes fewer. */
-    private static final int ITEMS_PER_THREAD = 4;
+    private static final int ITEMS_PER_THREAD = 2;
 
     private BackwardGemm() {}
 
     /**
-     * @param a          f32, {@code [m, k]} row-major, or {@code [k, m]} when {@code transposed}
+     * The operands, all row-major from offset 0.
+     *
+     * @param a          f32 {@code [m, k]}, or {@code [k, m]} when {@code transposed}
      * @param bType      the dtype B is stored in; widened to f32 as it is read
-     * @param b          {@code [k, n]} row-major
-     * @param c          f32 {@code [m, n]} row-major
-     * @param accumulate add to c instead of overwriting it
+     * @param b          {@code [k, n]}
+     * @param c          f32 {@code [m, n]}
      */
-    static void multiply(MemorySegment a, boolean transposed, DType bType, MemorySegment b, int m, int k, int n,
-            MemorySegment c, boolean accumulate) {
-        int groups = Math.ceilDiv(n, GROUP_PANELS * PANEL);
-        for (int m0 = 0; m0 < m; m0 += ROW_BLOCK) {
-            int rows = Math.min(ROW_BLOCK, m - m0);
+    record Product(MemorySegment a, boolean transposed, DType bType, MemorySegment b, int m, int k, int n,
+            MemorySegment c) {}
+
+    /** {@code C = A·B}, or {@code C += A·B} when {@code accumulate}. */
+    static void multiply(Product product, boolean accumulate) {
+        int groups = Math.ceilDiv(product.n(), GROUP_PANELS * PANEL);
+        // At least one chunk, so that an empty product (k = 0) still writes C.
+        int chunks = Math.max(1, Math.ceilDiv(product.k(), COLUMN_CHUNK));
+        for (int m0 = 0; m0 < product.m(); m0 += ROW_BLOCK) {
+            int rows = Math.min(ROW_BLOCK, product.m() - m0);
             int tiles = Math.ceilDiv(rows, ROWS);
             int splits = Math.clamp(Math.ceilDiv(ITEMS_PER_THREAD * Parallel.threads(), groups), 1, tiles);
-            int columnBlocks = Math.ceilDiv(k, DEPTH);
-            float[] packed = Scratch.get().packed(columnBlocks * tiles * ROWS * DEPTH);
-            Block block = new Block(a, transposed, bType, b, m, k, n, c, accumulate, m0, rows, splits, packed);
-            Parallel.forRange(columnBlocks * tiles, block::pack);
-            Parallel.forRange(groups * splits, block::multiply);
+            for (int chunk = 0; chunk < chunks; chunk++) {
+                int k0 = chunk * COLUMN_CHUNK;
+                int depth = Math.min(COLUMN_CHUNK, product.k() - k0);
+                float[] packed = Scratch.get().packed(Math.ceilDiv(depth, DEPTH) * tiles * ROWS * DEPTH);
+                Block block = new Block(product, accumulate || chunk > 0, m0, rows, k0, depth, splits, packed);
+                Parallel.forRange(Math.ceilDiv(depth, DEPTH) * tiles, block::pack);
+                Parallel.forRange(groups * splits, block::multiply);
+            }
         }
     }
 
-    /** Rows {@code [m0, m0 + rows)} of A and C, A packed into {@code packed}, the tiles split {@code splits} ways. */
-    private record Block(MemorySegment a, boolean transposed, DType bType, MemorySegment b, int m, int k, int n,
-            MemorySegment c, boolean accumulate, int m0, int rows, int splits, float[] packed) {
+    /**
+     * Rows {@code [m0, m0 + rows)} of A and C against columns {@code [k0, k0 + depth)} of A (rows of B), that part of
+     * A packed into {@code packed}, the tiles split {@code splits} ways.
+     */
+    private record Block(Product product, boolean accumulate, int m0, int rows, int k0, int depth, int splits,
+            float[] packed) {
 
         int tiles() {
             return Math.ceilDiv(rows, ROWS);
         }
 
-        /** Where row {@code row} of the block's A starts in {@code packed}, for the column block at {@code k0}. */
-        int packedRow(int k0, int row) {
-            return (k0 / DEPTH * tiles() * ROWS + row) * DEPTH;
+        /** Where row {@code row} of the block's A starts in {@code packed}, for the column block at {@code kb}. */
+        int packedRow(int kb, int row) {
+            return (kb / DEPTH * tiles() * ROWS + row) * DEPTH;
         }
 
         /**
-         * packed[packedRow(k0, row) + j] = A[m0 + row, k0 + j] for the (column block, tile) pairs {@code [from, to)},
-         * zeros past the last row.
+         * packed[packedRow(kb, row) + j] = A[m0 + row, k0 + kb + j] for the (column block, tile) pairs
+         * {@code [from, to)}, zeros past the last row.
          */
         void pack(int from, int to) {
             for (int u = from; u < to; u++) {
-                int k0 = u / tiles() * DEPTH;
-                int kc = Math.min(DEPTH, k - k0);
+                int kb = u / tiles() * DEPTH;
+                int kc = Math.min(DEPTH, depth - kb);
                 for (int row = u % tiles() * ROWS, end = row + ROWS; row < end; row++) {
-                    packRow(row, k0, kc, packedRow(k0, row));
+                    packRow(row, k0 + kb, kc, packedRow(kb, row));
                 }
             }
         }
 
-        private void packRow(int row, int k0, int kc, int dst) {
+        /** Columns {@code [col, col + kc)} of row {@code row} of the block's A to {@code packed[dst]}. */
+        private void packRow(int row, int col, int kc, int dst) {
+            MemorySegment a = product.a();
             if (row >= rows) {
                 Arrays.fill(packed, dst, dst + kc, 0f);
-            } else if (!transposed) {
-                long src = ((long) (m0 + row) * k + k0) * Float.BYTES;
+            } else if (!product.transposed()) {
+                long src = ((long) (m0 + row) * product.k() + col) * Float.BYTES;
                 MemorySegment.copy(a, ValueLayout.JAVA_FLOAT_UNALIGNED, src, packed, dst, kc);
             } else {
                 for (int j = 0; j < kc; j++) {
-                    packed[dst + j] = VectorMath.get(a, (long) (k0 + j) * m + m0 + row);
+                    packed[dst + j] = VectorMath.get(a, (long) (col + j) * product.m() + m0 + row);
                 }
             }
         }
@@ -112,18 +127,19 @@ final class BackwardGemm {
 
         /** Columns {@code [c0, c0 + GROUP_PANELS·PANEL)} of C, clipped to its width, for tiles {@code [t0, t1)}. */
         private void item(int c0, int t0, int t1, Scratch scratch) {
-            int cols = Math.min(GROUP_PANELS * PANEL, n - c0);
+            int cols = Math.min(GROUP_PANELS * PANEL, product.n() - c0);
             int panels = Math.ceilDiv(cols, PANEL);
             int height = (t1 - t0) * ROWS;
             float[] widened = scratch.weights(panels * DEPTH * PANEL);
+            float[] row = scratch.row(panels * PANEL);
             float[] sums = scratch.sums(panels * height * PANEL);
             Arrays.fill(sums, 0, panels * height * PANEL, 0f);
-            for (int k0 = 0; k0 < k; k0 += DEPTH) {
-                int kc = Math.min(DEPTH, k - k0);
-                widen(k0, kc, c0, cols, widened);
+            for (int kb = 0; kb < depth; kb += DEPTH) {
+                int kc = Math.min(DEPTH, depth - kb);
+                widen(k0 + kb, kc, c0, cols, widened, row);
                 for (int p = 0; p < panels; p++) {
                     for (int t = t0; t < t1; t++) {
-                        MicroKernel.multiply(packed, packedRow(k0, t * ROWS), kc, widened, p * DEPTH * PANEL, sums,
+                        MicroKernel.multiply(packed, packedRow(kb, t * ROWS), kc, widened, p * DEPTH * PANEL, sums,
                                 (p * height + (t - t0) * ROWS) * PANEL, PANEL);
                     }
                 }
@@ -132,23 +148,24 @@ final class BackwardGemm {
         }
 
         /**
-         * widened[(p·DEPTH + j)·PANEL + lane] = B[k0 + j, c0 + p·PANEL + lane] for {@code j < kc}. Lanes past C's last
-         * column keep what the scratch held: their sums are never stored.
+         * widened[(p·DEPTH + j)·PANEL + lane] = B[first + j, c0 + p·PANEL + lane] for {@code j < kc}: each row segment
+         * widened in one call (calls per panel would cost as much as the widening) and then cut into the panels.
+         * Lanes past C's last column hold whatever {@code row} held: their sums are never stored.
          */
-        private void widen(int k0, int kc, int c0, int cols, float[] widened) {
+        private void widen(int first, int kc, int c0, int cols, float[] widened, float[] row) {
             for (int j = 0; j < kc; j++) {
-                long row = (long) (k0 + j) * n + c0;
+                Widen.widen(product.bType(), product.b(), (long) (first + j) * product.n() + c0, row, 0, cols);
                 for (int p = 0; p * PANEL < cols; p++) {
-                    int width = Math.min(PANEL, cols - p * PANEL);
-                    Widen.widen(bType, b, row + p * PANEL, widened, (p * DEPTH + j) * PANEL, width);
+                    System.arraycopy(row, p * PANEL, widened, (p * DEPTH + j) * PANEL, PANEL);
                 }
             }
         }
 
         /** C[m0 + r0 + i, c0 + col] (+)= sums[(col / PANEL · height + i)·PANEL + col % PANEL], rows past m left out. */
         private void store(float[] sums, int c0, int cols, int r0, int height) {
+            MemorySegment c = product.c();
             for (int i = 0; i < Math.min(height, rows - r0); i++) {
-                long ci = ((long) (m0 + r0 + i) * n + c0) * Float.BYTES;
+                long ci = ((long) (m0 + r0 + i) * product.n() + c0) * Float.BYTES;
                 for (int col = 0; col < cols; col += F.length()) {
                     VectorMask<Float> inRange = F.indexInRange(col, cols);
                     int at = (col / PANEL * height + i) * PANEL + col % PANEL;

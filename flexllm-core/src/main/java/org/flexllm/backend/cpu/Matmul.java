@@ -59,7 +59,8 @@ public final class Matmul {
         check(n, w);
         requireFloats("dy", dy, (long) n * w.rows(), n, w);
         requireFloats("dx", dx, (long) n * w.cols(), n, w);
-        BackwardGemm.multiply(dy, false, w.dtype(), w.data(), n, w.rows(), w.cols(), dx, accumulate);
+        BackwardGemm.multiply(
+                new BackwardGemm.Product(dy, false, w.dtype(), w.data(), n, w.rows(), w.cols(), dx), accumulate);
     }
 
     /**
@@ -75,7 +76,7 @@ public final class Matmul {
         requireFloats("dy", dy, (long) n * out, "[" + n + ", " + out + "]");
         requireFloats("x", x, (long) n * in, "[" + n + ", " + in + "]");
         requireFloats("dW", dW, (long) out * in, "[" + out + ", " + in + "]");
-        BackwardGemm.multiply(dy, true, DType.F32, x, out, n, in, dW, true);
+        BackwardGemm.multiply(new BackwardGemm.Product(dy, true, DType.F32, x, out, n, in, dW), true);
     }
 
     /** Writes or adds one element of y. */

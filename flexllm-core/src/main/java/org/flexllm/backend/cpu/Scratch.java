@@ -56,7 +56,7 @@ final class Scratch {
         return strides;
     }
 
-    /** Room for one row widened by {@link Widen#toFloat}. */
+    /** Room for one row (or row segment) widened by {@link Widen#toFloat} or {@link BackwardGemm}. */
     float[] row(int length) {
         if (row.length < length) {
             row = new float[length];

@@ -19,10 +19,13 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class MatmulGradientTest {
-    /** {@code {n, out, in}} around the tile height, panel width, column group, column block and row block. */
+    /**
+     * {@code {n, out, in}} around the tile height, panel width, column group, column block, column chunk and row
+     * block, and an empty product (no weight rows).
+     */
     private static final int[][] SHAPES = {
         {1, 8, 1}, {1, 17, 33}, {5, 3, 100}, {5, 300, 7}, {12, 16, 32}, {13, 31, 129}, {17, 257, 40},
-        {33, 64, 130}, {100, 19, 97}, {100, 513, 65}, {24, 40, 600}, {530, 20, 35},
+        {33, 64, 130}, {100, 19, 97}, {100, 513, 65}, {24, 40, 600}, {530, 20, 35}, {13, 8200, 20}, {3, 0, 5},
     };
 
     static Stream<Arguments> transposedCases() {
@@ -129,7 +132,7 @@ class MatmulGradientTest {
     static Stream<Arguments> weightGradientShapes() {
         return Stream.of(Arguments.of(1, 4, 9), Arguments.of(5, 16, 300), Arguments.of(37, 300, 8),
                 Arguments.of(300, 8, 1100), Arguments.of(100, 600, 64), Arguments.of(17, 33, 33),
-                Arguments.of(0, 5, 7));
+                Arguments.of(8300, 3, 5), Arguments.of(0, 5, 7));
     }
 
     @Test
