@@ -40,15 +40,16 @@ final class BackwardGemm {
     private BackwardGemm() {}
 
     /**
-     * The operands, all row-major from offset 0.
+     * The operands, all row-major from offset 0. A transposed A is packed an element at a time, a transposed C
+     * written with gathers: fine for a narrow A (a LoRA rank wide), slower than the plain layouts.
      *
-     * @param a          f32 {@code [m, k]}, or {@code [k, m]} when {@code transposed}
-     * @param bType      the dtype B is stored in; widened to f32 as it is read
-     * @param b          {@code [k, n]}
-     * @param c          f32 {@code [m, n]}
+     * @param a           f32 {@code [m, k]}, or {@code [k, m]} when {@code aTransposed}
+     * @param bType       the dtype B is stored in; widened to f32 as it is read
+     * @param b           {@code [k, n]}
+     * @param c           f32 {@code [m, n]}, or {@code [n, m]} when {@code cTransposed}
      */
-    record Product(MemorySegment a, boolean transposed, DType bType, MemorySegment b, int m, int k, int n,
-            MemorySegment c) {}
+    record Product(MemorySegment a, boolean aTransposed, DType bType, MemorySegment b, int m, int k, int n,
+            MemorySegment c, boolean cTransposed) {}
 
     /** {@code C = A·B}, or {@code C += A·B} when {@code accumulate}. */
     static void multiply(Product product, boolean accumulate) {
@@ -105,7 +106,7 @@ final class BackwardGemm {
             MemorySegment a = product.a();
             if (row >= rows) {
                 Arrays.fill(packed, dst, dst + kc, 0f);
-            } else if (!product.transposed()) {
+            } else if (!product.aTransposed()) {
                 long src = ((long) (m0 + row) * product.k() + col) * Float.BYTES;
                 MemorySegment.copy(a, ValueLayout.JAVA_FLOAT_UNALIGNED, src, packed, dst, kc);
             } else {
@@ -132,7 +133,8 @@ final class BackwardGemm {
             int height = (t1 - t0) * ROWS;
             float[] widened = scratch.weights(panels * DEPTH * PANEL);
             float[] row = scratch.row(panels * PANEL);
-            float[] sums = scratch.sums(panels * height * PANEL);
+            // Room past the end for the gathers of a transposed store, which check every lane's index, masked or not.
+            float[] sums = scratch.sums((panels * height + F.length()) * PANEL);
             Arrays.fill(sums, 0, panels * height * PANEL, 0f);
             for (int kb = 0; kb < depth; kb += DEPTH) {
                 int kc = Math.min(DEPTH, depth - kb);
@@ -144,7 +146,11 @@ final class BackwardGemm {
                     }
                 }
             }
-            store(sums, c0, cols, t0 * ROWS, height);
+            if (product.cTransposed()) {
+                storeColumns(sums, c0, cols, t0 * ROWS, height, scratch.strides(PANEL));
+            } else {
+                storeRows(sums, c0, cols, t0 * ROWS, height);
+            }
         }
 
         /**
@@ -162,21 +168,37 @@ final class BackwardGemm {
         }
 
         /** C[m0 + r0 + i, c0 + col] (+)= sums[(col / PANEL · height + i)·PANEL + col % PANEL], rows past m left out. */
-        private void store(float[] sums, int c0, int cols, int r0, int height) {
-            MemorySegment c = product.c();
+        private void storeRows(float[] sums, int c0, int cols, int r0, int height) {
             for (int i = 0; i < Math.min(height, rows - r0); i++) {
                 long ci = ((long) (m0 + r0 + i) * product.n() + c0) * Float.BYTES;
                 for (int col = 0; col < cols; col += F.length()) {
-                    VectorMask<Float> inRange = F.indexInRange(col, cols);
                     int at = (col / PANEL * height + i) * PANEL + col % PANEL;
-                    FloatVector v = FloatVector.fromArray(F, sums, at, inRange);
-                    long offset = ci + (long) col * Float.BYTES;
-                    if (accumulate) {
-                        v = v.add(FloatVector.fromMemorySegment(F, c, offset, LE, inRange));
-                    }
-                    v.intoMemorySegment(c, offset, LE, inRange);
+                    VectorMask<Float> inRange = F.indexInRange(col, cols);
+                    put(FloatVector.fromArray(F, sums, at, inRange), ci + (long) col * Float.BYTES, inRange);
                 }
             }
+        }
+
+        /** The same sums into a transposed C, a column of the block at a time: lane j gathered j·PANEL further on. */
+        private void storeColumns(float[] sums, int c0, int cols, int r0, int height, int[] strides) {
+            int count = Math.min(height, rows - r0);
+            for (int col = 0; col < cols; col++) {
+                long ci = ((long) (c0 + col) * product.m() + m0 + r0) * Float.BYTES;
+                int at = col / PANEL * height * PANEL + col % PANEL;
+                for (int i = 0; i < count; i += F.length()) {
+                    VectorMask<Float> inRange = F.indexInRange(i, count);
+                    FloatVector v = FloatVector.fromArray(F, sums, at + i * PANEL, strides, 0, inRange);
+                    put(v, ci + (long) i * Float.BYTES, inRange);
+                }
+            }
+        }
+
+        /** Writes, or adds when accumulating, the lanes of {@code v} to C at byte {@code offset}. */
+        private void put(FloatVector v, long offset, VectorMask<Float> lanes) {
+            if (accumulate) {
+                v = v.add(FloatVector.fromMemorySegment(F, product.c(), offset, LE, lanes));
+            }
+            v.intoMemorySegment(product.c(), offset, LE, lanes);
         }
     }
 }

@@ -60,7 +60,7 @@ public final class Matmul {
         requireFloats("dy", dy, (long) n * w.rows(), n, w);
         requireFloats("dx", dx, (long) n * w.cols(), n, w);
         BackwardGemm.multiply(
-                new BackwardGemm.Product(dy, false, w.dtype(), w.data(), n, w.rows(), w.cols(), dx), accumulate);
+                new BackwardGemm.Product(dy, false, w.dtype(), w.data(), n, w.rows(), w.cols(), dx, false), accumulate);
     }
 
     /**
@@ -76,7 +76,10 @@ public final class Matmul {
         requireFloats("dy", dy, (long) n * out, "[" + n + ", " + out + "]");
         requireFloats("x", x, (long) n * in, "[" + n + ", " + in + "]");
         requireFloats("dW", dW, (long) out * in, "[" + out + ", " + in + "]");
-        BackwardGemm.multiply(new BackwardGemm.Product(dy, true, DType.F32, x, out, n, in, dW), true);
+        // The transposed operand is packed an element at a time, so it is the narrow one: dWᵀ = xᵀ·dy when in < out.
+        BackwardGemm.multiply(out <= in
+                ? new BackwardGemm.Product(dy, true, DType.F32, x, out, n, in, dW, false)
+                : new BackwardGemm.Product(x, true, DType.F32, dy, in, n, out, dW, true), true);
     }
 
     /** Writes or adds one element of y. */

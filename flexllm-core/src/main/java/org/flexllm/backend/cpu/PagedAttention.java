@@ -62,8 +62,7 @@ final class PagedAttention {
         return rows;
     }
 
-    /** Per-thread room for scores, grown on demand. */
-    static float[] scratch(int floats) {
+    private static float[] scratch(int floats) {
         float[] scores = SCORES.get();
         if (scores.length < floats) {
             scores = new float[Math.max(floats, 2 * scores.length)];
@@ -99,7 +98,7 @@ final class PagedAttention {
     }
 
     /** In place over {@code x[from, from + len)}; the exponentials are vectorized, as prefill runs one per score. */
-    static void softmax(float[] x, int from, int len) {
+    private static void softmax(float[] x, int from, int len) {
         int end = from + len;
         int vectorEnd = from + len - len % F.length();
         float max = Float.NEGATIVE_INFINITY;

@@ -14,6 +14,8 @@ final class Scratch {
     private float[] weights = new float[0];
     private float[] row = new float[0];
     private MemorySegment offHeapWeights = MemorySegment.NULL;
+    private MemorySegment workspace = MemorySegment.NULL;
+    private MemorySegment partials = MemorySegment.NULL;
     private float[] sums = new float[0];
     private double[] losses = new double[0];
     private final int[] strides = new int[Widen.F.length()];
@@ -46,6 +48,22 @@ final class Scratch {
             offHeapWeights = Arena.ofAuto().allocate((long) floats * Float.BYTES, 64);
         }
         return offHeapWeights;
+    }
+
+    /** Room for the matrices of one {@link AttentionBackward} head. */
+    MemorySegment workspace(long floats) {
+        if (workspace.byteSize() < floats * Float.BYTES) {
+            workspace = Arena.ofAuto().allocate(floats * Float.BYTES, 64);
+        }
+        return workspace;
+    }
+
+    /** Room for {@link AttentionBackward}'s per-head key and value gradients, which the pool's workers write. */
+    MemorySegment partials(long floats) {
+        if (partials.byteSize() < floats * Float.BYTES) {
+            partials = Arena.ofAuto().allocate(floats * Float.BYTES, 64);
+        }
+        return partials;
     }
 
     /** The index map {0, stride, 2·stride, ...} for a vector gather. */

@@ -38,6 +38,59 @@ public final class VectorMath {
         }
     }
 
+    /** {@code x[index + i] *= factor} for {@code i < len}. */
+    public static void scale(MemorySegment x, long index, int len, float factor) {
+        int vectorEnd = len - len % F.length();
+        for (int i = 0; i < vectorEnd; i += F.length()) {
+            load(x, index + i).mul(factor).intoMemorySegment(x, (index + i) * Float.BYTES, LE);
+        }
+        for (int i = vectorEnd; i < len; i++) {
+            set(x, index + i, get(x, index + i) * factor);
+        }
+    }
+
+    /**
+     * Softmax in place over {@code x[index, index + len)}, {@code len > 0}; returns the log-sum-exp of the inputs.
+     * The maximum is subtracted before exponentiating, so nothing overflows; the exponentials are vectorized.
+     */
+    public static double softmax(MemorySegment x, long index, int len) {
+        float max = max(x, index, len);
+        float sum = exponentiate(x, index, len, max);
+        scale(x, index, len, 1 / sum);
+        return max + Math.log(sum);
+    }
+
+    private static float max(MemorySegment x, long index, int len) {
+        int vectorEnd = len - len % F.length();
+        FloatVector maxima = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < vectorEnd; i += F.length()) {
+            maxima = maxima.max(load(x, index + i));
+        }
+        float max = maxima.reduceLanes(VectorOperators.MAX);
+        for (int i = vectorEnd; i < len; i++) {
+            max = Math.max(max, get(x, index + i));
+        }
+        return max;
+    }
+
+    /** {@code x[index + i] = e^(x[index + i] − max)}; returns their sum. */
+    private static float exponentiate(MemorySegment x, long index, int len, float max) {
+        int vectorEnd = len - len % F.length();
+        FloatVector sums = FloatVector.zero(F);
+        for (int i = 0; i < vectorEnd; i += F.length()) {
+            FloatVector e = load(x, index + i).sub(max).lanewise(VectorOperators.EXP);
+            e.intoMemorySegment(x, (index + i) * Float.BYTES, LE);
+            sums = sums.add(e);
+        }
+        float sum = sums.reduceLanes(VectorOperators.ADD);
+        for (int i = vectorEnd; i < len; i++) {
+            float e = (float) Math.exp(get(x, index + i) - max);
+            set(x, index + i, e);
+            sum += e;
+        }
+        return sum;
+    }
+
     static FloatVector load(MemorySegment s, long index) {
         return FloatVector.fromMemorySegment(F, s, index * Float.BYTES, LE);
     }

@@ -46,4 +46,31 @@ class VectorMathTest {
             }
         }
     }
+
+    /** In place over a slice of logits offset by 300 (e^300 overflows a float), returning the log-sum-exp. */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 8, 15, 16, 17, 100, 131})
+    void softmaxNormalizesASliceAndReturnsItsLogSumExp(int len) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment x = TestData.floats(arena, new Random(len), len + 6L);
+            VectorMath.scale(x, 0, len + 6, 4f);
+            for (int i = 0; i < len; i++) {
+                VectorMath.set(x, 2 + i, TestData.get(x, 2 + i) + 300);
+            }
+            MemorySegment before = arena.allocate(x.byteSize()).copyFrom(x);
+
+            double logSumExp = VectorMath.softmax(x, 2, len);
+
+            double sum = 0;
+            for (int i = 0; i < len; i++) {
+                sum += Math.exp(TestData.get(before, 2 + i) - 300.0);
+            }
+            assertEquals(300 + Math.log(sum), logSumExp, 1e-5);
+            for (int i = 0; i < len + 6; i++) {
+                boolean inSlice = i >= 2 && i < 2 + len;
+                double expected = inSlice ? Math.exp(TestData.get(before, i) - 300.0) / sum : TestData.get(before, i);
+                assertEquals(expected, TestData.get(x, i), 1e-6, "x[" + i + "]");
+            }
+        }
+    }
 }
