@@ -151,4 +151,35 @@ class GoldenLoraTest {
             assertTrue(c.parameters().size() > 0);
         }
     }
+
+    static Stream<org.junit.jupiter.params.provider.Arguments> optimizerSteps() throws IOException {
+        return cases().filter(dir -> dir.getFileName().toString().equals("lora")).flatMap(dir -> Stream.of(
+                org.junit.jupiter.params.provider.Arguments.of(dir, "after_sgd.safetensors"),
+                org.junit.jupiter.params.provider.Arguments.of(dir, "after_adamw.safetensors")));
+    }
+
+    /** The whole step: our gradients, then our optimizer, against the parameters after PyTorch's step. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("optimizerSteps")
+    void parametersAfterOneStepFromOurGradientsMatch(Path dir, String expectedFile) throws IOException {
+        try (Loaded c = load(dir, Pruning.PRUNED); Arena arena = Arena.ofConfined()) {
+            TrainingSequence s = new TrainingSequence(c.ids(), c.labels(), c.model().newTape(c.ids().length));
+            c.runner().run(s, 0, 1f / s.targetCount(), 20, 99);
+            boolean sgd = expectedFile.contains("sgd");
+            org.flexllm.peft.optim.Optimizer optimizer = sgd ? new org.flexllm.peft.optim.Sgd(c.parameters(), 0, 0)
+                    : new org.flexllm.peft.optim.AdamW(c.parameters(), 0.9, 0.999, 1e-8, 0.01);
+            optimizer.step(sgd ? 0.1 : 1e-2);
+            SafetensorsFile after = SafetensorsFile.open(dir.resolve(expectedFile), arena);
+            SafetensorsFile grads = SafetensorsFile.open(dir.resolve("grads.safetensors"), arena);
+            for (Parameter p : c.parameters()) {
+                Tensor expected = after.get(p.name()).orElseThrow();
+                Tensor g = grads.get(p.name()).orElseThrow();
+                for (long i = 0; i < p.count(); i++) {
+                    double tolerance = sgd || Math.abs(g.getFloat(i)) >= 1e-5 ? 1e-6 : 1e-4;
+                    assertEquals(expected.getFloat(i), p.value().getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i),
+                            tolerance, p.name() + "[" + i + "]");
+                }
+            }
+        }
+    }
 }
