@@ -3,10 +3,7 @@ package org.flexllm.peft.optim;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
-import java.util.Map;
-import java.util.SequencedMap;
 import org.flexllm.peft.Parameter;
-import org.flexllm.tensor.Tensor;
 
 /**
  * {@code torch.optim.AdamW} (no amsgrad): at step t, {@code p *= 1 - lr·wd} (decoupled decay), then
@@ -14,7 +11,7 @@ import org.flexllm.tensor.Tensor;
  * {@code p -= lr · (m / (1-β1^t)) / (√(v / (1-β2^t)) + eps)}. The moments are stored in f32; each element's
  * update is computed in double from them.
  */
-public final class AdamW implements Optimizer {
+public final class AdamW extends BufferedOptimizer {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final int EXP_AVG = 0;
     private static final int EXP_AVG_SQ = 1;
@@ -23,7 +20,6 @@ public final class AdamW implements Optimizer {
     private final double beta2;
     private final double eps;
     private final double weightDecay;
-    private final StateBuffers state;
 
     /**
      * @param params      the parameters to train
@@ -38,7 +34,7 @@ public final class AdamW implements Optimizer {
         this.beta2 = Hyperparameters.rate("beta2", beta2);
         this.eps = Hyperparameters.nonNegative("eps", eps);
         this.weightDecay = Hyperparameters.nonNegative("weight_decay", weightDecay);
-        this.state = new StateBuffers(params, List.of("exp_avg", "exp_avg_sq"));
+        super(new StateBuffers(params, List.of("exp_avg", "exp_avg_sq")));
     }
 
     @Override
@@ -67,20 +63,5 @@ public final class AdamW implements Optimizer {
             double w = value.getAtIndex(F32, i) * decay;
             value.setAtIndex(F32, i, (float) (w - stepSize * m / (Math.sqrt(v) / rootCorrection2 + eps)));
         }
-    }
-
-    @Override
-    public long steps() {
-        return state.steps();
-    }
-
-    @Override
-    public SequencedMap<String, Tensor> state() {
-        return state.export();
-    }
-
-    @Override
-    public void load(Map<String, Tensor> tensors, long steps) {
-        state.load(tensors, steps);
     }
 }

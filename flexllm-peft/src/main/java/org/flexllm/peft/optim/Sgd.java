@@ -3,22 +3,18 @@ package org.flexllm.peft.optim;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
-import java.util.Map;
-import java.util.SequencedMap;
 import org.flexllm.peft.Parameter;
-import org.flexllm.tensor.Tensor;
 
 /**
  * {@code torch.optim.SGD} without dampening or Nesterov: {@code g' = g + wd·p}; with momentum
  * {@code buf = momentum·buf + g'} ({@code buf = g'} on the first step) and {@code p -= lr·buf}, else
  * {@code p -= lr·g'}. Arithmetic in double per element, storage in f32.
  */
-public final class Sgd implements Optimizer {
+public final class Sgd extends BufferedOptimizer {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private final double momentum;
     private final double weightDecay;
-    private final StateBuffers state;
 
     /**
      * @param params      the parameters to train
@@ -29,7 +25,7 @@ public final class Sgd implements Optimizer {
     public Sgd(List<Parameter> params, double momentum, double weightDecay) {
         this.momentum = Hyperparameters.nonNegative("momentum", momentum);
         this.weightDecay = Hyperparameters.nonNegative("weight_decay", weightDecay);
-        this.state = new StateBuffers(params, momentum == 0 ? List.of() : List.of("momentum_buffer"));
+        super(new StateBuffers(params, momentum == 0 ? List.of() : List.of("momentum_buffer")));
     }
 
     @Override
@@ -65,20 +61,5 @@ public final class Sgd implements Optimizer {
             buffer.setAtIndex(F32, i, (float) b);
             value.setAtIndex(F32, i, (float) (w - lr * b));
         }
-    }
-
-    @Override
-    public long steps() {
-        return state.steps();
-    }
-
-    @Override
-    public SequencedMap<String, Tensor> state() {
-        return state.export();
-    }
-
-    @Override
-    public void load(Map<String, Tensor> tensors, long steps) {
-        state.load(tensors, steps);
     }
 }
