@@ -26,8 +26,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * {@link Matmul} on Llama-3.2-1B shapes ({@code out x in}: k/v_proj, q/o_proj, gate/up_proj, down_proj,
  * lm_head) and SmolLM2-135M's down_proj. n = 1 is decode (memory-bound: weight bytes / time against the
  * machine's read bandwidth), n = 32 batched decode and n = 512 prefill (arithmetic-bound: 2·n·out·in / time
- * against its GEMM rate). {@link #transposed} is the same product's backward, {@code dx = dy·W}, the finetuning
- * pass through a frozen Linear: the same FLOPs as {@link #matmul}, to compare in one run.
+ * against its GEMM rate). {@link Pass#BACKWARD} is the same product's backward, {@code dx = dy·W}, the finetuning
+ * pass through a frozen Linear: the same FLOPs, measured right after the forward on the same shape.
  *
  * <p>As in a forward pass, the weights come from memory, not from cache: each call takes the next of as
  * many copies of W as fill {@value #WEIGHT_POOL_BYTES} bytes, more than this machine's last-level cache.
@@ -46,7 +46,13 @@ public class MatmulBench {
     public int n;
 
     @Param({"512x2048", "2048x2048", "8192x2048", "2048x8192", "128256x2048", "576x1536"})
-    public String shape;
+    public String matrix;
+
+    @Param({"FORWARD", "BACKWARD"})
+    public Pass pass;
+
+    /** Which product: {@code y = x·Wᵀ}, or its gradient {@code dx = dy·W} (y stands for dy and x for dx). */
+    public enum Pass { FORWARD, BACKWARD }
 
     private Arena arena;
     private Tensor[] weights;
@@ -56,7 +62,7 @@ public class MatmulBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        String[] dims = shape.split("x");
+        String[] dims = matrix.split("x");
         int out = Integer.parseInt(dims[0]);
         int in = Integer.parseInt(dims[1]);
         long bytes = (long) out * in * dtype.byteSize();
@@ -96,14 +102,11 @@ public class MatmulBench {
 
     @Benchmark
     public void matmul() {
-        Matmul.matmul(x, n, weights[next], y, false);
-        next = (next + 1) % weights.length;
-    }
-
-    /** {@code x = y·W}: y stands for dy and x for dx. */
-    @Benchmark
-    public void transposed() {
-        Matmul.transposed(y, n, weights[next], x, false);
+        if (pass == Pass.FORWARD) {
+            Matmul.matmul(x, n, weights[next], y, false);
+        } else {
+            Matmul.transposed(y, n, weights[next], x, false);
+        }
         next = (next + 1) % weights.length;
     }
 }

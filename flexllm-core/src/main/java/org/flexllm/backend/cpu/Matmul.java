@@ -6,9 +6,9 @@ import org.flexllm.tensor.DType;
 import org.flexllm.tensor.Tensor;
 
 /**
- * {@code y = x·Wᵀ} and its gradients: the Linear layers, which decide the engine's speed. A few rows of x (decode) are
- * bound by the memory bandwidth of streaming W, so {@link Gemv} reads each weight row once for all of
- * them; more rows are bound by arithmetic, so {@link Gemm} reuses each weight element across many rows
+ * {@code y = x·Wᵀ} and its gradients: the Linear layers, which decide the engine's speed. A few rows of x
+ * (decode) are bound by the memory bandwidth of streaming W, so {@link Gemv} reads each weight row once for
+ * all of them; more rows are bound by arithmetic, so {@link Gemm} reuses each weight element across many rows
  * from registers. The gradients are products of the other shape, {@code A·B} with B read by rows, which
  * {@link BackwardGemm} computes for any number of rows.
  *
