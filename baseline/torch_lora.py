@@ -9,6 +9,7 @@ import argparse
 import ctypes
 import json
 import math
+import os
 import re
 import statistics
 import time
@@ -347,7 +348,8 @@ def run(args):
     return {
         "framework": "pytorch", "torch_version": torch.__version__, "model": args.model,
         "seq_len": args.seq_len, "lora_r": args.lora_r, "lora_alpha": args.lora_alpha,
-        "targets": args.targets, "threads": args.threads, "dtype": args.dtype,
+        "targets": args.targets, "threads": args.threads,
+        "gomp_spincount": os.environ.get("GOMP_SPINCOUNT", "default"), "dtype": args.dtype,
         "attention": "sdpa" if args.sdpa else "eager", "flush_denormal": flush_denormal,
         "steps": args.steps,
         "tokens_per_s": round(args.seq_len / step, 2), "step_ms_median": round(step * 1000, 1),
@@ -364,7 +366,8 @@ def run(args):
 def print_human(r):
     mib = 1 << 20
     print(f"PyTorch {r['torch_version']} LoRA step, {r['model']}, seq {r['seq_len']}, r={r['lora_r']} "
-          f"alpha={r['lora_alpha']} on {r['targets']}, {r['threads']} threads, computing in {r['dtype']}, "
+          f"alpha={r['lora_alpha']} on {r['targets']}, {r['threads']} threads (GOMP_SPINCOUNT {r['gomp_spincount']}), "
+          f"computing in {r['dtype']}, "
           f"{r['attention']} attention{', denormals flushed' if r['flush_denormal'] else ''}")
     print(f"  BLAS: {r['blas']} ({r['blas_library']}); trainable parameters: {r['trainable_params']:,}")
     print(f"  step: {r['step_ms_median']} ms median of {r['step_ms_all']} ms  ->  {r['tokens_per_s']} tokens/s")
