@@ -56,7 +56,7 @@ def frozen_uniform(rows, cols, variance):
 
 
 class LoraLinear(nn.Module):
-    """A frozen bias-free Linear; with r > 0 it adds PEFT's bypass (alpha/r)·(x Aᵀ)Bᵀ, A kaiming-uniform, B zero."""
+    """A frozen bias-free Linear; with r > 0, plus PEFT's bypass (alpha/r)·(x Aᵀ)Bᵀ, A kaiming-uniform, B zero."""
 
     def __init__(self, in_features, out_features, r, alpha):
         super().__init__()
