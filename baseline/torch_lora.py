@@ -9,6 +9,7 @@ import argparse
 import ctypes
 import json
 import math
+import os
 import re
 import statistics
 import time
@@ -55,7 +56,7 @@ def frozen_uniform(rows, cols, variance):
 
 
 class LoraLinear(nn.Module):
-    """A frozen bias-free Linear; with r > 0 it adds PEFT's bypass (alpha/r)·(x Aᵀ)Bᵀ, A kaiming-uniform, B zero."""
+    """A frozen bias-free Linear; with r > 0, plus PEFT's bypass (alpha/r)·(x Aᵀ)Bᵀ, A kaiming-uniform, B zero."""
 
     def __init__(self, in_features, out_features, r, alpha):
         super().__init__()
@@ -306,6 +307,10 @@ def parse_args():
                    help="comma-separated projections with LoRA, of " + ",".join(PROJECTIONS))
     p.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32",
                    help="dtype of weights and activations (the loss is computed in fp32)")
+    p.add_argument("--keep-denormals", action="store_true",
+                   help="keep IEEE denormals (PyTorch's default) instead of flushing them to zero: the synthetic "
+                        "models' wide logits make many loss gradients denormal, which slows the fp32 lm_head "
+                        "backward a hundredfold, a cost a trained model does not have")
     p.add_argument("--sdpa", action="store_true", help="fused scaled_dot_product_attention (torch >= 2.0)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--warmup", type=int, default=1)
@@ -322,6 +327,8 @@ def parse_args():
 def run(args):
     blas_library = openblas_library()
     set_threads(args.threads, blas_library)
+    # Flushed by default so that PyTorch is not slowed by an artifact of random weights (see --keep-denormals).
+    flush_denormal = not args.keep_denormals and torch.set_flush_denormal(True)
     torch.manual_seed(args.seed)
     cfg = MODELS[args.model]
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
@@ -341,9 +348,12 @@ def run(args):
     return {
         "framework": "pytorch", "torch_version": torch.__version__, "model": args.model,
         "seq_len": args.seq_len, "lora_r": args.lora_r, "lora_alpha": args.lora_alpha,
-        "targets": args.targets, "threads": args.threads, "dtype": args.dtype,
-        "attention": "sdpa" if args.sdpa else "eager", "steps": args.steps,
+        "targets": args.targets, "threads": args.threads,
+        "gomp_spincount": os.environ.get("GOMP_SPINCOUNT", "default"), "dtype": args.dtype,
+        "attention": "sdpa" if args.sdpa else "eager", "flush_denormal": flush_denormal,
+        "steps": args.steps,
         "tokens_per_s": round(args.seq_len / step, 2), "step_ms_median": round(step * 1000, 1),
+        "step_ms_all": [round(t * 1000, 1) for t in times],
         "activation_bytes_per_token": round(sum(saved.values()) / args.seq_len),
         "activation_bytes_per_token_layers": round(saved["layers"] / args.seq_len),
         "activation_bytes_per_token_head": round(saved["head"] / args.seq_len),
@@ -356,10 +366,11 @@ def run(args):
 def print_human(r):
     mib = 1 << 20
     print(f"PyTorch {r['torch_version']} LoRA step, {r['model']}, seq {r['seq_len']}, r={r['lora_r']} "
-          f"alpha={r['lora_alpha']} on {r['targets']}, {r['threads']} threads, computing in {r['dtype']}, "
-          f"{r['attention']} attention")
+          f"alpha={r['lora_alpha']} on {r['targets']}, {r['threads']} threads (GOMP_SPINCOUNT {r['gomp_spincount']}), "
+          f"computing in {r['dtype']}, "
+          f"{r['attention']} attention{', denormals flushed' if r['flush_denormal'] else ''}")
     print(f"  BLAS: {r['blas']} ({r['blas_library']}); trainable parameters: {r['trainable_params']:,}")
-    print(f"  step: {r['step_ms_median']} ms median of {r['steps']}  ->  {r['tokens_per_s']} tokens/s")
+    print(f"  step: {r['step_ms_median']} ms median of {r['step_ms_all']} ms  ->  {r['tokens_per_s']} tokens/s")
     print(f"  activations saved for backward: {r['activation_bytes_per_token'] / 1024:.1f} KiB/token "
           f"({r['activation_bytes_per_token'] * r['seq_len'] / mib:.1f} MiB per sequence; "
           f"decoder layers {r['activation_bytes_per_token_layers'] / 1024:.1f} KiB/token, "
