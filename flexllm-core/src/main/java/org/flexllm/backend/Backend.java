@@ -92,6 +92,14 @@ public interface Backend extends AutoCloseable {
     /** {@code dScale += Σ_t dy[t] ⊙ x[t]} over {@code n} rows of {@code width}. */
     void mulRowsScaleGrad(MemorySegment dy, MemorySegment x, int n, int width, MemorySegment dScale);
 
+    /**
+     * Inverted dropout: {@code out[r] = x[r] ⊙ keep / (1 − p)}, where each element is dropped with probability
+     * {@code p} by a hash of {@code (seed, positions[firstRow + r], column)}, so that the backward (and a replay)
+     * regenerate the forward's mask from the same keys. {@code out} may be {@code x}.
+     */
+    void dropout(MemorySegment x, int n, int width, float p, long seed, int[] positions, int firstRow,
+                 MemorySegment out);
+
     /** Sets {@code count} floats to zero. */
     void zero(MemorySegment x, long count);
 

@@ -78,11 +78,11 @@ final class BatchBuilder {
 
     /**
      * A batch of positions {@code [start, start + count)} of a finetuning sequence, on adapter {@code adapter}:
-     * a forward window when {@code window} is set (its targets get logit rows), else the whole sequence for a
-     * backward slice.
+     * a forward window when {@code withTargets} (its targets get logit rows), else the whole sequence for a
+     * backward slice. Both carry the window, so that bypass ops know which rows are training (dropout).
      */
     ForwardBatch buildTraining(TrainingSequence s, int start, int count, int adapter, float lossWeight,
-                               boolean window) {
+                               boolean withTargets) {
         blockTables[0] = s.blocks().blocks();
         int logits = 0;
         for (int r = 0; r < count; r++) {
@@ -93,16 +93,15 @@ final class BatchBuilder {
             visible[r] = p + 1;
             adapters[r] = adapter;
             slot[r] = AttentionBatch.slotOf(blockTables[0], p, kv.blockSize());
-            if (window && s.target(p) >= 0) {
+            if (withTargets && s.target(p) >= 0) {
                 logitRows[logits] = r;
                 logitTargets[logits++] = s.target(p);
             }
         }
         AttentionBatch attention = new AttentionBatch(config.numHeads(), config.numKvHeads(), config.headDim(),
                 kv.blockSize(), count, slot, sequence, visible, blockTables);
-        TrainingWindow training = window ? new TrainingWindow(s, 0, start, count, lossWeight) : null;
         return new ForwardBatch(count, tokens, positions, adapters, attention, logitRows, logits, logitTargets,
-                training);
+                new TrainingWindow(s, 0, start, count, lossWeight));
     }
 
     /** The sequence whose logits are the {@code index}-th logit row of the last built batch. */

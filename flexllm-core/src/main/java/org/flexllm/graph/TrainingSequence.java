@@ -14,15 +14,32 @@ public final class TrainingSequence {
     private final int[] targets;
     private final int targetCount;
     private final Tape tape;
+    private final long seed;
+    private final boolean dropout;
     private final BlockTable blocks = new BlockTable();
     private double loss;
+
+    /** A sequence run without dropout: an evaluation, or a model without any. */
+    public TrainingSequence(int[] inputIds, int[] labels, Tape tape) {
+        this(inputIds, labels, tape, 0, false);
+    }
+
+    /**
+     * A training sample.
+     *
+     * @param seed the seed of its dropout masks (a job derives it from its seed and the sample's place in the
+     *             data order, so that a resumed job draws the same masks)
+     */
+    public TrainingSequence(int[] inputIds, int[] labels, Tape tape, long seed) {
+        this(inputIds, labels, tape, seed, true);
+    }
 
     /**
      * @param inputIds the sample's tokens
      * @param labels   HF convention: not shifted, {@link #IGNORE} where untrained; position {@code p} is trained
      *                 to predict {@code labels[p + 1]}
      */
-    public TrainingSequence(int[] inputIds, int[] labels, Tape tape) {
+    private TrainingSequence(int[] inputIds, int[] labels, Tape tape, long seed, boolean dropout) {
         if (labels.length != inputIds.length) {
             throw new IllegalArgumentException(labels.length + " labels for " + inputIds.length + " tokens");
         }
@@ -39,6 +56,18 @@ public final class TrainingSequence {
         }
         this.targetCount = count;
         this.tape = tape;
+        this.seed = seed;
+        this.dropout = dropout;
+    }
+
+    /** Whether bypass ops apply their dropout to this sequence (training, not evaluation). */
+    public boolean dropsOut() {
+        return dropout;
+    }
+
+    /** The seed of this sample's dropout masks. */
+    public long seed() {
+        return seed;
     }
 
     public int length() {

@@ -76,7 +76,7 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA alpha: the update is scaled by alpha/r.")
     private double loraAlpha = ADAPTER.loraAlpha();
 
-    @Option(names = "--lora-dropout", paramLabel = "D", description = "LoRA dropout (training supports only 0).")
+    @Option(names = "--lora-dropout", paramLabel = "D", description = "LoRA dropout on the input of A while training (PEFT semantics; default 0).")
     private double loraDropout = ADAPTER.loraDropout();
 
     @Option(names = "--rslora", description = "Rank-stabilized LoRA: scale by alpha/sqrt(r).")

@@ -150,6 +150,12 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void dropout(MemorySegment x, int n, int width, float p, long seed, int[] positions, int firstRow,
+                        MemorySegment out) {
+        Dropout.apply(x, n, width, p, seed, positions, firstRow, out);
+    }
+
+    @Override
     public void zero(MemorySegment x, long count) {
         x.asSlice(0, count * Float.BYTES).fill((byte) 0);
     }

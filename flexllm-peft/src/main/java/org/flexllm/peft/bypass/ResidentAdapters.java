@@ -33,7 +33,7 @@ public final class ResidentAdapters {
                 layer[i] = switch (slot.weight()) {
                     case LORA_A -> layer[i];
                     case LORA_B -> LoraBypass.of(byKey.get(slot.key().replace("lora_B", "lora_A")), p,
-                            (float) config.scale());
+                            (float) config.scale(), (float) config.loraDropout());
                     case IA3_OUTPUT, IA3_INPUT -> new Ia3Bypass(p);
                 };
             }

@@ -56,8 +56,6 @@ public final class Finetuner {
     public FinetuneJob start() {
         require(model != null && data != null && options != null && output != null,
                 "a job needs model(...), data(...), options(...) and output(...)");
-        require(options.adapter().loraDropout() == 0, "lora_dropout " + options.adapter().loraDropout()
-                + " is not implemented for training here; use 0");
         Optional<Path> checkpoint = resume ? JobCheckpoint.latest(output) : Optional.empty();
         LoadedModel loaded = LoadedModel.open(model);
         Backend b = Backends.create(backend);

@@ -83,13 +83,15 @@ final class TrainingLoop implements AutoCloseable {
     StepRecord step(int step) {
         long start = System.nanoTime();
         List<TrainingExample> batch = samples(step);
+        long first = (long) step * options.samplesPerStep();
         int targets = batch.stream().mapToInt(TrainingExample::targets).sum();
         float weight = 1f / Math.max(1, targets);
         double loss = 0;
         int tokens = 0;
-        for (TrainingExample e : batch) {
-            loss += runner.run(new TrainingSequence(e.inputIds(), e.labels(), tape), TRAINING_SLOT, weight,
-                    options.maxSeqLen(), model.numLayers());
+        for (int i = 0; i < batch.size(); i++) {
+            TrainingExample e = batch.get(i);
+            var sequence = new TrainingSequence(e.inputIds(), e.labels(), tape, dropoutSeed(first + i));
+            loss += runner.run(sequence, TRAINING_SLOT, weight, options.maxSeqLen(), model.numLayers());
             tokens += e.inputIds().length;
         }
         double norm = GradientClipping.clipGlobalNorm(parameters, options.maxGradNorm());
@@ -101,6 +103,11 @@ final class TrainingLoop implements AutoCloseable {
         parameters.forEach(p -> compiled.backend().zero(p.grad(), p.count()));
         double seconds = (System.nanoTime() - start) / 1e9;
         return new StepRecord(step + 1, loss, lr, norm, tokens, tokens / seconds);
+    }
+
+    /** The k-th sample of the job's data order draws its dropout masks from this seed. */
+    private long dropoutSeed(long k) {
+        return options.seed() * 0x9E3779B97F4A7C15L + k;
     }
 
     private List<TrainingExample> samples(int step) {

@@ -71,7 +71,7 @@ class GoldenLoraTest {
                     Parameter b = parameter(backend, file.get(key(l, p, "B")).orElseThrow());
                     parameters.add(a);
                     parameters.add(b);
-                    bypasses[l][p.ordinal()] = LoraBypass.of(a, b, scale);
+                    bypasses[l][p.ordinal()] = LoraBypass.of(a, b, scale, 0);
                 }
             }
         }
