@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.flexllm.tensor.DType;
@@ -29,14 +27,7 @@ class MatmulGradientTest {
     };
 
     static Stream<Arguments> transposedCases() {
-        List<Arguments> cases = new ArrayList<>();
-        for (DType dtype : DType.values()) {
-            for (int[] s : SHAPES) {
-                cases.add(Arguments.of(dtype, s[0], s[1], s[2], false));
-                cases.add(Arguments.of(dtype, s[0], s[1], s[2], true));
-            }
-        }
-        return cases.stream();
+        return TestData.everyDtypeAndAccumulate(SHAPES);
     }
 
     @ParameterizedTest(name = "{0} n={1} out={2} in={3} accumulate={4}")

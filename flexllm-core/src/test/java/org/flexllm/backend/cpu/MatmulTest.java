@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.flexllm.tensor.DType;
@@ -26,14 +24,7 @@ class MatmulTest {
             {7, 15, 13}, {16, 40, 9}, {17, 33, 8}, {31, 48, 7}, {32, 16, 12}, {33, 1030, 5}, {64, 19, 97},
             {24, 300, 25}, {255, 9, 2}, {257, 40, 11}, {513, 24, 6}, {40, 2049, 14}, {37, 260, 390},
         };
-        List<Arguments> cases = new ArrayList<>();
-        for (DType dtype : DType.values()) {
-            for (int[] s : shapes) {
-                cases.add(Arguments.of(dtype, s[0], s[1], s[2], false));
-                cases.add(Arguments.of(dtype, s[0], s[1], s[2], true));
-            }
-        }
-        return cases.stream();
+        return TestData.everyDtypeAndAccumulate(shapes);
     }
 
     @ParameterizedTest(name = "{0} n={1} in={2} out={3} accumulate={4}")

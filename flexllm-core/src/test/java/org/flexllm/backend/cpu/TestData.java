@@ -1,5 +1,13 @@
 package org.flexllm.backend.cpu;
 
+import org.junit.jupiter.params.provider.Arguments;
+
+import java.util.stream.Stream;
+
+import java.util.List;
+
+import java.util.ArrayList;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -33,5 +41,17 @@ final class TestData {
 
     static float get(MemorySegment s, long index) {
         return s.getAtIndex(ValueLayout.JAVA_FLOAT, index);
+    }
+
+    /** Every dtype × shape × {overwrite, accumulate}: the arguments of the matrix-product tests. */
+    static Stream<Arguments> everyDtypeAndAccumulate(int[][] shapes) {
+        List<Arguments> cases = new ArrayList<>();
+        for (DType dtype : DType.values()) {
+            for (int[] s : shapes) {
+                cases.add(Arguments.of(dtype, s[0], s[1], s[2], false));
+                cases.add(Arguments.of(dtype, s[0], s[1], s[2], true));
+            }
+        }
+        return cases.stream();
     }
 }
