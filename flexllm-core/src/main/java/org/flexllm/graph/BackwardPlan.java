@@ -20,6 +20,7 @@ import java.util.Set;
  */
 public final class BackwardPlan {
     private final List<Version> kept;
+    private final Map<Version, Integer> slots = new HashMap<>();
     private final List<List<Version>> snapshotBefore = new ArrayList<>();
     private final List<List<Version>> restoreBefore = new ArrayList<>();
     private final List<List<Version>> captureBefore = new ArrayList<>();
@@ -29,6 +30,9 @@ public final class BackwardPlan {
     private BackwardPlan(List<Op> body, Pruning pruning) {
         List<Map<Value, Version>> reads = readVersions(body);
         kept = List.copyOf(kept(body, reads, pruning));
+        for (int k = 0; k < kept.size(); k++) {
+            slots.put(kept.get(k), k);
+        }
         replay = new boolean[body.size()];
         Set<Version> snapshotted = new HashSet<>();
         for (int i = 0; i < body.size(); i++) {
@@ -128,6 +132,11 @@ public final class BackwardPlan {
     /** The versions the forward keeps, per token and layer; their order is the tape's slot order. */
     List<Version> kept() {
         return kept;
+    }
+
+    /** The tape slot of a kept version, or −1 for one that is rematerialized. */
+    int slotOf(Version v) {
+        return slots.getOrDefault(v, -1);
     }
 
     List<Version> snapshotBefore(int op) {

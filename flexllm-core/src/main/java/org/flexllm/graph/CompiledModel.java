@@ -113,7 +113,7 @@ public final class CompiledModel {
         for (Version v : versions) {
             long rowBytes = (long) v.value().width() * Float.BYTES;
             MemorySegment.copy(buffers.get(v.value()), w.firstRow() * rowBytes,
-                    w.sequence().tape().kept(layer, plan.kept().indexOf(v)), w.firstPosition() * rowBytes,
+                    w.sequence().tape().kept(layer, plan.slotOf(v)), w.firstPosition() * rowBytes,
                     w.count() * rowBytes);
         }
     }
@@ -171,7 +171,7 @@ public final class CompiledModel {
         long rows = step.rows();
         for (int i = 0; i < body.size(); i++) {
             for (Version v : plan.restoreBefore(i)) {
-                MemorySegment.copy(tape.kept(step.layer(), plan.kept().indexOf(v)), 0, buffers.get(v.value()), 0,
+                MemorySegment.copy(tape.kept(step.layer(), plan.slotOf(v)), 0, buffers.get(v.value()), 0,
                         rows * v.value().width() * Float.BYTES);
             }
             for (Version v : plan.captureBefore(i)) {
@@ -187,7 +187,7 @@ public final class CompiledModel {
     private Map<Value, MemorySegment> savedOf(int op, int layer, Tape tape) {
         Map<Value, MemorySegment> saved = new HashMap<>();
         plan.saves(op).forEach((value, version) -> {
-            int slot = plan.kept().indexOf(version);
+            int slot = plan.slotOf(version);
             saved.put(value, slot >= 0 ? tape.kept(layer, slot) : captures.get(version));
         });
         return saved;
