@@ -1,14 +1,23 @@
 package org.flexllm.api;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
 import java.util.Objects;
 import org.flexllm.backend.Backend;
 import org.flexllm.backend.Backends;
 import org.flexllm.engine.CoServingEngine;
+import org.flexllm.engine.EngineClock;
+import org.flexllm.engine.IterationRecord;
 import org.flexllm.engine.EngineConfig;
 import org.flexllm.graph.CompiledModel;
 import org.flexllm.kv.PagedKvCache;
 import org.flexllm.model.ModelConfig;
+import org.flexllm.schedule.LatencyModel;
+import org.flexllm.schedule.Policy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +41,16 @@ public final class EngineBuilder {
     private int maxModelLen = 8192;
     private long seed = 0;
     private AdapterHost adapters = NoAdapters.INSTANCE;
+    private Policy policy = Policy.COSERVE;
+    private Slo slo = new Slo(2000, 200);
+    private int temporalEvery = 32;
+    private double spatialShare = 0.25;
+    private int maxFinetuneTokens = 512;
+    private EngineClock clock = EngineClock.system();
+    private LatencyModel latencyModel;
+    private MeterRegistry meters = Metrics.globalRegistry;
+    private Path traceFile;
+    private final List<Consumer<IterationRecord>> iterationListeners = new ArrayList<>();
 
     EngineBuilder() {}
 
@@ -98,6 +117,69 @@ public final class EngineBuilder {
         return this;
     }
 
+    /** How iterations are shared between inference and finetuning jobs (default {@link Policy#COSERVE}). */
+    public EngineBuilder policy(Policy policy) {
+        this.policy = Objects.requireNonNull(policy, "policy");
+        return this;
+    }
+
+    /** The latency targets of requests that bring none ({@link GenerationRequest#withSlo}); default 2 s TTFT, 200 ms TPOT. */
+    public EngineBuilder slo(Slo slo) {
+        this.slo = Objects.requireNonNull(slo, "slo");
+        return this;
+    }
+
+    /** {@link Policy#TEMPORAL}: inference iterations between two whole finetuning samples (default 32). */
+    public EngineBuilder temporalEvery(int iterations) {
+        this.temporalEvery = iterations;
+        return this;
+    }
+
+    /** {@link Policy#SPATIAL}: the share of every iteration's token budget reserved for finetuning (default 0.25). */
+    public EngineBuilder spatialShare(double share) {
+        this.spatialShare = share;
+        return this;
+    }
+
+    /** The longest finetuning sample a job attached to this engine may have (default 512 tokens). */
+    public EngineBuilder maxFinetuneTokens(int tokens) {
+        this.maxFinetuneTokens = tokens;
+        return this;
+    }
+
+    /** The clock latencies are measured with (default the system's; {@link EngineClock#simulated()} for tests). */
+    public EngineBuilder clock(EngineClock clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+        return this;
+    }
+
+    /**
+     * A latency model to schedule with, instead of the default one calibrated by a profiling run at start-up
+     * and refined from every iteration. A fixed model with a simulated clock makes scheduling reproducible.
+     */
+    public EngineBuilder latencyModel(LatencyModel model) {
+        this.latencyModel = Objects.requireNonNull(model, "model");
+        return this;
+    }
+
+    /** Where per-request and per-job metrics go (default Micrometer's global registry). */
+    public EngineBuilder meterRegistry(MeterRegistry registry) {
+        this.meters = Objects.requireNonNull(registry, "registry");
+        return this;
+    }
+
+    /** Writes the iteration trace (one CSV row per iteration) to this file. */
+    public EngineBuilder traceFile(Path file) {
+        this.traceFile = Objects.requireNonNull(file, "file");
+        return this;
+    }
+
+    /** Called on the engine thread after every iteration; must return quickly. */
+    public EngineBuilder onIteration(Consumer<IterationRecord> listener) {
+        iterationListeners.add(Objects.requireNonNull(listener, "listener"));
+        return this;
+    }
+
     /**
      * Loads the model, compiles it onto the backend and starts the engine thread. The context limit is the
      * least of {@code maxModelLen}, the model's context and what the KV cache can hold for one sequence, so
@@ -107,7 +189,7 @@ public final class EngineBuilder {
         if (model == null) {
             throw new IllegalStateException("no model: call model(path) or model(\"synthetic:NAME\")");
         }
-        new EngineConfig(tokenBudget, maxSequences, kvCacheBytes, blockSize, maxModelLen, seed); // validates early
+        config(kvCacheBytes, maxModelLen); // validates early
         LoadedModel loaded = LoadedModel.open(model);
         Backend b = null;
         try {
@@ -130,10 +212,18 @@ public final class EngineBuilder {
             LOG.warn("the KV cache ({} bytes) holds {} tokens: sequences are limited to that, not {}", kvBytes,
                     contextLimit, wanted);
         }
-        EngineConfig config = new EngineConfig(tokenBudget, maxSequences, kvBytes, blockSize, contextLimit, seed);
-        CompiledModel compiled = CompiledModel.compile(b, c, loaded.weights(), adapters.passes(c), tokenBudget,
-                contextLimit);
-        return new CoServingEngine(compiled, kv, loaded.tokenizer(), config, adapters, loaded.resources());
+        EngineConfig config = config(kvBytes, contextLimit);
+        CompiledModel compiled = CompiledModel.compile(b, c, loaded.weights(), adapters.passes(c),
+                config.maxPassTokens(), Math.max(contextLimit, maxFinetuneTokens));
+        var instruments = new CoServingEngine.Instruments(clock, latencyModel, meters, traceFile,
+                List.copyOf(iterationListeners));
+        return new CoServingEngine(compiled, kv, loaded.tokenizer(), config, adapters, loaded.resources(),
+                instruments);
+    }
+
+    private EngineConfig config(long kvBytes, int contextLimit) {
+        return new EngineConfig(tokenBudget, maxSequences, kvBytes, blockSize, contextLimit, seed, policy, slo,
+                temporalEvery, spatialShare, maxFinetuneTokens);
     }
 
     private static void closeQuietly(AutoCloseable resource, RuntimeException failure) {

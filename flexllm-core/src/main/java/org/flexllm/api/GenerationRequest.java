@@ -17,8 +17,10 @@ import org.flexllm.sampling.SamplingParams;
  * @param params   sampling and stopping
  * @param listener receives each token as it is generated, or null
  * @param adapter  the name of an adapter the engine's {@link AdapterHost} serves, or null for the base model
+ * @param slo      the request's latency targets, or null for the engine's defaults
  */
-public record GenerationRequest(Prompt prompt, SamplingParams params, TokenListener listener, String adapter) {
+public record GenerationRequest(Prompt prompt, SamplingParams params, TokenListener listener, String adapter,
+                                Slo slo) {
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
         Objects.requireNonNull(params, "params");
@@ -26,7 +28,12 @@ public record GenerationRequest(Prompt prompt, SamplingParams params, TokenListe
 
     /** A request on the base model. */
     public GenerationRequest(Prompt prompt, SamplingParams params, TokenListener listener) {
-        this(prompt, params, listener, null);
+        this(prompt, params, listener, null, null);
+    }
+
+    /** A request with the engine's default latency targets. */
+    public GenerationRequest(Prompt prompt, SamplingParams params, TokenListener listener, String adapter) {
+        this(prompt, params, listener, adapter, null);
     }
 
     /** A text prompt with default sampling. */
@@ -39,15 +46,20 @@ public record GenerationRequest(Prompt prompt, SamplingParams params, TokenListe
     }
 
     public GenerationRequest withParams(SamplingParams params) {
-        return new GenerationRequest(prompt, params, listener, adapter);
+        return new GenerationRequest(prompt, params, listener, adapter, slo);
     }
 
     public GenerationRequest withListener(TokenListener listener) {
-        return new GenerationRequest(prompt, params, listener, adapter);
+        return new GenerationRequest(prompt, params, listener, adapter, slo);
     }
 
     /** The same request on the named adapter, or on the base model when {@code adapter} is null. */
     public GenerationRequest withAdapter(String adapter) {
-        return new GenerationRequest(prompt, params, listener, adapter);
+        return new GenerationRequest(prompt, params, listener, adapter, slo);
+    }
+
+    /** The same request with its own latency targets instead of the engine's defaults. */
+    public GenerationRequest withSlo(Slo slo) {
+        return new GenerationRequest(prompt, params, listener, adapter, slo);
     }
 }

@@ -17,14 +17,20 @@ import org.flexllm.sampling.SampledToken;
  *                       empty
  * @param timings        queue time, TTFT, TPOT, end-to-end
  * @param preemptions    how often the request was evicted from the KV cache and recomputed
+ * @param slo            the latency targets the request ran under
  */
 public record GenerationResult(List<Integer> promptIds, List<Integer> ids, String text, FinishReason finishReason,
                                List<SampledToken> logprobs, List<SampledToken> promptLogprobs, Timings timings,
-                               int preemptions) {
+                               int preemptions, Slo slo) {
     public GenerationResult {
         promptIds = List.copyOf(promptIds);
         ids = List.copyOf(ids);
         logprobs = List.copyOf(logprobs);
         promptLogprobs = Collections.unmodifiableList(new ArrayList<>(promptLogprobs));
+    }
+
+    /** Whether the request met its latency targets. */
+    public boolean sloMet() {
+        return slo.metBy(timings);
     }
 }

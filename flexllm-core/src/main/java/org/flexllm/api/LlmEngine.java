@@ -1,6 +1,8 @@
 package org.flexllm.api;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
+import org.flexllm.engine.TrainingSource;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
@@ -81,7 +83,8 @@ public final class LlmEngine implements AutoCloseable {
      * @throws AdapterSlotsBusyException  when its adapter is not resident and every slot is pinned
      */
     public CompletableFuture<GenerationResult> submit(GenerationRequest request) {
-        return engine.submit(encode(request.prompt()), request.params(), request.listener(), request.adapter());
+        return engine.submit(encode(request.prompt()), request.params(), request.listener(), request.adapter(),
+                request.slo());
     }
 
     /**
@@ -105,6 +108,22 @@ public final class LlmEngine implements AutoCloseable {
         SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(1).promptLogprobs(top).build();
         GenerationResult r = generate(new GenerationRequest(Prompt.ids(ids), params, null, adapter));
         return new ScoreResult(r.promptIds(), r.promptLogprobs());
+    }
+
+    /**
+     * Attaches a finetuning job (the PEFT module's {@code Finetuner...coServe(engine, registry)} does): its
+     * forward windows and backward slices run inside this engine's iterations, on what inference leaves.
+     *
+     * @throws IllegalStateException    under {@link org.flexllm.schedule.Policy#INFERENCE_ONLY}, or when closed
+     * @throws IllegalArgumentException when the job's samples are longer than {@link EngineBuilder#maxFinetuneTokens}
+     */
+    public void attach(TrainingSource source) {
+        engine.attach(source);
+    }
+
+    /** Where this engine's request and job metrics go. */
+    public MeterRegistry meterRegistry() {
+        return engine.meters();
     }
 
     /** Token ids of a prompt as this engine feeds it to the model. */

@@ -1,6 +1,10 @@
 package org.flexllm.engine;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.function.Consumer;
+import org.flexllm.schedule.LatencyModel;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +18,7 @@ import org.flexllm.FlexLlmException;
 import org.flexllm.api.AdapterHost;
 import org.flexllm.api.FinishReason;
 import org.flexllm.api.GenerationResult;
+import org.flexllm.api.Slo;
 import org.flexllm.api.TokenListener;
 import org.flexllm.graph.CompiledModel;
 import org.flexllm.kv.PagedKvCache;
@@ -58,8 +63,26 @@ public final class CoServingEngine implements AutoCloseable {
     private final AtomicLong nextId = new AtomicLong();
     private final AutoCloseable weights;
     private final Thread thread;
+    private final Instruments instruments;
     private volatile boolean closing;
     private volatile Throwable death;
+
+    /**
+     * How the engine measures and reports.
+     *
+     * @param clock     the clock latencies are measured with
+     * @param latency   the latency model to schedule with, or null to calibrate one at start-up
+     * @param meters    where request and job metrics go
+     * @param traceFile where the iteration trace is written, or null
+     * @param listeners called after every iteration
+     */
+    public record Instruments(EngineClock clock, LatencyModel latency, MeterRegistry meters, Path traceFile,
+                              List<Consumer<IterationRecord>> listeners) {}
+
+    /** Attaches a finetuning job; its samples run inside the serving iterations as the policy allows. */
+    public void attach(TrainingSource source) {
+        throw new UnsupportedOperationException("not yet");
+    }
 
     /**
      * Starts the loop.
@@ -68,8 +91,9 @@ public final class CoServingEngine implements AutoCloseable {
      * @param weights  what holds the model's weights (a mapped checkpoint), closed after the loop's last pass
      */
     public CoServingEngine(CompiledModel model, PagedKvCache kv, Tokenizer tokenizer, EngineConfig config,
-                           AdapterHost adapters, AutoCloseable weights) {
+                           AdapterHost adapters, AutoCloseable weights, Instruments instruments) {
         this.model = model;
+        this.instruments = instruments;
         this.adapters = adapters;
         this.weights = weights;
         this.kv = kv;
@@ -85,7 +109,8 @@ public final class CoServingEngine implements AutoCloseable {
 
     /**
      * Queues a generation, on the named adapter (pinned here, on the caller's thread, until the request ends)
-     * or on the base model when {@code adapter} is null. Thread-safe.
+     * or on the base model when {@code adapter} is null, under latency targets {@code slo} (null: the engine's
+     * defaults). Thread-safe.
      *
      * @throws PromptTooLongException   when the prompt leaves no room for a token within {@code maxModelLen}
      * @throws IllegalArgumentException when the prompt is empty or holds ids outside the vocabulary
@@ -94,7 +119,7 @@ public final class CoServingEngine implements AutoCloseable {
      * @throws org.flexllm.api.AdapterSlotsBusyException when every adapter slot is pinned
      */
     public CompletableFuture<GenerationResult> submit(int[] prompt, SamplingParams params, TokenListener listener,
-                                                      String adapter) {
+                                                      String adapter, Slo slo) {
         checkOpen();
         validate(prompt);
         var future = new CompletableFuture<GenerationResult>();
@@ -104,7 +129,8 @@ public final class CoServingEngine implements AutoCloseable {
         var text = new OutputText(tokenizer.streamDecoder(params.skipSpecialTokens()), prompt, params.stopStrings());
         int slot = adapter == null ? -1 : adapters.acquire(adapter);
         var sequence = new Sequence(nextId.getAndIncrement(), prompt, expectedLength, slot);
-        Request request = new Request(sequence, params, randoms.forRequest(params), history, text, listener, future);
+        Request request = new Request(sequence, params, randoms.forRequest(params), history, text, listener, future,
+                slo == null ? config.slo() : slo);
         inbox.add(request);
         // The loop drains the inbox once after it stops; a request that arrived later is answered here.
         if (closing && inbox.remove(request)) {
@@ -298,6 +324,10 @@ public final class CoServingEngine implements AutoCloseable {
     /** Whether the caller is the engine's own thread (a token listener, say), which must never block on it. */
     public boolean isEngineThread() {
         return Thread.currentThread() == thread;
+    }
+
+    public MeterRegistry meters() {
+        return instruments.meters();
     }
 
     public Tokenizer tokenizer() {

@@ -8,6 +8,7 @@ import java.util.random.RandomGenerator;
 import org.flexllm.api.AdapterHost;
 import org.flexllm.api.FinishReason;
 import org.flexllm.api.GenerationResult;
+import org.flexllm.api.Slo;
 import org.flexllm.api.TokenEvent;
 import org.flexllm.api.TokenListener;
 import org.flexllm.api.Timings;
@@ -31,6 +32,7 @@ final class Request {
     final TokenHistory history;
     final OutputText text;
     final CompletableFuture<GenerationResult> future;
+    final Slo slo;
     private final TokenListener listener;
     private final List<SampledToken> logprobs = new ArrayList<>();
     private final SampledToken[] promptLogprobs;
@@ -41,7 +43,8 @@ final class Request {
     private boolean adapterReleased;
 
     Request(Sequence sequence, SamplingParams params, RandomGenerator random, TokenHistory history, OutputText text,
-            TokenListener listener, CompletableFuture<GenerationResult> future) {
+            TokenListener listener, CompletableFuture<GenerationResult> future, Slo slo) {
+        this.slo = slo;
         this.sequence = sequence;
         this.params = params;
         this.random = random;
@@ -140,7 +143,7 @@ final class Request {
         return new GenerationResult(boxed(Arrays.copyOf(sequence.allTokens(), sequence.promptLength())),
                 boxed(sequence.output()), text.text(), finish, logprobs,
                 promptLogprobs == null ? List.of() : Arrays.asList(promptLogprobs), timings,
-                sequence.preemptions());
+                sequence.preemptions(), slo);
     }
 
     private static List<Integer> boxed(int[] ids) {
