@@ -10,11 +10,13 @@ import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
 import org.flexllm.api.Prompt;
+import org.flexllm.examples.bench.CoserveReport;
 import org.flexllm.graph.Pruning;
 import org.flexllm.peft.AdapterConfig;
 import org.flexllm.peft.TargetModules;
 import org.flexllm.sampling.SamplingParams;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -36,14 +38,20 @@ import picocli.CommandLine.Spec;
                 "finetune: training steps (forward, backward, AdamW) of a LoRA adapter on one sequence of L tokens;"
                         + " tokens_per_s = L / the fastest timed step. activation_bytes_per_token is what the pruned"
                         + " forward keeps for the backward, activation_bytes_per_token_unpruned what keeping every"
-                        + " activation read would (both from the compiled plan, whatever --no-prune says)."})
+                        + " activation read would (both from the compiled plan, whatever --no-prune says).",
+                "coserve: requests arrive (Poisson at --rate, or replayed from --trace) for --duration seconds while a"
+                        + " LoRA job (r --lora-r, alpha 2r, on q,k,v,o_proj, AdamW) trains under --policy; prompt and"
+                        + " output lengths are lognormal around --prompt-len (default 128) and --output-len. Reports"
+                        + " SLO attainment (requests meeting both targets / submitted), TTFT and TPOT percentiles and"
+                        + " inference and finetuning tokens/s over the wall time; requests still running when they"
+                        + " can no longer meet their SLO are cancelled and count as misses."})
 final class BenchCommand implements Callable<Integer> {
     private static final int MAX_TOKEN_BUDGET = 8192;
     private static final int BLOCK_SIZE = 16;
 
     /** What is measured, with the prompt length it uses by default. */
     enum Mode {
-        decode(16), prefill(512), finetune(256);
+        decode(16), prefill(512), finetune(256), coserve(128);
 
         final int defaultPromptLen;
 
@@ -55,7 +63,7 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODE", description = "decode, prefill or finetune.")
+    @Parameters(index = "0", paramLabel = "MODE", description = "decode, prefill, finetune or coserve.")
     private Mode mode;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
@@ -69,8 +77,8 @@ final class BenchCommand implements Callable<Integer> {
             + " the finetuning sequence's tokens (default 16 for decode, 512 for prefill, 256 for finetune).")
     private Integer promptLen;
 
-    @Option(names = "--gen-len", defaultValue = "64", paramLabel = "G",
-            description = "Tokens generated per request in decode (prefill generates 1).")
+    @Option(names = {"--gen-len", "--output-len"}, defaultValue = "64", paramLabel = "G",
+            description = "Tokens generated per request in decode (prefill generates 1); coserve: their mean.")
     private int genLen;
 
     @Option(names = "--warmup", defaultValue = "1", paramLabel = "N",
@@ -81,7 +89,8 @@ final class BenchCommand implements Callable<Integer> {
             description = "Timed runs (finetune: steps); the best is reported.")
     private int repeat;
 
-    @Option(names = "--lora-r", defaultValue = "8", paramLabel = "R", description = "finetune: the LoRA rank.")
+    @Option(names = "--lora-r", defaultValue = "8", paramLabel = "R",
+            description = "finetune and coserve: the LoRA rank.")
     private int loraR;
 
     @Option(names = "--targets", paramLabel = "MODULES", description = "finetune: the LoRA targets, comma-separated"
@@ -93,6 +102,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print one JSON object.")
     private boolean json;
+
+    @Mixin
+    private CoserveOptions coserve;
 
     /** One timed run: the tokens counted, how many rows of logits they needed, and the time they took. */
     record Run(long tokens, long logitRows, long nanos) {
@@ -112,6 +124,11 @@ final class BenchCommand implements Callable<Integer> {
         int prompt = promptLen != null ? promptLen : mode.defaultPromptLen;
         int generate = mode == Mode.decode ? genLen : 1;
         validate(prompt, generate);
+        if (mode == Mode.coserve) {
+            CoserveReport report = CoserveBench.run(coserve.config(model, prompt, genLen, loraR), coserve.plot());
+            printLine(json ? Json.line(report) : report.table());
+            return 0;
+        }
         if (mode == Mode.finetune) {
             printFinetune(FinetuneBench.run(model, prompt, lora(), noPrune ? Pruning.KEEP_ALL : Pruning.PRUNED,
                     warmup, repeat));
@@ -204,23 +221,25 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void printFinetune(FinetuneBench.Report r) {
-        PrintWriter out = spec.commandLine().getOut();
-        out.println(json ? Json.line(r) : String.format(
+        printLine(json ? Json.line(r) : String.format(
                 "finetune %s on %s (%d cpus), sequence %d, LoRA r %d on %s, %s: %.2f tokens/s (%s of %d), %.1f ms per"
                         + " step; activations kept %,d B per token pruned, %,d unpruned",
                 r.model(), r.backend(), r.cpus(), r.seqLen(), r.loraR(), r.targets(), r.pruning(), r.tokensPerS(),
                 r.statistic(), r.steps(), r.stepMs(), r.activationBytesPerToken(),
                 r.activationBytesPerTokenUnpruned()));
-        out.flush();
     }
 
     private void print(Report r) {
-        PrintWriter out = spec.commandLine().getOut();
-        out.println(json ? Json.line(r) : String.format(
+        printLine(json ? Json.line(r) : String.format(
                 "%s %s on %s (%d cpus), batch %d, prompt %d, gen %d: %.2f tokens/s (%s of %d), %.4g MB of weights per"
                         + " token, %.1f GB/s, %.1f GFLOP/s",
                 r.mode(), r.model(), r.backend(), r.cpus(), r.batch(), r.promptLen(), r.genLen(), r.tokensPerS(),
                 r.statistic(), r.repeats(), r.weightBytesPerToken() / 1e6, r.weightGbPerS(), r.gflops()));
+    }
+
+    private void printLine(String line) {
+        PrintWriter out = spec.commandLine().getOut();
+        out.println(line);
         out.flush();
     }
 }

@@ -1,17 +1,13 @@
 package org.flexllm.examples.cli;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.flexllm.api.LoadedModel;
 import org.flexllm.backend.Backend;
 import org.flexllm.backend.Backends;
+import org.flexllm.examples.bench.ScratchFolder;
 import org.flexllm.graph.CompiledModel;
 import org.flexllm.graph.Projection;
 import org.flexllm.graph.Pruning;
@@ -72,32 +68,12 @@ final class FinetuneBench {
     /** The records of the steps after the warm-up; the job's adapter and checkpoint go to a deleted folder. */
     private static List<StepRecord> timedSteps(String model, TrainingExample sequence, FinetuneOptions options,
                                                int warmup) throws InterruptedException {
-        Path out = temporaryFolder();
-        try (FinetuneJob job = Finetuner.builder().model(model).data(List.of(sequence)).options(options).output(out)
-                .start()) {
+        try (ScratchFolder out = ScratchFolder.create("flexllm-bench-finetune");
+             FinetuneJob job = Finetuner.builder().model(model).data(List.of(sequence)).options(options)
+                     .output(out.path()).start()) {
             job.await();
             List<StepRecord> history = job.history();
             return history.subList(warmup, history.size());
-        } finally {
-            delete(out);
-        }
-    }
-
-    private static Path temporaryFolder() {
-        try {
-            return Files.createTempDirectory("flexllm-bench-finetune");
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create a temporary folder for the job's output", e);
-        }
-    }
-
-    private static void delete(Path folder) {
-        try (Stream<Path> files = Files.walk(folder)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete the job's temporary output " + folder, e);
         }
     }
 }

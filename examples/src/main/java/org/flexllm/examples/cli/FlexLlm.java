@@ -28,6 +28,8 @@ public final class FlexLlm implements Runnable {
     private boolean verbose;
 
     public static void main(String[] args) {
+        // Plots are drawn to files: never look for a display.
+        System.setProperty("java.awt.headless", "true");
         System.exit(commandLine().execute(args));
     }
 
