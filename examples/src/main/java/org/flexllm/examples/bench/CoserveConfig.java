@@ -47,6 +47,11 @@ public record CoserveConfig(String model, Policy policy, Double rate, Path trace
         }
     }
 
+    /** Whether requests are submitted. */
+    public boolean servesRequests() {
+        return policy != Policy.FINETUNE_ONLY;
+    }
+
     /** Whether a finetuning job runs beside the requests. */
     public boolean finetunes() {
         return policy != Policy.INFERENCE_ONLY;
@@ -57,15 +62,11 @@ public record CoserveConfig(String model, Policy policy, Double rate, Path trace
         return !finetunes() ? null : ftData == null ? "synthetic" : ftData.toString();
     }
 
-    /**
-     * The requests to submit, each cut to fit a context of {@code maxModelLen} tokens; none under
-     * {@link Policy#FINETUNE_ONLY}.
-     */
-    public List<Arrival> arrivals(int maxModelLen, RandomGenerator random) {
-        List<Arrival> arrivals = policy == Policy.FINETUNE_ONLY ? List.of()
+    /** The requests to submit, in order; none under {@link Policy#FINETUNE_ONLY}. */
+    public List<Arrival> arrivals(RandomGenerator random) {
+        return !servesRequests() ? List.of()
                 : rate != null ? Workload.poisson(rate, durationS, LogNormalLength.around(promptLen),
                         LogNormalLength.around(outputLen), random)
                 : TraceFile.read(trace).stream().filter(a -> a.timeS() < durationS).toList();
-        return arrivals.stream().map(a -> a.fittedTo(maxModelLen)).toList();
     }
 }

@@ -4,19 +4,23 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
 import org.flexllm.api.LlmEngine;
 import org.flexllm.peft.serve.AdapterRegistry;
 import org.flexllm.peft.train.FinetuneJob;
 
 /**
  * Runs one co-serving benchmark: an engine under the configured policy and SLO co-serving a LoRA job (unless
- * the policy is inference-only) while requests arrive on schedule for the configured duration. Then no more
- * arrive; each request still running gets until it can no longer meet its SLO and is cancelled after that; the
- * job is cancelled; the engine closes.
+ * the policy is inference-only) while requests arrive on schedule for the configured duration. A warm-up comes
+ * first, untimed: a few requests and the job's first step. After the duration no more requests arrive; each one
+ * still running gets until it can no longer meet its SLO and is cancelled after that; the job is cancelled; the
+ * engine closes.
  */
 public final class CoserveHarness {
     /** The job's adapter; one slot to spare. */
     private static final int ADAPTER_SLOTS = 2;
+    /** Requests of the mean lengths run before the clock starts, all at once so that batched kernels warm up too. */
+    private static final int WARM_UP_REQUESTS = 8;
 
     private CoserveHarness() {}
 
@@ -27,16 +31,27 @@ public final class CoserveHarness {
         SplittableRandom workload = seeds.split();
         SplittableRandom prompts = seeds.split();
         SplittableRandom data = seeds.split();
+        List<Arrival> arrivals = config.arrivals(workload);
         var iterations = new IterationLog();
+        var firstStep = new CompletableFuture<Void>();
         try (AdapterRegistry registry = AdapterRegistry.create(ADAPTER_SLOTS, config.loraR());
              ScratchFolder output = ScratchFolder.create("flexllm-bench-coserve");
              LlmEngine engine = engine(config, registry, iterations);
-             FinetuneJob job = config.finetunes()
-                     ? CoservedJob.start(config, engine, registry, output.path(), data) : null) {
-            List<Arrival> arrivals = config.arrivals(engine.maxModelLen(), workload);
+             FinetuneJob job = config.finetunes() ? CoservedJob.start(config, engine, registry, output.path(), data,
+                     step -> firstStep.complete(null)) : null) {
+            int room = engine.maxModelLen();
             var driver = new RequestDriver(engine, config.slo(), prompts);
+            if (config.servesRequests()) {
+                driver.warmUp(new Arrival(0, config.promptLen(), config.outputLen()).fittedTo(room),
+                        WARM_UP_REQUESTS);
+            }
+            if (job != null) {
+                // The job's kernels warm up too: the clock starts after its first step (or its failure).
+                CompletableFuture.anyOf(firstStep, job.result()).join();
+            }
             long start = System.nanoTime();
-            List<RequestDriver.InFlight> inFlight = driver.replay(arrivals, start);
+            List<RequestDriver.InFlight> inFlight = driver.replay(arrivals.stream().map(a -> a.fittedTo(room))
+                    .toList(), start);
             RequestDriver.sleepUntil(start + Math.round(config.durationS() * 1e9));
             List<RequestOutcome> outcomes = RequestDriver.settle(inFlight);
             long end = System.nanoTime();

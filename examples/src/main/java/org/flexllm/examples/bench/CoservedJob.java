@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 import org.flexllm.api.LlmEngine;
 import org.flexllm.graph.Projection;
@@ -15,6 +16,7 @@ import org.flexllm.peft.serve.AdapterRegistry;
 import org.flexllm.peft.train.FinetuneJob;
 import org.flexllm.peft.train.FinetuneOptions;
 import org.flexllm.peft.train.Finetuner;
+import org.flexllm.peft.train.StepRecord;
 
 /**
  * The benchmark's finetuning job: a LoRA adapter trained with AdamW inside the engine's iterations, for more
@@ -35,14 +37,17 @@ final class CoservedJob {
 
     private CoservedJob() {}
 
-    /** Starts the job on {@code engine}, its adapter in a slot of {@code registry}, its output in {@code output}. */
+    /**
+     * Starts the job on {@code engine}, its adapter in a slot of {@code registry}, its output in {@code output};
+     * {@code onStep} is called after every optimizer step.
+     */
     static FinetuneJob start(CoserveConfig config, LlmEngine engine, AdapterRegistry registry, Path output,
-                             RandomGenerator random) {
+                             RandomGenerator random, Consumer<StepRecord> onStep) {
         FinetuneOptions options = FinetuneOptions.builder().adapter(adapter(config.loraR()))
                 .optimizer(FinetuneOptions.OptimizerKind.ADAMW).lr(LR).steps(Integer.MAX_VALUE)
                 .maxSeqLen(config.ftSeqLen()).seed(config.seed()).build();
         return Finetuner.builder().data(data(config, engine, random)).options(options).output(output)
-                .coServe(engine, registry).name(NAME).start();
+                .coServe(engine, registry).name(NAME).onStep(onStep).start();
     }
 
     /** LoRA of rank r and alpha 2r, the common choice that keeps the update's scale at 2 whatever the rank. */

@@ -37,6 +37,19 @@ final class RequestDriver {
         this.random = random;
     }
 
+    /**
+     * Runs {@code count} requests of {@code shape}'s lengths at once and waits for them: the JIT compiles the
+     * kernels here, not in the first seconds of the measured run, whose requests would otherwise queue behind
+     * interpreted iterations.
+     */
+    void warmUp(Arrival shape, int count) {
+        List<CompletableFuture<GenerationResult>> results = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            results.add(submit(shape).result());
+        }
+        results.forEach(CompletableFuture::join);
+    }
+
     /** Submits each arrival at {@code startNanos} plus its time; returns when the last one is submitted. */
     List<InFlight> replay(List<Arrival> arrivals, long startNanos) throws InterruptedException {
         List<InFlight> inFlight = new ArrayList<>(arrivals.size());

@@ -25,11 +25,14 @@ public final class TimelinePlot {
 
     /** Writes the plot of {@code bins} to {@code file}, titled {@code title}. */
     public static void write(List<TimelineBin> bins, String title, Path file) {
+        double end = bins.getLast().startS() + bins.getLast().widthS();
+        XYChart attainment = chart("", "SLO attainment (%)", end, bins, b -> b.arrivals() > 0,
+                b -> 100 * b.sloAttainment());
+        attainment.getStyler().setYAxisMax(100.0);
         List<XYChart> charts = List.of(
-                chart(title, "arrivals (requests/s)", bins, b -> true, TimelineBin::arrivalRate),
-                // Intervals without arrivals have no attainment: the line joins the ones that have.
-                chart("", "SLO attainment (%)", bins, b -> b.arrivals() > 0, b -> 100 * b.sloAttainment()),
-                chart("", "finetuning (tokens/s)", bins, b -> true, TimelineBin::finetuneTokensPerS));
+                chart(title, "arrivals (requests/s)", end, bins, b -> true, TimelineBin::arrivalRate),
+                attainment,
+                chart("", "finetuning (tokens/s)", end, bins, b -> true, TimelineBin::finetuneTokensPerS));
         charts.getLast().setXAxisTitle("time (s)");
         try (OutputStream out = Files.newOutputStream(file)) {
             BitmapEncoder.saveBitmap(charts, charts.size(), 1, out, BitmapEncoder.BitmapFormat.PNG);
@@ -38,10 +41,12 @@ public final class TimelinePlot {
         }
     }
 
-    private static XYChart chart(String title, String quantity, List<TimelineBin> bins, Predicate<TimelineBin> which,
-                                 ToDoubleFunction<TimelineBin> value) {
+    /** One chart over the whole run, from 0 up; {@code which} bins have a value (the line joins those). */
+    private static XYChart chart(String title, String quantity, double endS, List<TimelineBin> bins,
+                                 Predicate<TimelineBin> which, ToDoubleFunction<TimelineBin> value) {
         XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).yAxisTitle(quantity).build();
         chart.getStyler().setLegendVisible(false);
+        chart.getStyler().setXAxisMin(0.0).setXAxisMax(endS).setYAxisMin(0.0).setYAxisDecimalPattern("#,##0.#");
         List<TimelineBin> shown = bins.stream().filter(which).toList();
         if (!shown.isEmpty()) {
             chart.addSeries(quantity, shown.stream().mapToDouble(TimelineBin::midS).toArray(),

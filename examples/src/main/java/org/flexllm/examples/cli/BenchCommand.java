@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
  * finetuning throughput with the activation memory the pruning plan saves ({@link FinetuneBench}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, showDefaultValues = true,
-        description = {"Measure decode, prefill or finetuning throughput on random token ids (greedy, EOS ignored).",
+        description = {"Measure decode, prefill or finetuning throughput on random token ids (greedy, EOS ignored), or"
+                + " co-serving under a workload of requests.",
                 "decode: B requests of L prompt tokens generate G tokens each; tokens_per_s counts the tokens after"
                         + " each request's first, over the time from the last first token to the last token.",
                 "prefill: B prompts of L tokens in one iteration (when B*L fits the 8192-token budget), one token"
@@ -44,7 +45,8 @@ import picocli.CommandLine.Spec;
                         + " output lengths are lognormal around --prompt-len (default 128) and --output-len. Reports"
                         + " SLO attainment (requests meeting both targets / submitted), TTFT and TPOT percentiles and"
                         + " inference and finetuning tokens/s over the wall time; requests still running when they"
-                        + " can no longer meet their SLO are cancelled and count as misses."})
+                        + " can no longer meet their SLO are cancelled and count as misses. Untimed, first: eight"
+                        + " requests of the mean lengths and the job's first step, for the JIT."})
 final class BenchCommand implements Callable<Integer> {
     private static final int MAX_TOKEN_BUDGET = 8192;
     private static final int BLOCK_SIZE = 16;

@@ -83,7 +83,7 @@ final class CoserveOptions {
             return new CoserveConfig(model, policy, rate, trace, durationS, new Slo(sloTtftMs, sloTpotMs), promptLen,
                     outputLen, data, ftSeqLen, loraR, seed);
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
     }
 

@@ -1,0 +1,112 @@
+package org.flexllm.examples.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class CoserveCommandTest {
+    /** The issue's JSON fields, in its order. */
+    private static final List<String> FIELDS = List.of("policy", "slo_attainment", "ttft_p50_ms", "ttft_p99_ms",
+            "tpot_p50_ms", "tpot_p99_ms", "inference_tokens_per_s", "finetune_tokens_per_s", "requests_submitted",
+            "requests_completed");
+
+    @TempDir
+    Path temp;
+
+    /** Two seconds of short requests on the tiny model, with generous targets. */
+    private static Cli.Result run(String policy, String... more) {
+        List<String> args = new ArrayList<>(List.of("bench", "coserve", "--model", "synthetic:tiny", "--policy", policy,
+                "--duration", "2", "--slo-ttft-ms", "2000", "--slo-tpot-ms", "500", "--prompt-len", "16",
+                "--output-len", "8", "--ft-seq-len", "32", "--lora-r", "4", "--json"));
+        args.addAll(List.of(more));
+        return Cli.run(args.toArray(String[]::new));
+    }
+
+    private static List<String> fieldNames(JsonNode json) {
+        List<String> names = new ArrayList<>();
+        json.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
+    @Test
+    void inferenceOnlyReportsTheIssuesFieldsAndPlots() throws IOException {
+        Path plot = temp.resolve("timeline.png");
+        Cli.Result r = run("inference-only", "--rate", "5", "--plot", plot.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode json = r.json();
+        assertEquals(FIELDS, fieldNames(json).subList(0, FIELDS.size()));
+        assertEquals("inference-only", json.get("policy").asText());
+        int submitted = json.get("requests_submitted").asInt();
+        assertTrue(submitted > 0 && json.get("requests_completed").asInt() <= submitted, json.toString());
+        double attainment = json.get("slo_attainment").asDouble();
+        assertTrue(attainment >= 0 && attainment <= 1, json.toString());
+        assertEquals(0, json.get("finetune_tokens_per_s").asDouble());
+        assertEquals(json.get("generated_tokens").asDouble() / json.get("wall_s").asDouble(),
+                json.get("inference_tokens_per_s").asDouble(), 1e-9);
+        assertTrue(json.get("wall_s").asDouble() >= 2, json.toString());
+        assertNotNull(ImageIO.read(plot.toFile()), "a PNG ImageIO decodes");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"coserve", "temporal", "spatial", "finetune-only"})
+    void policiesWithAJobFinetune(String policy) {
+        Cli.Result r = run(policy, "--rate", "2");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode json = r.json();
+        assertEquals(policy, json.get("policy").asText());
+        assertTrue(json.get("finetune_tokens_per_s").asDouble() > 0, json.toString());
+        assertEquals(json.get("finetune_tokens").asDouble() / json.get("wall_s").asDouble(),
+                json.get("finetune_tokens_per_s").asDouble(), 1e-9);
+    }
+
+    @Test
+    void finetuneOnlySubmitsNoRequests() {
+        Cli.Result r = run("finetune-only");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode json = r.json();
+        assertEquals(0, json.get("requests_submitted").asInt());
+        assertTrue(json.get("slo_attainment").isNull() && json.get("ttft_p50_ms").isNull(), json.toString());
+    }
+
+    @Test
+    void thePolicyIsRequiredAndChecked() {
+        Cli.Result r = Cli.run("bench", "coserve", "--model", "synthetic:tiny", "--rate", "1", "--duration", "1",
+                "--slo-ttft-ms", "100", "--slo-tpot-ms", "10");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--policy"), r.err());
+        r = run("fastest", "--rate", "1");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("inference-only"), r.err());
+    }
+
+    @Test
+    void rateAndTraceExcludeEachOther() throws IOException {
+        Path trace = Files.writeString(temp.resolve("t.csv"), "0,4,4\n");
+        Cli.Result r = run("coserve", "--rate", "1", "--trace", trace.toString());
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("not both"), r.err());
+        r = run("coserve");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--rate or --trace"), r.err());
+    }
+
+    @Test
+    void aBadTraceLineIsNamedBeforeTheModelLoads() throws IOException {
+        Path trace = Files.writeString(temp.resolve("t.csv"), "timestamp_s,prompt_len,output_len\n0,4,4\n0.5,4,-2\n");
+        Cli.Result r = run("inference-only", "--trace", trace.toString());
+        assertEquals(1, r.exitCode());
+        assertTrue(r.err().contains(trace + ":3: output_len '-2'"), r.err());
+    }
+}
