@@ -15,7 +15,7 @@ public record Arrival(double timeS, int promptLen, int outputLen) {
         }
     }
 
-    /** This request cut to fit a context of {@code maxModelLen} tokens: the prompt first, the output in what is left. */
+    /** This request cut to fit a context of {@code maxModelLen} tokens: the prompt first, the output in the rest. */
     public Arrival fittedTo(int maxModelLen) {
         int prompt = Math.min(promptLen, maxModelLen - 1);
         return new Arrival(timeS, prompt, Math.min(outputLen, maxModelLen - prompt));

@@ -3,14 +3,15 @@ package org.flexllm.examples.bench;
 import com.google.common.math.Quantiles;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.function.ToDoubleFunction;
 
 /**
  * The outcome of a co-serving run, as {@code flexllm bench coserve} prints it (JSON names are these in
  * snake_case). Latency percentiles are over completed requests (TPOT over those with two tokens or more, the
  * others have no time per output token); they and the attainment are null when there is nothing to measure.
- * Throughputs are per second of the run's wall time, from the first arrival's schedule to the end of the
- * grace period.
+ * Throughputs are per second of the run's wall time, from its start (after the warm-up) to the end of the grace
+ * period for the last requests.
  *
  * @param policy               the engine's policy
  * @param sloAttainment        requests that met their SLO / requests submitted
@@ -25,8 +26,8 @@ import java.util.function.ToDoubleFunction;
  * @param model                the model
  * @param durationS            how long requests arrived
  * @param wallS                the run's wall time, the grace period for the last requests included
- * @param rate                 the Poisson arrival rate, or null for a trace
- * @param trace                the replayed trace, or null
+ * @param rate                 the Poisson arrival rate, or null (a trace, or no requests)
+ * @param trace                the replayed trace, or null (Poisson arrivals, or no requests)
  * @param promptLen            the mean prompt length asked for
  * @param outputLen            the mean output length asked for
  * @param sloTtftMs            the TTFT target
@@ -56,9 +57,15 @@ public record CoserveReport(String policy, Double sloAttainment, Double ttftP50M
                 percentile(completed, RequestOutcome::ttftMs, 50), percentile(completed, RequestOutcome::ttftMs, 99),
                 percentile(decoded, RequestOutcome::tpotMs, 50), percentile(decoded, RequestOutcome::tpotMs, 99),
                 generated / run.wallS(), finetuned / run.wallS(), outcomes.size(), completed.size(), config.model(),
-                config.durationS(), run.wallS(), config.rate(), config.trace() == null ? null : config.trace().toString(),
-                config.promptLen(), config.outputLen(), config.slo().ttftMs(), config.slo().tpotMs(),
+                config.durationS(), run.wallS(), served(config, config.rate()),
+                Objects.toString(served(config, config.trace()), null), config.promptLen(), config.outputLen(),
+                config.slo().ttftMs(), config.slo().tpotMs(),
                 config.ftDataLabel(), config.ftSeqLen(), config.loraR(), config.seed(), generated, finetuned);
+    }
+
+    /** A workload setting, or null when the policy submitted no requests. */
+    private static <T> T served(CoserveConfig config, T setting) {
+        return config.servesRequests() ? setting : null;
     }
 
     private static Double attainment(List<RequestOutcome> outcomes) {

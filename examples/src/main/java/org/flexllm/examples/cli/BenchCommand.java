@@ -24,8 +24,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code flexllm bench}: decode or prefill throughput on random prompt ids, with bandwidth and FLOP rates, or
- * finetuning throughput with the activation memory the pruning plan saves ({@link FinetuneBench}).
+ * {@code flexllm bench}: decode or prefill throughput on random prompt ids, with bandwidth and FLOP rates,
+ * finetuning throughput with the activation memory the pruning plan saves ({@link FinetuneBench}), or SLO
+ * attainment and throughputs of a co-serving run under a request workload ({@link CoserveBench}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = {"Measure decode, prefill or finetuning throughput on random token ids (greedy, EOS ignored), or"
@@ -76,7 +77,8 @@ final class BenchCommand implements Callable<Integer> {
     private int batch;
 
     @Option(names = {"--prompt-len", "--seq-len"}, paramLabel = "L", description = "Prompt tokens per request, or"
-            + " the finetuning sequence's tokens (default 16 for decode, 512 for prefill, 256 for finetune).")
+            + " the finetuning sequence's tokens (default 16 for decode, 512 for prefill, 256 for finetune); coserve:"
+            + " their mean (default 128).")
     private Integer promptLen;
 
     @Option(names = {"--gen-len", "--output-len"}, defaultValue = "64", paramLabel = "G",

@@ -63,6 +63,7 @@ class CoserveReportTest {
         assertNull(r.sloAttainment());
         assertNull(r.ttftP50Ms());
         assertNull(r.tpotP99Ms());
+        assertNull(r.rate(), "the configured rate submitted nothing");
         assertEquals(0, r.inferenceTokensPerS());
         assertEquals(12.8, r.finetuneTokensPerS(), 1e-12);
         assertTrue(r.table().contains("SLO attainment   - "), r.table());
