@@ -5,9 +5,15 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.flexllm.api.LlmEngine;
 import org.flexllm.peft.serve.AdapterRegistry;
 import org.flexllm.peft.train.FinetuneJob;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs one co-serving benchmark: an engine under the configured policy and SLO co-serving a LoRA job (unless
@@ -19,8 +25,11 @@ import org.flexllm.peft.train.FinetuneJob;
 public final class CoserveHarness {
     /** The job's adapter; one slot to spare. */
     private static final int ADAPTER_SLOTS = 2;
-    /** Requests of the mean lengths run before the clock starts, all at once so that batched kernels warm up too. */
+    /** Warm-up requests, all at once so that the batched kernels warm up too. */
     private static final int WARM_UP_REQUESTS = 8;
+    /** A first step takes seconds on the models this runs; a minute without one means the job gets nothing. */
+    private static final int FIRST_STEP_LIMIT_S = 60;
+    private static final Logger LOG = LoggerFactory.getLogger(CoserveHarness.class);
 
     private CoserveHarness() {}
 
@@ -41,14 +50,7 @@ public final class CoserveHarness {
                      step -> firstStep.complete(null)) : null) {
             int room = engine.maxModelLen();
             var driver = new RequestDriver(engine, config.slo(), prompts);
-            if (config.servesRequests()) {
-                driver.warmUp(new Arrival(0, config.promptLen(), config.outputLen()).fittedTo(room),
-                        WARM_UP_REQUESTS);
-            }
-            if (job != null) {
-                // The job's kernels warm up too: the clock starts after its first step (or its failure).
-                CompletableFuture.anyOf(firstStep, job.result()).join();
-            }
+            warmUp(config, driver, room, job, firstStep);
             long start = System.nanoTime();
             List<RequestDriver.InFlight> inFlight = driver.replay(arrivals.stream().map(a -> a.fittedTo(room))
                     .toList(), start);
@@ -66,6 +68,36 @@ public final class CoserveHarness {
         return LlmEngine.builder().model(config.model()).policy(config.policy()).slo(config.slo())
                 .adapters(registry).maxFinetuneTokens(config.ftSeqLen()).seed(config.seed())
                 .meterRegistry(new SimpleMeterRegistry()).onIteration(iterations).build();
+    }
+
+    /**
+     * Untimed, so that the JIT has compiled the kernels before the clock starts: requests of the mean lengths,
+     * then the job's first step (the run starts anyway after a limit, and then measures how little the engine gave
+     * the job).
+     */
+    private static void warmUp(CoserveConfig config, RequestDriver driver, int room, FinetuneJob job,
+                               CompletableFuture<Void> firstStep) throws InterruptedException {
+        if (config.servesRequests()) {
+            driver.warmUp(new Arrival(0, config.promptLen(), config.outputLen()).fittedTo(room), WARM_UP_REQUESTS);
+        }
+        if (job != null) {
+            awaitFirstStep(job, firstStep);
+        }
+    }
+
+    /**
+     * @throws java.util.concurrent.CompletionException when the job failed
+     */
+    private static void awaitFirstStep(FinetuneJob job, CompletableFuture<Void> firstStep)
+            throws InterruptedException {
+        try {
+            CompletableFuture.anyOf(firstStep, job.result()).get(FIRST_STEP_LIMIT_S, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw new CompletionException(e.getCause());
+        } catch (TimeoutException e) {
+            LOG.warn("the finetuning job made no step in {} s of warm-up; the run starts anyway",
+                    FIRST_STEP_LIMIT_S);
+        }
     }
 
     /** Cancels the job and waits for it; a job that failed before fails the run. */
