@@ -51,6 +51,15 @@ final class BatchBuilder {
     }
 
     ForwardBatch build(List<ScheduledChunk> chunks, LogitsWanted wanted) {
+        return build(chunks, wanted, null, -1);
+    }
+
+    /**
+     * The chunks' tokens, then a finetuning window's (positions {@code [window.firstPosition(), + count)} of its
+     * sequence on adapter {@code adapter}) when {@code window} is not null: inference and finetuning in one pass.
+     * The window's targets get logit rows after the inference rows'.
+     */
+    ForwardBatch build(List<ScheduledChunk> chunks, LogitsWanted wanted, TrainingWindow window, int adapter) {
         int n = 0;
         int logits = 0;
         for (int c = 0; c < chunks.size(); c++) {
@@ -58,50 +67,65 @@ final class BatchBuilder {
             Sequence s = chunk.sequence();
             blockTables[c] = s.blocks().blocks();
             for (int p = chunk.start(); p < chunk.start() + chunk.count(); p++, n++) {
-                tokens[n] = s.token(p);
-                positions[n] = p;
-                sequence[n] = c;
-                visible[n] = p + 1;
-                adapters[n] = s.adapter();
-                slot[n] = AttentionBatch.slotOf(blockTables[c], p, kv.blockSize());
+                row(n, c, p, s.token(p), s.adapter());
                 if (wanted.at(s, p)) {
+                    logitTargets[logits] = -1;
                     logitRows[logits] = n;
                     rowSequence[logits] = s;
                     rowPosition[logits++] = p;
                 }
             }
         }
+        TrainingWindow placed = null;
+        if (window != null) {
+            placed = new TrainingWindow(window.sequence(), n, window.firstPosition(), window.count(),
+                    window.lossWeight());
+            logits = addWindow(chunks.size(), placed, adapter, logits, true);
+            n += window.count();
+        }
         AttentionBatch attention = new AttentionBatch(config.numHeads(), config.numKvHeads(), config.headDim(),
                 kv.blockSize(), n, slot, sequence, visible, blockTables);
-        return new ForwardBatch(n, tokens, positions, adapters, attention, logitRows, logits, logitTargets, null);
+        return new ForwardBatch(n, tokens, positions, adapters, attention, logitRows, logits, logitTargets, placed);
     }
 
     /**
-     * A batch of positions {@code [start, start + count)} of a finetuning sequence, on adapter {@code adapter}:
-     * a forward window when {@code withTargets} (its targets get logit rows), else the whole sequence for a
-     * backward slice. Both carry the window, so that bypass ops know which rows are training (dropout).
+     * A batch of positions {@code [start, start + count)} of a finetuning sequence alone, on adapter
+     * {@code adapter}: a forward window when {@code withTargets} (its targets get logit rows), else the whole
+     * sequence for a backward slice. Both carry the window, so that bypass ops know which rows are training
+     * (dropout).
      */
     ForwardBatch buildTraining(TrainingSequence s, int start, int count, int adapter, float lossWeight,
                                boolean withTargets) {
-        blockTables[0] = s.blocks().blocks();
-        int logits = 0;
-        for (int r = 0; r < count; r++) {
-            int p = start + r;
-            tokens[r] = s.token(p);
-            positions[r] = p;
-            sequence[r] = 0;
-            visible[r] = p + 1;
-            adapters[r] = adapter;
-            slot[r] = AttentionBatch.slotOf(blockTables[0], p, kv.blockSize());
-            if (withTargets && s.target(p) >= 0) {
-                logitRows[logits] = r;
-                logitTargets[logits++] = s.target(p);
-            }
-        }
+        var window = new TrainingWindow(s, 0, start, count, lossWeight);
+        int logits = addWindow(0, window, adapter, 0, withTargets);
         AttentionBatch attention = new AttentionBatch(config.numHeads(), config.numKvHeads(), config.headDim(),
                 kv.blockSize(), count, slot, sequence, visible, blockTables);
         return new ForwardBatch(count, tokens, positions, adapters, attention, logitRows, logits, logitTargets,
-                new TrainingWindow(s, 0, start, count, lossWeight));
+                window);
+    }
+
+    /** The window's rows from {@code w.firstRow()}, as block table {@code table}; returns the logit rows after. */
+    private int addWindow(int table, TrainingWindow w, int adapter, int logits, boolean withTargets) {
+        TrainingSequence s = w.sequence();
+        blockTables[table] = s.blocks().blocks();
+        for (int r = 0; r < w.count(); r++) {
+            int p = w.firstPosition() + r;
+            row(w.firstRow() + r, table, p, s.token(p), adapter);
+            if (withTargets && s.target(p) >= 0) {
+                logitRows[logits] = w.firstRow() + r;
+                logitTargets[logits++] = s.target(p);
+            }
+        }
+        return logits;
+    }
+
+    private void row(int n, int table, int position, int token, int adapter) {
+        tokens[n] = token;
+        positions[n] = position;
+        sequence[n] = table;
+        visible[n] = position + 1;
+        adapters[n] = adapter;
+        slot[n] = AttentionBatch.slotOf(blockTables[table], position, kv.blockSize());
     }
 
     /** The sequence whose logits are the {@code index}-th logit row of the last built batch. */

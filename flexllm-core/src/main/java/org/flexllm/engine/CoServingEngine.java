@@ -5,12 +5,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.function.Consumer;
 import org.flexllm.schedule.LatencyModel;
+import org.flexllm.graph.TrainingWindow;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -28,7 +30,10 @@ import org.flexllm.sampling.SampledToken;
 import org.flexllm.sampling.Sampler;
 import org.flexllm.sampling.SamplingParams;
 import org.flexllm.sampling.TokenHistory;
+import org.flexllm.schedule.CoServingPlan;
+import org.flexllm.schedule.HybridScheduler;
 import org.flexllm.schedule.IterationPlan;
+import org.flexllm.schedule.Policy;
 import org.flexllm.schedule.IterationPlan.Rejection;
 import org.flexllm.schedule.ScheduledChunk;
 import org.flexllm.schedule.Scheduler;
@@ -38,10 +43,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The iteration loop. One engine thread plans an iteration (the scheduler hands out the token budget), runs
- * one forward pass over the flat batch, samples, and delivers tokens; callers on any thread submit requests
- * through a queue and get futures back. Futures complete on the common pool, never on the engine thread, so
- * a caller's continuation may block on another request without stalling the loop.
+ * The iteration loop. One engine thread plans an iteration ({@link HybridScheduler}: inference tokens first,
+ * then finetuning work that keeps the requests' SLOs), runs one forward pass over the flat batch of decode
+ * tokens, prefill chunks and a finetuning window, samples, runs a backward slice of a finetuning sample, and
+ * delivers tokens; then it tells the latency model what the iteration took. Callers on any thread submit
+ * requests and attach finetuning jobs through queues and get futures back. Futures complete on the common pool,
+ * never on the engine thread, so a caller's continuation may block on another request without stalling the loop.
  */
 public final class CoServingEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CoServingEngine.class);
@@ -51,6 +58,14 @@ public final class CoServingEngine implements AutoCloseable {
     private final CompiledModel model;
     private final PagedKvCache kv;
     private final Scheduler scheduler;
+    private final HybridScheduler hybrid;
+    private final TrainingJobs jobs;
+    private final LatencyModel latency;
+    private final EngineMetrics metrics;
+    private final IterationTrace trace;
+    private final ConcurrentLinkedQueue<TrainingSource> attaching = new ConcurrentLinkedQueue<>();
+    private long iterations;
+    private final long startNanos;
     private final BatchBuilder batches;
     private final Tokenizer tokenizer;
     private final EngineConfig config;
@@ -79,9 +94,27 @@ public final class CoServingEngine implements AutoCloseable {
     public record Instruments(EngineClock clock, LatencyModel latency, MeterRegistry meters, Path traceFile,
                               List<Consumer<IterationRecord>> listeners) {}
 
-    /** Attaches a finetuning job; its samples run inside the serving iterations as the policy allows. */
+    /**
+     * Attaches a finetuning job; its samples run inside the serving iterations as the policy allows. Thread-safe.
+     *
+     * @throws IllegalStateException    under {@link Policy#INFERENCE_ONLY}, or when the engine is closed
+     * @throws IllegalArgumentException when the job's samples may be longer than the engine's finetuning limit
+     */
     public void attach(TrainingSource source) {
-        throw new UnsupportedOperationException("not yet");
+        checkOpen();
+        if (config.policy() == Policy.INFERENCE_ONLY) {
+            throw new IllegalStateException("the engine runs the inference-only policy: it does not finetune");
+        }
+        if (source.maxSampleTokens() > config.maxFinetuneTokens()) {
+            throw new IllegalArgumentException("finetuning job '" + source.name() + "' has samples of up to "
+                    + source.maxSampleTokens() + " tokens; this engine takes at most " + config.maxFinetuneTokens()
+                    + " (EngineBuilder.maxFinetuneTokens)");
+        }
+        attaching.add(source);
+        if (closing && attaching.remove(source)) {
+            source.detached(new CancellationException("the engine was closed before finetuning job '"
+                    + source.name() + "' started"));
+        }
     }
 
     /**
@@ -101,6 +134,15 @@ public final class CoServingEngine implements AutoCloseable {
         this.config = config;
         this.scheduler = new Scheduler(kv, config.maxSequences());
         this.batches = new BatchBuilder(model.config(), kv, config.tokenBudget());
+        this.latency = instruments.latency() != null ? instruments.latency()
+                : new Profiler(model, kv, batches).calibrate(config.tokenBudget(), config.maxSequences());
+        LOG.debug("latency model: {}", latency);
+        this.hybrid = new HybridScheduler(scheduler, latency, config.policy(), config.tokenBudget(),
+                config.slo().ttftMs() / 2, config.temporalEvery(), config.spatialShare());
+        this.jobs = new TrainingJobs(model, kv, hybrid, config.maxFinetuneTokens(), config.tokenBudget());
+        this.metrics = new EngineMetrics(instruments.meters());
+        this.trace = instruments.traceFile() == null ? null : new IterationTrace(instruments.traceFile());
+        this.startNanos = instruments.clock().nanoTime();
         this.sampler = new Sampler(model.config().vocabSize());
         this.randoms = new RandomSource(config.seed());
         this.eos = Set.copyOf(model.config().eosTokenIds());
@@ -130,7 +172,7 @@ public final class CoServingEngine implements AutoCloseable {
         int slot = adapter == null ? -1 : adapters.acquire(adapter);
         var sequence = new Sequence(nextId.getAndIncrement(), prompt, expectedLength, slot);
         Request request = new Request(sequence, params, randoms.forRequest(params), history, text, listener, future,
-                slo == null ? config.slo() : slo);
+                slo == null ? config.slo() : slo, instruments.clock().nanoTime());
         inbox.add(request);
         // The loop drains the inbox once after it stops; a request that arrived later is answered here.
         if (closing && inbox.remove(request)) {
@@ -179,11 +221,15 @@ public final class CoServingEngine implements AutoCloseable {
         } finally {
             closing = true;
             failAll();
+            stopJobs();
             release();
         }
     }
 
     private void release() {
+        if (trace != null) {
+            trace.close();
+        }
         model.backend().close();
         try {
             weights.close();
@@ -193,7 +239,11 @@ public final class CoServingEngine implements AutoCloseable {
     }
 
     private void iterate() throws InterruptedException {
-        if (!scheduler.hasWork()) {
+        for (TrainingSource s; (s = attaching.poll()) != null; ) {
+            jobs.attach(s);
+        }
+        jobs.refill();
+        if (!hybrid.hasWork()) {
             Request first = inbox.poll(IDLE_POLL_MS, TimeUnit.MILLISECONDS);
             if (first != null) {
                 admit(first);
@@ -203,10 +253,11 @@ public final class CoServingEngine implements AutoCloseable {
             admit(r);
         }
         dropCancelled();
-        IterationPlan plan = scheduler.schedule(config.tokenBudget());
-        plan.rejected().forEach(this::reject);
-        if (!plan.chunks().isEmpty()) {
-            run(plan.chunks());
+        long start = instruments.clock().nanoTime();
+        CoServingPlan plan = hybrid.plan(start);
+        plan.inference().rejected().forEach(this::reject);
+        if (!plan.isEmpty()) {
+            execute(plan, start);
         }
     }
 
@@ -214,6 +265,7 @@ public final class CoServingEngine implements AutoCloseable {
     private void admit(Request r) {
         if (r.future.isDone()) {
             r.releaseAdapter(adapters);
+            metrics.outcome("cancelled");
         } else {
             live.put(r.sequence, r);
             scheduler.add(r.sequence);
@@ -222,29 +274,90 @@ public final class CoServingEngine implements AutoCloseable {
 
     private void dropCancelled() {
         List<Request> cancelled = live.values().stream().filter(r -> r.future.isDone()).toList();
-        cancelled.forEach(this::retire);
+        cancelled.forEach(r -> {
+            retire(r);
+            metrics.outcome("cancelled");
+        });
     }
 
-    /** A token sampled for a request in this iteration, delivered once the forward pass is over. */
+    /** A token sampled for a request in this iteration, delivered once the iteration is over. */
     private record Sampled(Request request, int token, SampledToken logprob) {}
 
-    private void run(List<ScheduledChunk> chunks) {
-        chunks.forEach(c -> live.get(c.sequence()).markScheduled());
+    /**
+     * Runs the plan: the forward pass (inference and a finetuning window), a backward slice or a whole sample;
+     * then the clock, the latency model and the trace learn what it took, and the sampled tokens go out.
+     */
+    private void execute(CoServingPlan plan, long start) {
         List<Sampled> sampled = new ArrayList<>();
         Map<Request, RuntimeException> failed = new HashMap<>();
+        List<ScheduledChunk> chunks = plan.inference().chunks();
+        chunks.forEach(c -> live.get(c.sequence()).markScheduled(start));
+        if (!chunks.isEmpty() || plan.window() != null) {
+            forward(plan, sampled, failed);
+        }
+        int completed = finetune(plan);
+        instruments.clock().iterationDone(plan.predictedMs());
+        long end = instruments.clock().nanoTime();
+        failed.forEach(this::fail);
+        sampled.stream().filter(s -> !failed.containsKey(s.request())).forEach(s -> deliver(s, end));
+        observe(plan, start, end, completed);
+    }
+
+    private void forward(CoServingPlan plan, List<Sampled> sampled, Map<Request, RuntimeException> failed) {
+        List<ScheduledChunk> chunks = plan.inference().chunks();
+        CoServingPlan.Window window = plan.window();
         try {
-            var batch = batches.build(chunks, (s, p) -> live.get(s).wantsLogits(p));
+            TrainingWindow training = window == null ? null : jobs.window(window, 0);
+            var batch = batches.build(chunks, (s, p) -> live.get(s).wantsLogits(p), training,
+                    window == null ? -1 : jobs.adapter(window.lane()));
             model.forward(batch, kv, (index, logits) -> onLogits(index, logits, sampled, failed));
         } catch (RuntimeException e) {
             LOG.error("forward pass failed; failing the {} requests in the batch", chunks.size(), e);
-            chunks.forEach(c -> fail(live.get(c.sequence()), new FlexLlmException("the forward pass failed", e)));
+            var error = new FlexLlmException("the forward pass failed", e);
+            chunks.forEach(c -> failed.put(live.get(c.sequence()), error));
+            sampled.clear();
+            if (window != null) {
+                jobs.fail(window.lane(), error);
+            }
             return;
         }
         chunks.forEach(c -> c.sequence().advance(c.count()));
-        failed.forEach(this::fail);
-        for (Sampled s : sampled) {
-            if (!failed.containsKey(s.request())) {
-                deliver(s);
+        if (window != null) {
+            jobs.forwarded(window);
+        }
+    }
+
+    /** The plan's backward slice or whole sample; returns the tokens of samples it completed. */
+    private int finetune(CoServingPlan plan) {
+        var lane = plan.whole() != null ? plan.whole() : plan.slice() == null ? null : plan.slice().lane();
+        if (lane == null) {
+            return 0;
+        }
+        try {
+            return plan.whole() != null ? jobs.runWhole(lane) : jobs.backward(plan.slice());
+        } catch (RuntimeException e) {
+            LOG.error("finetuning pass failed", e);
+            jobs.fail(lane, new FlexLlmException("the finetuning pass failed: " + e.getMessage(), e));
+            return 0;
+        }
+    }
+
+    private void observe(CoServingPlan plan, long start, long end, int completed) {
+        double measured = (end - start) / 1e6;
+        latency.observe(plan.composition(), measured);
+        int layers = plan.whole() != null ? model.config().numLayers()
+                : plan.slice() == null ? 0 : plan.slice().layers();
+        var record = new IterationRecord(iterations++, (start - startNanos) / 1e6, plan.composition(), layers,
+                plan.predictedMs(), measured, plan.limitMs(), completed);
+        metrics.iteration(record);
+        if (trace != null) {
+            trace.write(record);
+        }
+        for (var listener : instruments.listeners()) {
+            try {
+                listener.accept(record);
+            } catch (RuntimeException e) {
+                LOG.warn("an iteration listener threw; ignoring", e);
             }
         }
     }
@@ -270,15 +383,16 @@ public final class CoServingEngine implements AutoCloseable {
         }
     }
 
-    private void deliver(Sampled s) {
+    private void deliver(Sampled s, long now) {
         Request r = s.request();
         try {
             boolean stop = !r.params.ignoreEos() && eos.contains(s.token())
                     || r.params.stopTokenIds().contains(s.token());
-            FinishReason finish = r.accept(s.token(), s.logprob(), stop, config.maxModelLen());
+            FinishReason finish = r.accept(s.token(), s.logprob(), stop, config.maxModelLen(), now);
             if (finish != null) {
                 retire(r);
                 GenerationResult result = r.result(finish);
+                metrics.finished(result);
                 r.future.completeAsync(() -> result);
             }
         } catch (RuntimeException e) {
@@ -293,6 +407,7 @@ public final class CoServingEngine implements AutoCloseable {
 
     private void fail(Request r, RuntimeException e) {
         retire(r);
+        metrics.outcome("failed");
         CompletableFuture.runAsync(() -> r.future.completeExceptionally(e));
     }
 
@@ -308,8 +423,23 @@ public final class CoServingEngine implements AutoCloseable {
         inbox.drainTo(pending);
         for (Request r : pending) {
             retire(r);
+            metrics.outcome("cancelled");
             RuntimeException error = closedError(r);
             CompletableFuture.runAsync(() -> r.future.completeExceptionally(error));
+        }
+    }
+
+    /** Detaches every job (each writes its checkpoint), including those attached too late to start. */
+    private void stopJobs() {
+        Throwable cause = death == null ? new CancellationException("the engine was closed")
+                : new FlexLlmException("the engine stopped after an internal error", death);
+        jobs.detachAll(cause);
+        for (TrainingSource s; (s = attaching.poll()) != null; ) {
+            try {
+                s.detached(cause);
+            } catch (RuntimeException e) {
+                LOG.error("finetuning job '{}' failed while detaching", s.name(), e);
+            }
         }
     }
 

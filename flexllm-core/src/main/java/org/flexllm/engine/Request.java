@@ -15,6 +15,7 @@ import org.flexllm.api.Timings;
 import org.flexllm.sampling.SampledToken;
 import org.flexllm.sampling.SamplingParams;
 import org.flexllm.sampling.TokenHistory;
+import org.flexllm.schedule.Deadlines;
 import org.flexllm.schedule.Sequence;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,15 +37,20 @@ final class Request {
     private final TokenListener listener;
     private final List<SampledToken> logprobs = new ArrayList<>();
     private final SampledToken[] promptLogprobs;
-    private final long arrivalNanos = System.nanoTime();
-    private long firstScheduledNanos;
-    private long firstTokenNanos;
+    private final long arrivalNanos;
+    /** Not yet: the engine clock's origin is arbitrary, so no real time can serve as the mark. */
+    private static final long NOT_YET = Long.MIN_VALUE;
+    private long firstScheduledNanos = NOT_YET;
+    private long firstTokenNanos = NOT_YET;
     private long lastTokenNanos;
     private boolean adapterReleased;
 
     Request(Sequence sequence, SamplingParams params, RandomGenerator random, TokenHistory history, OutputText text,
-            TokenListener listener, CompletableFuture<GenerationResult> future, Slo slo) {
+            TokenListener listener, CompletableFuture<GenerationResult> future, Slo slo, long arrivalNanos) {
         this.slo = slo;
+        this.arrivalNanos = arrivalNanos;
+        sequence.setDeadlines(new Deadlines(arrivalNanos, Math.round(slo.ttftMs() * 1e6),
+                Math.round(slo.tpotMs() * 1e6)));
         this.sequence = sequence;
         this.params = params;
         this.random = random;
@@ -77,9 +83,9 @@ final class Request {
         promptLogprobs[position] = scored;
     }
 
-    void markScheduled() {
-        if (firstScheduledNanos == 0) {
-            firstScheduledNanos = System.nanoTime();
+    void markScheduled(long now) {
+        if (firstScheduledNanos == NOT_YET) {
+            firstScheduledNanos = now;
         }
     }
 
@@ -88,11 +94,12 @@ final class Request {
      *
      * @param logprob   the token's log-probability and alternatives, or null when not requested
      * @param stopToken whether the token ends generation (an end-of-sequence or stop id)
+     * @param now       the engine clock's time
      * @return why the request is finished now, or null when it goes on
      */
-    FinishReason accept(int token, SampledToken logprob, boolean stopToken, int contextLimit) {
-        long now = System.nanoTime();
-        firstTokenNanos = firstTokenNanos == 0 ? now : firstTokenNanos;
+    FinishReason accept(int token, SampledToken logprob, boolean stopToken, int contextLimit, long now) {
+        firstTokenNanos = firstTokenNanos == NOT_YET ? now : firstTokenNanos;
+        sequence.markFirstToken(now);
         lastTokenNanos = now;
         sequence.append(token);
         history.add(token);

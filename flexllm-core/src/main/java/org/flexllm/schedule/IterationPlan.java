@@ -10,6 +10,9 @@ import java.util.List;
  * @param rejected  sequences that cannot run even with the whole KV cache to themselves
  */
 public record IterationPlan(List<ScheduledChunk> chunks, List<Sequence> preempted, List<Rejection> rejected) {
+    /** No inference at all. */
+    public static final IterationPlan EMPTY = new IterationPlan(List.of(), List.of(), List.of());
+
     public IterationPlan {
         chunks = List.copyOf(chunks);
         preempted = List.copyOf(preempted);

@@ -12,16 +12,19 @@ import org.flexllm.kv.PagedKvCache;
 import org.flexllm.schedule.IterationPlan.Rejection;
 
 /**
- * The scheduling policy: one token budget per iteration, handed out decode first (one token to every
- * running sequence that has sampled its last token), then to running sequences still in their prompt
- * (chunked prefill), then to waiting sequences in arrival order. When the KV cache runs out of blocks the
+ * Inference's share of an iteration: a token budget handed out decode first (one token to every running
+ * sequence that has sampled its last token), then to running sequences still in their prompt (chunked
+ * prefill), then to waiting sequences, prefill by earliest deadline (the TTFT target; arrival order among
+ * equal targets). When the KV cache runs out of blocks the
  * newest running sequence is preempted: its blocks are freed and it is recomputed when it is scheduled again.
  * A sequence is rejected only when it could not fit even with the whole cache to itself.
  */
 public final class Scheduler {
+    private static final Comparator<Sequence> EARLIEST_DUE = Comparator.comparingLong(Sequence::dueNanos)
+            .thenComparingLong(Sequence::id);
     private final PagedKvCache kv;
     private final int maxSequences;
-    private final PriorityQueue<Sequence> waiting = new PriorityQueue<>(Comparator.comparingLong(Sequence::id));
+    private final PriorityQueue<Sequence> waiting = new PriorityQueue<>(EARLIEST_DUE);
     private final List<Sequence> running = new ArrayList<>();
 
     public Scheduler(PagedKvCache kv, int maxSequences) {
@@ -50,11 +53,20 @@ public final class Scheduler {
         return waiting.size();
     }
 
+    /** When the most urgent running or waiting sequence's next token is due, or {@code Long.MAX_VALUE}. */
+    public long earliestDue() {
+        long due = Long.MAX_VALUE;
+        for (Sequence s : running) {
+            due = Math.min(due, s.dueNanos());
+        }
+        return waiting.isEmpty() ? due : Math.min(due, waiting.peek().dueNanos());
+    }
+
     /** Plans one iteration of at most {@code budget} tokens. */
     public IterationPlan schedule(int budget) {
         Round round = new Round(budget);
         List<Sequence> decodesFirst = running.stream()
-                .sorted(Comparator.comparing((Sequence s) -> s.uncomputed() > 1)).toList();
+                .sorted(Comparator.comparing((Sequence s) -> s.uncomputed() > 1).thenComparing(EARLIEST_DUE)).toList();
         for (Sequence s : decodesFirst) {
             if (running.contains(s)) {
                 round.scheduleRunning(s);

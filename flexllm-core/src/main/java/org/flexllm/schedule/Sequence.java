@@ -18,6 +18,9 @@ public final class Sequence {
     private int computed;
     private int preemptions;
     private final BlockTable blocks = new BlockTable();
+    private Deadlines deadlines = Deadlines.NONE;
+    private long firstTokenNanos;
+    private boolean sampled;
 
     /** @param id arrival order: lower ids were submitted earlier and are scheduled first */
     public Sequence(long id, int[] prompt, int expectedTokens) {
@@ -34,6 +37,33 @@ public final class Sequence {
         this.adapter = adapter;
         this.tokens = Arrays.copyOf(prompt, Math.max(prompt.length, expectedTokens));
         this.length = prompt.length;
+    }
+
+    /** The latency targets the scheduler keeps this sequence to. */
+    public Deadlines deadlines() {
+        return deadlines;
+    }
+
+    public void setDeadlines(Deadlines deadlines) {
+        this.deadlines = deadlines;
+    }
+
+    /**
+     * When the next token is due for the sequence to meet its targets: its first token by its TTFT; the
+     * (n+1)-th by first + n · TPOT, so that the mean time per output token after the first stays within TPOT.
+     */
+    public long dueNanos() {
+        double due = !sampled ? (double) deadlines.arrivalNanos() + deadlines.ttftNanos()
+                : firstTokenNanos + (double) generated() * deadlines.tpotNanos();
+        return (long) Math.min(due, Long.MAX_VALUE / 2.0);
+    }
+
+    /** Records when the first token was sampled. */
+    public void markFirstToken(long nanos) {
+        if (!sampled) {
+            firstTokenNanos = nanos;
+            sampled = true;
+        }
     }
 
     public long id() {

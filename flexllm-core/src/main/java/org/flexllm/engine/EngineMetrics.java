@@ -1,0 +1,70 @@
+package org.flexllm.engine;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import org.flexllm.api.GenerationResult;
+import org.flexllm.api.Timings;
+
+/**
+ * The engine's Micrometer meters: per request its queue time, TTFT, TPOT and end-to-end latency and whether
+ * it met its SLO; per iteration its latency and the tokens of each kind it computed.
+ */
+final class EngineMetrics {
+    private final MeterRegistry registry;
+    private final Timer queue;
+    private final Timer ttft;
+    private final Timer tpot;
+    private final Timer e2e;
+    private final Timer iteration;
+    private final Counter decodeTokens;
+    private final Counter prefillTokens;
+    private final Counter finetuneTokens;
+
+    EngineMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        this.queue = timer("flexllm.request.queue", "submission to first scheduled");
+        this.ttft = timer("flexllm.request.ttft", "time to first token");
+        this.tpot = timer("flexllm.request.tpot", "mean time per output token after the first");
+        this.e2e = timer("flexllm.request.e2e", "submission to last token");
+        this.iteration = timer("flexllm.iteration", "one iteration of the engine loop");
+        this.decodeTokens = tokens("decode");
+        this.prefillTokens = tokens("prefill");
+        this.finetuneTokens = tokens("finetune");
+    }
+
+    private Timer timer(String name, String description) {
+        return Timer.builder(name).description(description).publishPercentiles(0.5, 0.99).register(registry);
+    }
+
+    private Counter tokens(String kind) {
+        return Counter.builder("flexllm.tokens").description("tokens computed by forward passes")
+                .tag("kind", kind).register(registry);
+    }
+
+    void finished(GenerationResult r) {
+        Timings t = r.timings();
+        queue.record(millis(t.queueMs()));
+        ttft.record(millis(t.ttftMs()));
+        tpot.record(millis(t.tpotMs()));
+        e2e.record(millis(t.e2eMs()));
+        outcome(r.sloMet() ? "slo_met" : "slo_missed");
+    }
+
+    /** A request that ended without a result: {@code failed} or {@code cancelled}. */
+    void outcome(String outcome) {
+        registry.counter("flexllm.requests", "outcome", outcome).increment();
+    }
+
+    void iteration(IterationRecord r) {
+        iteration.record(millis(r.measuredMs()));
+        decodeTokens.increment(r.composition().decodeTokens());
+        prefillTokens.increment(r.composition().prefillTokens());
+        finetuneTokens.increment(r.composition().finetuneTokens());
+    }
+
+    private static Duration millis(double ms) {
+        return Duration.ofNanos(Math.round(ms * 1e6));
+    }
+}

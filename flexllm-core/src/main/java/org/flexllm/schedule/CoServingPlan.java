@@ -1,0 +1,26 @@
+package org.flexllm.schedule;
+
+/**
+ * One iteration of a co-serving engine: inference chunks and, from what they leave, finetuning work.
+ *
+ * @param inference   decode tokens and prefill chunks
+ * @param window      a finetuning forward window riding in the same forward pass, or null
+ * @param slice       a backward slice run after the forward pass, or null
+ * @param whole       a lane whose sample runs whole (forward and backward) instead of inference, or null
+ * @param composition what the iteration computes, for the latency model
+ * @param predictedMs the latency model's prediction
+ * @param limitMs     the latency the running requests' SLOs allow ({@code Double.POSITIVE_INFINITY} when none)
+ */
+public record CoServingPlan(IterationPlan inference, Window window, Slice slice, TrainingLane whole,
+                            Composition composition, double predictedMs, double limitMs) {
+
+    /** Positions {@code [lane.forwardDone(), + count)} of a lane's forward sample. */
+    public record Window(TrainingLane lane, int count) {}
+
+    /** Layers {@code [lane.backwardTop() - layers, lane.backwardTop())} of a lane's backward sample. */
+    public record Slice(TrainingLane lane, int layers) {}
+
+    public boolean isEmpty() {
+        return composition.isEmpty();
+    }
+}
