@@ -217,6 +217,18 @@ class CoServedJobTest {
     }
 
     @Test
+    void closingTheJobCancelsItAndWaitsForItsCheckpoint() throws Exception {
+        CompletableFuture<Void> stepped = new CompletableFuture<>();
+        FinetuneJob job = coServed(options().steps(1000).build(), temp.resolve("out"), r -> stepped.complete(null))
+                .start();
+        stepped.get(60, TimeUnit.SECONDS);
+        job.close();
+        assertTrue(job.isDone());
+        assertTrue(Files.isDirectory(temp.resolve("out/checkpoint-" + job.history().size())));
+        assertEquals(List.of(), registry.resident());
+    }
+
+    @Test
     void aNonFiniteLossStopsTheJobAndServingGoesOn() throws Exception {
         FinetuneJob job = coServed(options().lr(1e30).steps(10).build(), temp.resolve("out"), r -> {}).start();
         NanLossException e = assertThrows(NanLossException.class, job::await);
