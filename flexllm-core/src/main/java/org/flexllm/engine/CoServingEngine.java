@@ -258,6 +258,12 @@ public final class CoServingEngine implements AutoCloseable {
         plan.inference().rejected().forEach(this::reject);
         if (!plan.isEmpty()) {
             execute(plan, start);
+        } else if (hybrid.hasWork()) {
+            // Work that cannot run yet (a sample waiting for KV blocks): wait for a request, not spin.
+            Request next = inbox.poll(IDLE_POLL_MS, TimeUnit.MILLISECONDS);
+            if (next != null) {
+                admit(next);
+            }
         }
     }
 

@@ -18,10 +18,11 @@ import org.flexllm.schedule.CoServingPlan.Window;
  * while it has none, else at {@code first + n · TPOT}: a request that ran ahead of its TPOT has banked slack a
  * long backward slice may spend, one that fell behind leaves finetuning nothing. With no request at all,
  * finetuning takes the whole budget, in iterations of at most half the default TTFT so that a request arriving
- * meanwhile still meets it.
+ * meanwhile still meets it (but at least one backward layer, so that a job always progresses while no request
+ * runs).
  *
  * <p>The baselines: {@link Policy#SPATIAL} reserves a fixed share of the token budget for finetuning (backward
- * layer-tokens counted in forward tokens of equal predicted time); {@link Policy#TEMPORAL} runs a whole sample
+ * layer-tokens counted in forward tokens of equal predicted time, one layer at least); {@link Policy#TEMPORAL} runs a whole sample
  * every K iterations or whenever no request is waiting or running; {@link Policy#FINETUNE_ONLY} runs whole
  * samples only; {@link Policy#INFERENCE_ONLY} never finetunes.
  *
@@ -87,9 +88,10 @@ public final class HybridScheduler {
         IterationPlan chunks = inference.schedule(tokenBudget);
         double limit = limitMs(now);
         Composition c = composition(chunks);
+        int least = inference.hasWork() ? 0 : 1;
         Slice slice = pick(l -> l.backwardSample() != null)
-                .map(lane -> new Slice(lane, largest(lane.backwardTop(),
-                        n -> latency.predictMs(c.withBackward(n * lane.backwardSample().length())) <= limit)))
+                .map(lane -> new Slice(lane, Math.max(least, largest(lane.backwardTop(),
+                        n -> latency.predictMs(c.withBackward(n * lane.backwardSample().length())) <= limit))))
                 .filter(s -> s.layers() > 0).orElse(null);
         Composition withSlice = slice == null ? c : c.withBackward(layerTokens(slice));
         int room = tokenBudget - c.forwardTokens();
@@ -110,9 +112,9 @@ public final class HybridScheduler {
         int share = (int) Math.ceil(tokenBudget * spatialShare);
         IterationPlan chunks = inference.schedule(tokenBudget - share);
         Slice slice = pick(l -> l.backwardSample() != null)
-                .map(lane -> new Slice(lane, largest(lane.backwardTop(),
-                        n -> forwardEquivalent(n * lane.backwardSample().length()) <= share)))
-                .filter(s -> s.layers() > 0).orElse(null);
+                .map(lane -> new Slice(lane, Math.max(1, largest(lane.backwardTop(),
+                        n -> forwardEquivalent(n * lane.backwardSample().length()) <= share))))
+                .orElse(null);
         Window window = pick(l -> l.forwardLeft() > 0)
                 .map(lane -> new Window(lane, Math.min(share, lane.forwardLeft()))).orElse(null);
         return planned(chunks, window, slice, null, Double.POSITIVE_INFINITY);

@@ -60,7 +60,11 @@ final class CoServingSimulation implements AutoCloseable {
     private long nextId;
 
     CoServingSimulation(Policy policy) {
-        hybrid = new HybridScheduler(inference, LATENCY, policy, BUDGET, TTFT_MS / 2, 4, 0.25);
+        this(policy, LATENCY);
+    }
+
+    CoServingSimulation(Policy policy, LatencyModel latency) {
+        hybrid = new HybridScheduler(inference, latency, policy, BUDGET, TTFT_MS / 2, 4, 0.25);
     }
 
     Request submit(int promptTokens, int outputTokens) {

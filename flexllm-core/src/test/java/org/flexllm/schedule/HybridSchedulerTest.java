@@ -145,4 +145,19 @@ class HybridSchedulerTest {
             assertEquals(List.of(false, false, false, false, true, false, false, false, false, true), whole);
         }
     }
+
+    @Test
+    void aLayerLongerThanTheLimitStillRunsWhenNoRequestWaitsAndUnderSpatial() throws Exception {
+        var slowBackward = LinearLatencyModel.fixed(5, 1, 0, 0.1, 0.1, 100);
+        for (Policy policy : new Policy[] {Policy.COSERVE, Policy.SPATIAL}) {
+            try (var sim = new CoServingSimulation(policy, slowBackward)) {
+                sim.lane(1);
+                for (int i = 0; i < 200 && sim.samplesCompleted == 0; i++) {
+                    sim.refill(32);
+                    sim.run(sim.plan());
+                }
+                assertEquals(1, sim.samplesCompleted, policy + ": a sample completed, one layer at a time");
+            }
+        }
+    }
 }
