@@ -138,7 +138,7 @@ public final class CoServingEngine implements AutoCloseable {
                 : new Profiler(model, kv, batches).calibrate(config.tokenBudget(), config.maxSequences());
         LOG.debug("latency model: {}", latency);
         this.hybrid = new HybridScheduler(scheduler, latency, config.policy(), config.tokenBudget(),
-                config.slo().ttftMs() / 2, config.temporalEvery(), config.spatialShare());
+                config.slo().ttftMs() / 4, config.temporalEvery(), config.spatialShare());
         this.jobs = new TrainingJobs(model, kv, hybrid, config.maxFinetuneTokens(), config.tokenBudget());
         this.metrics = new EngineMetrics(instruments.meters());
         this.trace = instruments.traceFile() == null ? null : new IterationTrace(instruments.traceFile());

@@ -33,6 +33,12 @@ final class Profiler {
 
     /** Profiles within the token budget, the sequence limit and what the KV cache holds. */
     LinearLatencyModel calibrate(int tokenBudget, int maxSequences) {
+        profile(tokenBudget, maxSequences);
+        return LinearLatencyModel.calibrated(profile(tokenBudget, maxSequences));
+    }
+
+    /** The profile's observations; the first round only warms the JIT up. */
+    private List<Observation> profile(int tokenBudget, int maxSequences) {
         List<Observation> profile = new ArrayList<>();
         int large = Math.min(Math.min(64, tokenBudget), kv.capacityTokens());
         int small = Math.min(16, large);
@@ -49,7 +55,7 @@ final class Profiler {
         profile.add(new Observation(Composition.EMPTY.withFinetune(large), prefillLarge));
         long layerTokens = (long) model.config().numLayers() * large;
         profile.add(new Observation(Composition.EMPTY.withBackward(layerTokens), BACKWARD_PER_FORWARD * prefillLarge));
-        return LinearLatencyModel.calibrated(profile);
+        return profile;
     }
 
     /** The best of a few prefills of {@code tokens} dummy tokens, in ms. */

@@ -17,9 +17,9 @@ import org.flexllm.schedule.CoServingPlan.Window;
  * predicts to end before the most urgent request's next token is due. A request's next token is due by its TTFT
  * while it has none, else at {@code first + n · TPOT}: a request that ran ahead of its TPOT has banked slack a
  * long backward slice may spend, one that fell behind leaves finetuning nothing. With no request at all,
- * finetuning takes the whole budget, in iterations of at most half the default TTFT so that a request arriving
+ * finetuning takes the whole budget, in iterations of at most a quarter of the default TTFT so that a request arriving
  * meanwhile still meets it (but at least one backward layer, so that a job always progresses while no request
- * runs).
+ * runs, or when a backward has waited long: the latency model may be wrong about it).
  *
  * <p>The baselines: {@link Policy#SPATIAL} reserves a fixed share of the token budget for finetuning (backward
  * layer-tokens counted in forward tokens of equal predicted time, one layer at least); {@link Policy#TEMPORAL} runs a whole sample
@@ -30,8 +30,13 @@ import org.flexllm.schedule.CoServingPlan.Window;
  * unit of weight.
  */
 public final class HybridScheduler {
-    /** Plan to this fraction of the time left: the latency model's error must not cost a deadline. */
+    /**
+     * Finetuning plans to meet the targets scaled by this: the latency model's error, and iterations that are
+     * inference alone and slower than the TPOT, must not cost a deadline.
+     */
     private static final double MARGIN = 0.85;
+    /** Iterations a backward may wait for room before one layer runs regardless. */
+    private static final int PATIENCE = 64;
 
     private final Scheduler inference;
     private final LatencyModel latency;
@@ -88,11 +93,11 @@ public final class HybridScheduler {
         IterationPlan chunks = inference.schedule(tokenBudget);
         double limit = limitMs(now);
         Composition c = composition(chunks);
-        int least = inference.hasWork() ? 0 : 1;
         Slice slice = pick(l -> l.backwardSample() != null)
-                .map(lane -> new Slice(lane, Math.max(least, largest(lane.backwardTop(),
+                .map(lane -> new Slice(lane, Math.max(leastLayers(lane), largest(lane.backwardTop(),
                         n -> latency.predictMs(c.withBackward(n * lane.backwardSample().length())) <= limit))))
                 .filter(s -> s.layers() > 0).orElse(null);
+        lanes.forEach(l -> l.waited(slice != null && slice.lane() == l));
         Composition withSlice = slice == null ? c : c.withBackward(layerTokens(slice));
         int room = tokenBudget - c.forwardTokens();
         Window window = pick(l -> l.forwardLeft() > 0)
@@ -102,10 +107,19 @@ public final class HybridScheduler {
         return planned(chunks, window, slice, null, limit);
     }
 
-    /** The time until the most urgent request's next token is due, with a margin; the idle limit at most. */
+    /**
+     * One layer when no request runs, or when the lane's backward has waited {@link #PATIENCE} iterations: a
+     * latency model that overestimates the backward (profiled on a cold JIT, say) learns what a slice costs
+     * only by running one.
+     */
+    private int leastLayers(TrainingLane lane) {
+        return !inference.hasWork() || lane.waitedIterations() >= PATIENCE ? 1 : 0;
+    }
+
+    /** The time until the most urgent request's next token is due (with a margin), the idle limit at most. */
     private double limitMs(long now) {
-        long due = inference.earliestDue();
-        return due == Long.MAX_VALUE ? idleLimitMs : Math.min(idleLimitMs, Math.max(0, (due - now) / 1e6 * MARGIN));
+        long due = inference.earliestDue(MARGIN);
+        return due == Long.MAX_VALUE ? idleLimitMs : Math.min(idleLimitMs, Math.max(0, (due - now) / 1e6));
     }
 
     private CoServingPlan spatial() {

@@ -20,7 +20,7 @@ import org.flexllm.schedule.IterationPlan.Rejection;
  * A sequence is rejected only when it could not fit even with the whole cache to itself.
  */
 public final class Scheduler {
-    private static final Comparator<Sequence> EARLIEST_DUE = Comparator.comparingLong(Sequence::dueNanos)
+    private static final Comparator<Sequence> EARLIEST_DUE = Comparator.comparingLong((Sequence s) -> s.dueNanos())
             .thenComparingLong(Sequence::id);
     private final PagedKvCache kv;
     private final int maxSequences;
@@ -53,13 +53,19 @@ public final class Scheduler {
         return waiting.size();
     }
 
-    /** When the most urgent running or waiting sequence's next token is due, or {@code Long.MAX_VALUE}. */
-    public long earliestDue() {
+    /**
+     * When the most urgent running or waiting sequence's next token is due, its targets scaled by
+     * {@code margin} ({@link Sequence#dueNanos(double)}), or {@code Long.MAX_VALUE} when there is none.
+     */
+    public long earliestDue(double margin) {
         long due = Long.MAX_VALUE;
         for (Sequence s : running) {
-            due = Math.min(due, s.dueNanos());
+            due = Math.min(due, s.dueNanos(margin));
         }
-        return waiting.isEmpty() ? due : Math.min(due, waiting.peek().dueNanos());
+        for (Sequence s : waiting) {
+            due = Math.min(due, s.dueNanos(margin));
+        }
+        return due;
     }
 
     /** Plans one iteration of at most {@code budget} tokens. */

@@ -53,8 +53,13 @@ public final class Sequence {
      * (n+1)-th by first + n · TPOT, so that the mean time per output token after the first stays within TPOT.
      */
     public long dueNanos() {
-        double due = !sampled ? (double) deadlines.arrivalNanos() + deadlines.ttftNanos()
-                : firstTokenNanos + (double) generated() * deadlines.tpotNanos();
+        return dueNanos(1);
+    }
+
+    /** As {@link #dueNanos()}, for targets scaled by {@code margin} (below 1: to meet them with room to spare). */
+    public long dueNanos(double margin) {
+        double due = !sampled ? deadlines.arrivalNanos() + margin * deadlines.ttftNanos()
+                : firstTokenNanos + margin * generated() * deadlines.tpotNanos();
         return (long) Math.min(due, Long.MAX_VALUE / 2.0);
     }
 

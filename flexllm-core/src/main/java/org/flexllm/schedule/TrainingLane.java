@@ -15,6 +15,7 @@ public final class TrainingLane {
     private TrainingSequence backward;
     private int backwardTop;
     private double served;
+    private int waited;
 
     /**
      * @param weight the job's share of finetuning time relative to other jobs
@@ -85,6 +86,15 @@ public final class TrainingLane {
             backwardTop = layers;
             forward = null;
         }
+    }
+
+    /** Counts the iterations the lane's backward sample waits without a slice; a slice resets the count. */
+    public void waited(boolean sliced) {
+        waited = sliced || backward == null ? 0 : waited + 1;
+    }
+
+    public int waitedIterations() {
+        return waited;
     }
 
     /** Forgets both samples (a stopped job). */

@@ -45,7 +45,7 @@ class CoServingEngineTest {
 
     private static LlmEngine engine(Policy policy, List<IterationRecord> records, SimpleMeterRegistry meters,
                                     Path trace) {
-        var builder = LlmEngine.builder().model(MODEL).policy(policy).tokenBudget(64).maxFinetuneTokens(48)
+        var builder = LlmEngine.builder().model(MODEL).policy(policy).tokenBudget(32).maxFinetuneTokens(48)
                 .clock(EngineClock.simulated()).latencyModel(LATENCY).slo(SLO).meterRegistry(meters)
                 .onIteration(records::add);
         return (trace == null ? builder : builder.traceFile(trace)).build();
@@ -93,13 +93,13 @@ class CoServingEngineTest {
 
     @Test
     void windowedLossInMixedBatchesEqualsTheSampleRunAlone() throws Exception {
-        RecordingSource job = RecordingSource.of(2, 40, VOCAB);
+        RecordingSource job = RecordingSource.of(2, 48, VOCAB);
         double[] alone = new double[2];
         try (var loaded = LoadedModel.open(MODEL); var backend = new CpuBackend()) {
             var model = CompiledModel.compile(backend, loaded.config(), loaded.weights(), List.of(), 64, 64);
             var kv = PagedKvCache.allocate(backend, loaded.config(), 16, PagedKvCache.bytesPerToken(loaded.config()) * 64);
             var runner = new TrainingRunner(model, kv, 64);
-            var copy = RecordingSource.of(2, 40, VOCAB);
+            var copy = RecordingSource.of(2, 48, VOCAB);
             for (int i = 0; i < 2; i++) {
                 TrainingSample s = copy.next();
                 alone[i] = runner.evaluate(new TrainingSequence(s.ids(), s.labels(), model.newTape(64)), -1,
@@ -108,15 +108,24 @@ class CoServingEngineTest {
         }
         List<IterationRecord> records = new CopyOnWriteArrayList<>();
         try (LlmEngine engine = engine(Policy.COSERVE, records, new SimpleMeterRegistry(), null)) {
-            engine.attach(job);
+            List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
             for (int i = 0; i < 6; i++) {
-                engine.submit(request(i, 30));
+                futures.add(engine.submit(request(i, 60)));
             }
+            while (records.stream().noneMatch(r -> r.composition().decodeTokens() > 0)) {
+                Thread.sleep(1);
+            }
+            engine.attach(job);
             job.detached.get(60, TimeUnit.SECONDS);
+            for (var f : futures) {
+                f.get(60, TimeUnit.SECONDS);
+            }
         }
         assertTrue(records.stream().anyMatch(r -> r.composition().finetuneTokens() > 0
-                && r.composition().finetuneTokens() < 40 && r.composition().decodeTokens() > 0),
-                "the samples ran in windows beside decodes");
+                && r.composition().decodeTokens() > 0),
+                "the samples ran beside decodes");
+        assertTrue(records.stream().filter(r -> r.composition().finetuneTokens() > 0).count() >= 4,
+                "each sample's forward took at least two windows (the budget is 32 tokens)");
         assertEquals(alone[0], job.losses.get(0), 1e-5);
         assertEquals(alone[1], job.losses.get(1), 1e-5);
     }
@@ -127,17 +136,23 @@ class CoServingEngineTest {
         List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
         try (LlmEngine engine = engine(Policy.COSERVE, new ArrayList<>(), new SimpleMeterRegistry(), null)) {
             engine.attach(job);
-            for (int i = 0; i < 10; i++) {
-                futures.add(engine.submit(request(i, 2000 + i)));
+            for (int i = 0; i < 3; i++) {
+                futures.add(engine.submit(request(i, 2000)));
             }
-            while (job.losses.isEmpty()) {
-                Thread.sleep(5);
+            while (job.losses.size() < 2) {
+                Thread.sleep(1);
             }
         }
+        int cancelled = 0;
         for (var f : futures) {
-            var e = assertThrows(CancellationException.class, () -> f.get(10, TimeUnit.SECONDS));
-            assertTrue(e.getCause().getMessage().contains("closed before request"), e.getCause().getMessage());
+            try {
+                assertTrue(f.get(10, TimeUnit.SECONDS).ids().size() > 0);
+            } catch (CancellationException e) {
+                assertTrue(e.getCause().getMessage().contains("closed before request"), e.getCause().getMessage());
+                cancelled++;
+            }
         }
+        assertTrue(cancelled > 0, "requests of 2000 tokens were still running");
         assertInstanceOf(CancellationException.class, job.detached.get(10, TimeUnit.SECONDS));
         assertEquals(1, job.detachCalls());
     }

@@ -23,9 +23,11 @@ import org.flexllm.schedule.Policy;
  * @param ftSeqLen  the longest finetuning sample, and the length of random ones
  * @param loraR     the LoRA rank
  * @param seed      the seed of the arrivals, the prompts' ids and the random finetuning data
+ * @param iterationTrace where the engine writes its iteration trace (JSON lines), or null
  */
 public record CoserveConfig(String model, Policy policy, Double rate, Path trace, double durationS, Slo slo,
-                            int promptLen, int outputLen, Path ftData, int ftSeqLen, int loraR, long seed) {
+                            int promptLen, int outputLen, Path ftData, int ftSeqLen, int loraR, long seed,
+                            Path iterationTrace) {
     /**
      * @throws IllegalArgumentException naming the option that is missing or out of range
      */

@@ -65,9 +65,10 @@ public final class CoserveHarness {
     }
 
     private static LlmEngine engine(CoserveConfig config, AdapterRegistry registry, IterationLog iterations) {
-        return LlmEngine.builder().model(config.model()).policy(config.policy()).slo(config.slo())
+        var builder = LlmEngine.builder().model(config.model()).policy(config.policy()).slo(config.slo())
                 .adapters(registry).maxFinetuneTokens(config.ftSeqLen()).seed(config.seed())
-                .meterRegistry(new SimpleMeterRegistry()).onIteration(iterations).build();
+                .meterRegistry(new SimpleMeterRegistry()).onIteration(iterations);
+        return (config.iterationTrace() == null ? builder : builder.traceFile(config.iterationTrace())).build();
     }
 
     /**

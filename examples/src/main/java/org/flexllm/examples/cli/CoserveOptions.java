@@ -52,6 +52,10 @@ final class CoserveOptions {
             description = "coserve: the longest finetuning sample, and the length of the synthetic ones.")
     private int ftSeqLen;
 
+    @Option(names = "--iteration-trace", paramLabel = "FILE.jsonl", description = "coserve: write every iteration's"
+            + " composition, predicted and measured latency and SLO limit to this file, one JSON object per line.")
+    private Path iterationTrace;
+
     @Option(names = "--seed", defaultValue = "0", paramLabel = "N",
             description = "coserve: the seed of the arrivals, their lengths, the prompts' ids and synthetic data.")
     private long seed;
@@ -81,7 +85,7 @@ final class CoserveOptions {
         Path data = ftData.equals(SYNTHETIC) ? null : Path.of(ftData);
         try {
             return new CoserveConfig(model, policy, rate, trace, durationS, new Slo(sloTtftMs, sloTpotMs), promptLen,
-                    outputLen, data, ftSeqLen, loraR, seed);
+                    outputLen, data, ftSeqLen, loraR, seed, iterationTrace);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }

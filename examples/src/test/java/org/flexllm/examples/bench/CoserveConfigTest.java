@@ -21,7 +21,7 @@ class CoserveConfigTest {
     Path temp;
 
     private static CoserveConfig config(Policy policy, Double rate, Path trace) {
-        return new CoserveConfig("synthetic:tiny", policy, rate, trace, 3, SLO, 64, 32, null, 128, 8, 0);
+        return new CoserveConfig("synthetic:tiny", policy, rate, trace, 3, SLO, 64, 32, null, 128, 8, 0, null);
     }
 
     @Test
@@ -33,7 +33,7 @@ class CoserveConfigTest {
 
     @Test
     void poissonArrivalsComeAtTheRate() {
-        List<Arrival> arrivals = new CoserveConfig("m", Policy.COSERVE, 50.0, null, 10, SLO, 200, 200, null, 128, 8, 0)
+        List<Arrival> arrivals = new CoserveConfig("m", Policy.COSERVE, 50.0, null, 10, SLO, 200, 200, null, 128, 8, 0, null)
                 .arrivals(new SplittableRandom(1));
         assertEquals(500, arrivals.size(), 100);
         assertTrue(arrivals.getLast().timeS() < 10);

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 class CoserveReportTest {
     private static CoserveConfig config(Policy policy) {
-        return new CoserveConfig("synthetic:tiny", policy, 2.0, null, 10, new Slo(100, 20), 64, 32, null, 128, 8, 5);
+        return new CoserveConfig("synthetic:tiny", policy, 2.0, null, 10, new Slo(100, 20), 64, 32, null, 128, 8, 5, null);
     }
 
     private static RequestOutcome done(double at, boolean met, double ttft, double tpot, int tokens) {
