@@ -23,12 +23,17 @@ public final class GradientClipping {
      */
     public static double clipGlobalNorm(List<Parameter> params, double maxNorm) {
         Hyperparameters.positive("max_grad_norm", maxNorm);
-        double norm = Math.sqrt(params.stream().mapToDouble(GradientClipping::sumOfSquares).sum());
+        double norm = globalNorm(params);
         double scale = maxNorm / (norm + EPSILON);
         if (Double.isFinite(norm) && scale < 1) {
             params.forEach(p -> scale(p.grad(), p.count(), scale));
         }
         return norm;
+    }
+
+    /** The L2 norm of all gradients together, without clipping them. */
+    public static double globalNorm(List<Parameter> params) {
+        return Math.sqrt(params.stream().mapToDouble(GradientClipping::sumOfSquares).sum());
     }
 
     private static double sumOfSquares(Parameter p) {

@@ -13,7 +13,9 @@ import org.flexllm.api.UnknownAdapterException;
 import org.flexllm.graph.GraphPass;
 import org.flexllm.model.ModelConfig;
 import org.flexllm.peft.AdapterConfig;
+import org.flexllm.peft.Parameter;
 import org.flexllm.peft.bypass.ResidentAdapters;
+import org.flexllm.peft.bypass.ResidentAdapters.Resident;
 
 /**
  * Serves many PEFT adapter folders, LoRA and IA3 mixed, from one engine; requests pick one by name.
@@ -33,7 +35,8 @@ import org.flexllm.peft.bypass.ResidentAdapters;
  * adapter's slot from submission to its end. Acquiring an adapter that is not resident reads it from its
  * folder into a free slot, or else into the slot of the least recently used adapter that nothing pins, which
  * is evicted; when every slot is pinned the request is refused ({@link AdapterSlotsBusyException}). Each
- * resident adapter's tensors live in an arena of their own, closed on eviction.
+ * resident adapter's tensors live in an arena of their own, closed on eviction. A co-served finetuning job
+ * holds a slot for its live adapter while it trains ({@link #train}).
  *
  * <p><b>Unregistering</b> takes effect at once for new requests; requests already running on the adapter
  * finish on it, and its memory is freed when the last of them ends. {@link #close} unregisters every adapter,
@@ -42,19 +45,27 @@ import org.flexllm.peft.bypass.ResidentAdapters;
  * <p>Thread-safe. Folders are read outside the lock, so that the engine thread's releases never wait on disk.
  */
 public final class AdapterRegistry implements AdapterHost, AutoCloseable {
-    /** A registered adapter, compared by identity: registering a name again makes a new one. */
+    /**
+     * A registered adapter, compared by identity: registering a name again makes a new one. A training job's
+     * adapter has one of its own that is never registered (and no folder), so no request finds it by name.
+     */
     private record Registration(String name, Path folder) {}
 
-    /** A filled slot: whose adapter, its memory, how many running requests pin it, and when it was last pinned. */
+    /**
+     * A filled slot: whose adapter, what eviction frees, how many running requests (or the one finetuning job)
+     * pin it, and when it was last pinned.
+     */
     private static final class Occupant {
         final Registration adapter;
-        final LoadedAdapter loaded;
+        final Resident resident;
+        final Runnable free;
         int pins;
         long lastPinned;
 
-        Occupant(Registration adapter, LoadedAdapter loaded) {
+        Occupant(Registration adapter, Resident resident, Runnable free) {
             this.adapter = adapter;
-            this.loaded = loaded;
+            this.resident = resident;
+            this.free = free;
         }
     }
 
@@ -98,7 +109,7 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("an adapter needs a name that is not blank");
         }
-        ServedModules.check(folder, AdapterConfig.read(folder), slots.maxRank());
+        ServedModules.check(folder.toString(), AdapterConfig.read(folder), slots.maxRank());
         ModelConfig checkedAgainst;
         do {
             checkedAgainst = bound();
@@ -218,13 +229,74 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
         slot = vacate();
         if (slot < 0) {
             loaded.close();
-            throw new AdapterSlotsBusyException("adapter '" + wanted.name() + "' is not resident and all "
-                    + occupants.length + " adapter slots are pinned by running requests; retry when one ends, or"
-                    + " create the AdapterRegistry with more resident adapters");
+            throw busy("adapter '" + wanted.name() + "' is not resident");
         }
-        occupants[slot] = new Occupant(wanted, loaded);
-        slots.set(slot, loaded.resident());
-        return pin(slot);
+        return occupy(slot, new Occupant(wanted, loaded.resident(), loaded::close));
+    }
+
+    /**
+     * Puts a finetuning job's live adapter in a slot for as long as it trains: the engine runs the job's samples
+     * on that slot and adds their gradients into {@code parameters}. The slot counts against {@code maxResident}
+     * and stays pinned, never evicted, until the returned lease is closed. Requests cannot name the adapter
+     * while it trains (its parameters change under them at every optimizer step); register its output folder
+     * when the job is done to serve it. The job keeps owning the parameters' memory: free it after closing the
+     * lease.
+     *
+     * @param job        the job's name, for messages and {@link #resident()}
+     * @param config     the adapter's method, rank and targets
+     * @param parameters its tensors (values and gradients) by PEFT key
+     * @param model      the model the job trains, which must be the one this registry serves
+     * @throws IllegalStateException       when no engine has bound this registry, one bound it to another model, or
+     *                                     it is closed
+     * @throws RankTooLargeException       when the adapter's LoRA rank exceeds {@code maxRank}
+     * @throws org.flexllm.peft.UnsupportedAdapterException when its IA3 modules cannot be served
+     * @throws AdapterSlotsBusyException   when every slot is pinned
+     */
+    public TrainingLease train(String job, AdapterConfig config, List<Parameter> parameters, ModelConfig model) {
+        String source = "finetuning job '" + job + "'";
+        ServedModules.check(source, config, slots.maxRank());
+        synchronized (this) {
+            if (closed || this.model == null || !this.model.equals(model)) {
+                throw new IllegalStateException(source + " cannot train on this adapter registry: it is "
+                        + (closed ? "closed" : this.model == null ? "not bound to an engine yet" : "bound to another"
+                        + " model") + "; build the job's engine with adapters(registry) and train on its model");
+            }
+            int slot = vacate();
+            if (slot < 0) {
+                throw busy(source + " needs an adapter slot");
+            }
+            Resident resident = Resident.of(job, config, parameters, model);
+            return new TrainingLease(occupy(slot, new Occupant(new Registration(job, null), resident, () -> {})));
+        }
+    }
+
+    /**
+     * A finetuning job's hold on its adapter slot ({@link #train}); closing it frees the slot. Close it only
+     * once no forward pass reads the slot any more (the engine has detached the job).
+     */
+    public final class TrainingLease implements AutoCloseable {
+        private final int slot;
+        private boolean released;
+
+        private TrainingLease(int slot) {
+            this.slot = slot;
+        }
+
+        /** The slot the job's samples run on. */
+        public int slot() {
+            return slot;
+        }
+
+        /** Empties the slot; idempotent. */
+        @Override
+        public void close() {
+            synchronized (AdapterRegistry.this) {
+                if (!released) {
+                    released = true;
+                    release(slot);
+                }
+            }
+        }
     }
 
     @Override
@@ -258,6 +330,18 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
 
     private synchronized ModelConfig bound() {
         return model;
+    }
+
+    private int occupy(int slot, Occupant occupant) {
+        occupants[slot] = occupant;
+        slots.set(slot, occupant.resident);
+        return pin(slot);
+    }
+
+    private AdapterSlotsBusyException busy(String what) {
+        return new AdapterSlotsBusyException(what + " and all " + occupants.length + " adapter slots are pinned by"
+                + " running requests or finetuning jobs; retry when one ends, or create the AdapterRegistry with more"
+                + " resident adapters");
     }
 
     private int pin(int slot) {
@@ -296,7 +380,7 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
     /** Empties a slot no forward pass reads (nothing pins it) and frees its adapter's memory. */
     private void evict(int slot) {
         slots.set(slot, null);
-        occupants[slot].loaded.close();
+        occupants[slot].free.run();
         occupants[slot] = null;
     }
 

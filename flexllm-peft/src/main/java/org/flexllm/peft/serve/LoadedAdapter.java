@@ -27,7 +27,7 @@ record LoadedAdapter(Resident resident, Arena arena) implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             Adapter adapter = AdapterFolder.read(folder, model, arena);
-            ServedModules.check(folder, adapter.config(), maxRank);
+            ServedModules.check(folder.toString(), adapter.config(), maxRank);
             return new LoadedAdapter(Resident.of(name, adapter.config(), frozen(adapter), model), arena);
         } catch (RuntimeException e) {
             arena.close();

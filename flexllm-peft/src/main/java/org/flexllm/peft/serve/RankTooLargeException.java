@@ -1,7 +1,6 @@
 package org.flexllm.peft.serve;
 
 import java.io.Serial;
-import java.nio.file.Path;
 import org.flexllm.FlexLlmException;
 
 /** A LoRA adapter whose rank exceeds what the registry reserved for LoRA's low-rank activations. */
@@ -9,8 +8,9 @@ public class RankTooLargeException extends FlexLlmException {
     @Serial
     private static final long serialVersionUID = 1L;
 
-    public RankTooLargeException(Path folder, int r, int maxRank) {
-        super(folder + ": r = " + r + " exceeds the registry's maxRank " + maxRank + " (the width reserved for"
+    /** @param source the adapter's folder, or the finetuning job training it */
+    public RankTooLargeException(String source, int r, int maxRank) {
+        super(source + ": r = " + r + " exceeds the registry's maxRank " + maxRank + " (the width reserved for"
                 + " LoRA's low-rank activations); create the AdapterRegistry with maxRank " + r + " or more");
     }
 }

@@ -1,6 +1,5 @@
 package org.flexllm.peft.serve;
 
-import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -32,28 +31,29 @@ final class ServedModules {
     /**
      * Checks that the ops of {@link #pass} can serve an adapter of {@code config}.
      *
+     * @param source what the adapter is, for messages: its folder, or the finetuning job training it
      * @throws RankTooLargeException       when a LoRA rank exceeds {@code maxRank}
      * @throws UnsupportedAdapterException when an IA3 module is scaled on the side the ops cannot scale
      */
-    static void check(Path folder, AdapterConfig config, int maxRank) {
+    static void check(String source, AdapterConfig config, int maxRank) {
         switch (config.method()) {
             case LORA -> {
                 if (config.r() > maxRank) {
-                    throw new RankTooLargeException(folder, config.r(), maxRank);
+                    throw new RankTooLargeException(source, config.r(), maxRank);
                 }
             }
-            case IA3 -> config.targets().forEach(p -> checkIa3(folder, config, p));
+            case IA3 -> config.targets().forEach(p -> checkIa3(source, config, p));
         }
     }
 
-    private static void checkIa3(Path folder, AdapterConfig config, Projection p) {
+    private static void checkIa3(String source, AdapterConfig config, Projection p) {
         if (config.isFeedforward(p) && !IA3_INPUTS.contains(p)) {
-            throw new UnsupportedAdapterException(folder + ": IA3 lists " + p.moduleName() + " in feedforward_modules,"
+            throw new UnsupportedAdapterException(source + ": IA3 lists " + p.moduleName() + " in feedforward_modules,"
                     + " but its input is shared with other projections and cannot be scaled for it alone (served"
                     + " feed-forward modules: " + names(IA3_INPUTS) + ")");
         }
         if (!config.isFeedforward(p) && IA3_INPUTS.contains(p)) {
-            throw new UnsupportedAdapterException(folder + ": IA3 targets " + p.moduleName() + " without listing it"
+            throw new UnsupportedAdapterException(source + ": IA3 targets " + p.moduleName() + " without listing it"
                     + " in feedforward_modules, which would scale its output, but that output is added straight into"
                     + " the residual stream; list it in feedforward_modules (served there: " + names(IA3_INPUTS) + ")");
         }

@@ -1,18 +1,16 @@
 package org.flexllm.peft.train;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.function.Consumer;
 import org.flexllm.FlexLlmException;
 import org.flexllm.peft.Adapter;
 
 /**
- * A finetuning job running on its own thread: progress, loss history, cancel and await. Start one with
+ * A finetuning job, running on a thread of its own or inside a co-serving engine's iterations
+ * ({@link Finetuner#coServe}): progress, loss history, cancel and await, the same for both. Start one with
  * {@link Finetuner}.
  *
  * <pre>{@code
@@ -23,63 +21,47 @@ import org.flexllm.peft.Adapter;
  * }</pre>
  */
 public final class FinetuneJob implements AutoCloseable {
-    private final List<StepRecord> history = Collections.synchronizedList(new ArrayList<>());
-    private final CompletableFuture<FinetuneResult> result = new CompletableFuture<>();
-    private final int totalSteps;
-    private final int firstStep;
-    private volatile boolean cancelled;
-    private final Thread thread;
+    private final JobRun run;
+    private final CompletableFuture<?> ended;
 
-    FinetuneJob(TrainingLoop loop, JobRun run, Consumer<StepRecord> listener) {
-        this.totalSteps = loop.totalSteps();
-        this.firstStep = run.firstStep();
-        history.addAll(run.history());
-        this.thread = Thread.ofPlatform().name("flexllm-finetune").unstarted(() -> {
-            try (loop) {
-                result.complete(run.execute(loop, this::stopRequested, record -> {
-                    history.add(record);
-                    listener.accept(record);
-                }));
-            } catch (Throwable t) {
-                result.completeExceptionally(t);
-            }
-        });
-        thread.start();
-    }
-
-    private boolean stopRequested() {
-        return cancelled;
+    /**
+     * @param ended completes when the job has let go of everything: its thread, if it has one, and its files
+     */
+    FinetuneJob(JobRun run, CompletableFuture<?> ended) {
+        this.run = run;
+        this.ended = ended;
     }
 
     /** Steps this job runs in all (including those done before a resume). */
     public int totalSteps() {
-        return totalSteps;
+        return run.totalSteps();
     }
 
     /** The step a resumed job started from (0 for a fresh one). */
     public int firstStep() {
-        return firstStep;
+        return run.firstStep();
     }
 
     /** The steps done so far, oldest first (a snapshot). */
     public List<StepRecord> history() {
-        synchronized (history) {
-            return List.copyOf(history);
-        }
+        return run.history();
     }
 
-    /** Asks the job to stop after the current step; it writes a checkpoint and completes as cancelled. */
+    /**
+     * Asks the job to stop before its next sample; it drops the step under way, writes a checkpoint of the last
+     * step done and completes as cancelled.
+     */
     public void cancel() {
-        cancelled = true;
+        run.cancel();
     }
 
     public boolean isDone() {
-        return result.isDone();
+        return run.result().isDone();
     }
 
-    /** The job's outcome, completing when it ends. */
+    /** The job's outcome, completing when it ends and its files are written. */
     public CompletableFuture<FinetuneResult> result() {
-        return result;
+        return run.result();
     }
 
     /**
@@ -90,7 +72,7 @@ public final class FinetuneJob implements AutoCloseable {
      */
     public FinetuneResult await() throws InterruptedException {
         try {
-            return result.get();
+            return run.result().get();
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException r) {
                 throw r;
@@ -99,11 +81,15 @@ public final class FinetuneJob implements AutoCloseable {
         }
     }
 
-    /** Cancels if still running and waits for the thread to finish writing its checkpoint. */
+    /** Cancels if still running and waits for the job to end and its last checkpoint to be written. */
     @Override
     public void close() throws InterruptedException {
         cancel();
-        thread.join();
+        try {
+            ended.get();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the job's end cannot fail", e);
+        }
     }
 
     /**

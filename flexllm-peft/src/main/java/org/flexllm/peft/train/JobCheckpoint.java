@@ -7,9 +7,9 @@ import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.flexllm.io.SafetensorsFile;
@@ -36,19 +36,23 @@ final class JobCheckpoint {
 
     private JobCheckpoint() {}
 
-    static Path write(Path out, int step, Adapter adapter, Optimizer optimizer, TrainerState state) {
+    /**
+     * Writes {@code OUT/checkpoint-STEP}, replacing one of the same step.
+     *
+     * @param optimizerState the optimizer's state as {@link Optimizer#state()} exports it
+     */
+    static void write(Path out, int step, Adapter adapter, Collection<Tensor> optimizerState, TrainerState state) {
         Path target = out.resolve(PREFIX + step);
         Path staged = AtomicFiles.temporarySibling(target);
         try {
             Files.createDirectories(out);
             Files.createDirectories(staged);
             AdapterFolder.write(staged.resolve("adapter"), adapter);
-            SafetensorsWriter.write(staged.resolve(OPTIMIZER_FILE), optimizer.state().values());
+            SafetensorsWriter.write(staged.resolve(OPTIMIZER_FILE), optimizerState);
             Files.write(staged.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state));
             AtomicFiles.forceDirectory(staged);
             replace(target, staged);
             AtomicFiles.forceDirectory(out);
-            return target;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checkpoint " + target, e);
         }
@@ -100,9 +104,9 @@ final class JobCheckpoint {
     }
 
     /** Loads the optimizer's state (moments, momentum buffers) saved with a checkpoint. */
-    static void restoreOptimizer(Path checkpoint, Optimizer optimizer, long steps, Arena arena) {
-        SafetensorsFile file = SafetensorsFile.open(checkpoint.resolve(OPTIMIZER_FILE), arena);
-        Map<String, Tensor> tensors = file.tensors();
-        optimizer.load(tensors, steps);
+    static void restoreOptimizer(Path checkpoint, Optimizer optimizer, long steps) {
+        try (Arena arena = Arena.ofConfined()) {
+            optimizer.load(SafetensorsFile.open(checkpoint.resolve(OPTIMIZER_FILE), arena).tensors(), steps);
+        }
     }
 }

@@ -1,86 +1,206 @@
 package org.flexllm.peft.train;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.Collections;
 import java.util.List;
-import java.util.SequencedMap;
-import java.util.concurrent.CancellationException;
-import java.util.function.BooleanSupplier;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Consumer;
-import org.flexllm.io.SafetensorsWriter;
+import java.util.function.DoubleSupplier;
+import org.flexllm.engine.TrainingSample;
+import org.flexllm.engine.TrainingSource;
 import org.flexllm.peft.Adapter;
-import org.flexllm.peft.format.AdapterFolder;
-import org.flexllm.peft.data.TrainingExample;
-import org.flexllm.tensor.Tensor;
+import org.flexllm.peft.train.FinetuneJob.FinetuneResult;
 
 /**
- * One run of a job's steps, from its first step (0, or a checkpoint's) to the end: checkpoints every N steps and
- * on cancel, the final adapter into the output folder, the evaluation loss.
- *
- * @param output          the adapter's folder; checkpoints go to its {@code checkpoint-N} subfolders
- * @param firstStep       steps already done (by the checkpoint resumed from)
- * @param history         their records
- * @param checkpointEvery steps between checkpoints, 0 for none but the last
- * @param eval            held-out examples, maybe none
+ * One run of a finetuning job, from its first step (0, or a checkpoint's) to its end, as the
+ * {@link TrainingSource} that runs it: a co-serving engine inside its iterations, or a standalone job's
+ * {@link TrainingLoop} on a thread of its own, takes its samples ({@link Steps}) and reports them completed.
+ * Each step goes to the history, the listener and the meters, and every {@code checkpointEvery} steps into a
+ * checkpoint. When detached, the run drops the gradients of an unfinished step, leaves a checkpoint of its last
+ * completed step (so that every run, cancelled or failed too, can be resumed), writes the final adapter after a
+ * finished run, frees its adapter slot and memory, and completes the job's result once its files are written.
  */
-record JobRun(Path output, int firstStep, List<StepRecord> history, int checkpointEvery,
-              List<TrainingExample> eval, long seed) {
+final class JobRun implements TrainingSource {
+    /**
+     * Where a run trains.
+     *
+     * @param name       the job's name, which tags its meters
+     * @param weight     its share of what inference leaves, relative to other jobs'
+     * @param slot       the resident adapter slot its samples run on
+     * @param meters     where its meters go
+     * @param evaluation the held-out loss of the trained adapter, asked once after the last step
+     * @param release    frees the slot and the parameters' memory; called once no pass reads them any more
+     */
+    record Placement(String name, double weight, int slot, MeterRegistry meters, DoubleSupplier evaluation,
+                     Runnable release) {}
 
-    FinetuneJob.FinetuneResult execute(TrainingLoop loop, BooleanSupplier stop, Consumer<StepRecord> listener) {
-        List<StepRecord> done = new ArrayList<>(history);
-        for (int step = firstStep; step < loop.totalSteps(); step++) {
-            if (stop.getAsBoolean()) {
-                Path checkpoint = checkpoint(loop, step, done);
-                throw new CancellationException("finetuning cancelled after step " + step + "; resume from "
-                        + checkpoint);
-            }
-            StepRecord record = loop.step(step);
-            done.add(record);
-            listener.accept(record);
-            if (checkpointEvery > 0 && (step + 1) % checkpointEvery == 0) {
-                checkpoint(loop, step + 1, done);
-            }
-        }
-        if (checkpointEvery == 0 || loop.totalSteps() % checkpointEvery != 0) {
-            checkpoint(loop, loop.totalSteps(), done);
-        }
-        Adapter adapter = detached(loop.adapter());
-        writeAdapter(adapter);
-        double evalLoss = eval.isEmpty() ? Double.NaN : loop.evaluate(eval);
-        double finalLoss = done.isEmpty() ? Double.NaN : done.getLast().loss();
-        return new FinetuneJob.FinetuneResult(adapter, output, loop.totalSteps(), finalLoss, evalLoss);
-    }
-
-    /** A copy of the adapter in memory of its own: the loop's, which it views, is freed when the job ends. */
-    private static Adapter detached(Adapter adapter) {
-        Arena arena = Arena.ofAuto();
-        SequencedMap<String, Tensor> copies = new LinkedHashMap<>();
-        adapter.tensors().forEach((key, t) -> copies.put(key, new Tensor(key, t.dtype(), t.shape(),
-                arena.allocate(t.data().byteSize(), Float.BYTES).copyFrom(t.data()))));
-        return new Adapter(adapter.config(), copies);
-    }
-
-    private Path checkpoint(TrainingLoop loop, int step, List<StepRecord> done) {
-        var state = new JobCheckpoint.TrainerState(step, loop.optimizer().steps(), seed, List.copyOf(done));
-        return JobCheckpoint.write(output, step, loop.adapter(), loop.optimizer(), state);
-    }
+    private final Placement placement;
+    private final Adapter adapter;
+    private final Steps steps;
+    private final JobFiles files;
+    private final int checkpointEvery;
+    private final int firstStep;
+    private final List<StepRecord> history;
+    private final Consumer<StepRecord> listener;
+    private final JobMeters meters;
+    private final CompletableFuture<FinetuneResult> result = new CompletableFuture<>();
+    private volatile boolean cancelled;
+    /** The step of the newest checkpoint on disk or queued, -1 for none. */
+    private int checkpointed;
 
     /**
-     * The adapter's two files, each replaced atomically; the config first, as it is the same for the whole job,
-     * so that a crash between the two leaves a consistent adapter.
+     * @param adapter         the adapter being trained, whose tensors are the parameters' values
+     * @param checkpointEvery steps between checkpoints, 0 for none but the last
+     * @param history         the records of the steps done before (by the checkpoint resumed from)
      */
-    private void writeAdapter(Adapter adapter) {
-        try {
-            Files.createDirectories(output);
-            adapter.config().write(output);
-            SafetensorsWriter.write(output.resolve(AdapterFolder.WEIGHTS_FILE), adapter.tensors().values());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the adapter to " + output, e);
+    JobRun(Placement placement, Adapter adapter, Steps steps, JobFiles files, int checkpointEvery,
+           List<StepRecord> history, Consumer<StepRecord> listener) {
+        this.placement = placement;
+        this.adapter = adapter;
+        this.steps = steps;
+        this.files = files;
+        this.checkpointEvery = checkpointEvery;
+        this.firstStep = steps.done();
+        this.history = Collections.synchronizedList(new ArrayList<>(history));
+        this.listener = listener;
+        this.meters = new JobMeters(placement.meters(), placement.name());
+        this.checkpointed = firstStep > 0 ? firstStep : -1;
+    }
+
+    @Override
+    public String name() {
+        return placement.name();
+    }
+
+    @Override
+    public int adapterSlot() {
+        return placement.slot();
+    }
+
+    @Override
+    public int maxSampleTokens() {
+        return steps.maxSampleTokens();
+    }
+
+    @Override
+    public double weight() {
+        return placement.weight();
+    }
+
+    @Override
+    public TrainingSample next() {
+        return steps.next();
+    }
+
+    /** @throws NanLossException when the step this sample ends has a loss or gradient that is not finite */
+    @Override
+    public void completed(TrainingSample sample, double loss) {
+        files.rethrowFailure();
+        meters.sample(sample.length());
+        StepRecord record = steps.completed(sample, loss);
+        if (record != null) {
+            history.add(record);
+            meters.step(record);
+            listener.accept(record);
+            if (checkpointEvery > 0 && record.step() % checkpointEvery == 0) {
+                checkpoint(record.step());
+            }
         }
+    }
+
+    @Override
+    public boolean finished() {
+        return steps.allHandedOut();
+    }
+
+    @Override
+    public boolean stopRequested() {
+        return cancelled;
+    }
+
+    @Override
+    public void detached(Throwable cause) {
+        Throwable failure = cause;
+        FinetuneResult finished = null;
+        try {
+            steps.zeroGradients();
+            if (checkpointed != steps.done()) {
+                checkpoint(steps.done());
+            }
+            if (cause == null) {
+                finished = finish();
+            }
+        } catch (RuntimeException | Error e) {
+            failure = cause == null ? e : suppressing(cause, e);
+        } finally {
+            meters.close();
+            placement.release().run();
+        }
+        complete(finished, failure);
+    }
+
+    /** Queues the final adapter's files and returns the result they complete. */
+    private FinetuneResult finish() {
+        Adapter trained = JobFiles.copy(adapter);
+        files.adapter(trained);
+        double finalLoss = history.isEmpty() ? Double.NaN : history.getLast().loss();
+        return new FinetuneResult(trained, files.output(), steps.total(), finalLoss,
+                placement.evaluation().getAsDouble());
+    }
+
+    /** Completes the result once the files queued so far are written; a failed write fails a finished run. */
+    private void complete(FinetuneResult finished, Throwable failure) {
+        files.written().whenComplete((written, writeError) -> {
+            Throwable write = writeError instanceof CompletionException c ? c.getCause() : writeError;
+            Throwable error = failure == null ? write : write == null ? failure : suppressing(failure, write);
+            if (error == null) {
+                result.complete(finished);
+            } else {
+                result.completeExceptionally(error);
+            }
+        });
+    }
+
+    private static Throwable suppressing(Throwable cause, Throwable also) {
+        cause.addSuppressed(also);
+        return cause;
+    }
+
+    private void checkpoint(int step) {
+        files.checkpoint(step, adapter, steps.optimizer(), history);
+        checkpointed = step;
+    }
+
+    /** Lets go of the slot, the memory and the meters of a run that never started (its engine refused it). */
+    void abandon() {
+        meters.close();
+        placement.release().run();
+    }
+
+    /** Asks the run to stop: whoever runs it detaches it before its next sample. */
+    void cancel() {
+        cancelled = true;
+    }
+
+    int totalSteps() {
+        return steps.total();
+    }
+
+    /** The step this run started from (0, or the checkpoint's it resumed from). */
+    int firstStep() {
+        return firstStep;
+    }
+
+    /** The steps done so far, oldest first (a snapshot). */
+    List<StepRecord> history() {
+        synchronized (history) {
+            return List.copyOf(history);
+        }
+    }
+
+    CompletableFuture<FinetuneResult> result() {
+        return result;
     }
 }

@@ -1,0 +1,104 @@
+package org.flexllm.peft.train;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.SequencedMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import org.flexllm.io.SafetensorsWriter;
+import org.flexllm.peft.Adapter;
+import org.flexllm.peft.format.AdapterFolder;
+import org.flexllm.peft.optim.Optimizer;
+import org.flexllm.tensor.Tensor;
+
+/**
+ * Writes a job's checkpoints and final adapter, in the order asked, on a thread of their own, from copies taken
+ * when asked: training (maybe on a co-serving engine's thread, which inference waits on) goes on while the disk
+ * works. A failed write fails every later one; {@link #rethrowFailure} reports it to the training side.
+ */
+final class JobFiles {
+    private static final Executor WRITER = task -> Thread.ofVirtual().name("flexllm-checkpoint").start(task);
+
+    private final Path output;
+    private final long seed;
+    private CompletableFuture<Void> writes = CompletableFuture.completedFuture(null);
+
+    /**
+     * @param output the adapter's folder; checkpoints go to its {@code checkpoint-N} subfolders
+     * @param seed   the job's seed, saved with each checkpoint
+     */
+    JobFiles(Path output, long seed) {
+        this.output = output;
+        this.seed = seed;
+    }
+
+    Path output() {
+        return output;
+    }
+
+    /** Queues {@code OUT/checkpoint-STEP}: the adapter and optimizer as they are now, and the steps' history. */
+    void checkpoint(int step, Adapter adapter, Optimizer optimizer, List<StepRecord> history) {
+        Adapter weights = copy(adapter);
+        Collection<Tensor> state = copy(optimizer.state()).values();
+        var trainer = new JobCheckpoint.TrainerState(step, optimizer.steps(), seed, List.copyOf(history));
+        then(() -> JobCheckpoint.write(output, step, weights, state, trainer));
+    }
+
+    /**
+     * Queues the adapter's two files into the output folder, each replaced atomically; the config first, as it
+     * is the same for the whole job, so that a crash between the two leaves a consistent adapter.
+     *
+     * @param adapter a copy the caller does not change
+     */
+    void adapter(Adapter adapter) {
+        then(() -> {
+            try {
+                Files.createDirectories(output);
+                adapter.config().write(output);
+                SafetensorsWriter.write(output.resolve(AdapterFolder.WEIGHTS_FILE), adapter.tensors().values());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the adapter to " + output, e);
+            }
+        });
+    }
+
+    /** Completes when every write queued so far is done, or fails with the first write that failed. */
+    CompletableFuture<Void> written() {
+        return writes;
+    }
+
+    /** Throws what made a write fail, if one did. */
+    void rethrowFailure() {
+        if (writes.isCompletedExceptionally()) {
+            try {
+                writes.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
+        }
+    }
+
+    private void then(Runnable write) {
+        writes = writes.thenRunAsync(write, WRITER);
+    }
+
+    /** An adapter in memory of its own (freed by the garbage collector), for a write or a job's result. */
+    static Adapter copy(Adapter adapter) {
+        return new Adapter(adapter.config(), copy(adapter.tensors()));
+    }
+
+    private static SequencedMap<String, Tensor> copy(SequencedMap<String, Tensor> tensors) {
+        Arena arena = Arena.ofAuto();
+        SequencedMap<String, Tensor> copies = new LinkedHashMap<>();
+        tensors.forEach((key, t) -> copies.put(key, new Tensor(t.name(), t.dtype(), t.shape(),
+                arena.allocate(t.data().byteSize(), Float.BYTES).copyFrom(t.data()))));
+        return copies;
+    }
+}
