@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.ToDoubleFunction;
@@ -31,6 +32,7 @@ import org.flexllm.schedule.Policy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -80,7 +82,8 @@ final class DemoCommand implements Callable<Integer> {
             description = "Requests running at once while the adapter trains.")
     private int requests;
 
-    @Option(names = "--max-tokens", defaultValue = "16", paramLabel = "T", description = "Tokens per request.")
+    @Option(names = "--max-tokens", defaultValue = "16", paramLabel = "T",
+            description = "Tokens of the longest requests; others generate half or three quarters of that.")
     private int maxTokens;
 
     @Option(names = "--slo-ttft-ms", defaultValue = "1000", paramLabel = "MS",
@@ -93,6 +96,11 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
+        Map.of("--steps", steps, "--requests", requests, "--max-tokens", maxTokens).forEach((option, value) -> {
+            if (value < 1) {
+                throw new ParameterException(spec.commandLine(), option + " must be at least 1, is " + value);
+            }
+        });
         PrintWriter out = spec.commandLine().getOut();
         out.println("Loading " + model + " ...");
         out.flush();
@@ -130,7 +138,9 @@ final class DemoCommand implements Callable<Integer> {
     private FinetuneOptions options() {
         AdapterConfig lora = AdapterConfig.builder().method(PeftMethod.LORA).r(LORA_RANK).loraAlpha(2 * LORA_RANK)
                 .targets(EnumSet.allOf(Projection.class)).baseModelNameOrPath(model).build();
-        return FinetuneOptions.builder().adapter(lora).lr(lr).schedule(LrSchedule.Decay.LINEAR, 0).steps(steps).maxSeqLen(MAX_FACT_TOKENS).build();
+        // A decaying rate settles the adapter on the facts by the last step; a constant one leaves it wobbling.
+        return FinetuneOptions.builder().adapter(lora).lr(lr).schedule(LrSchedule.Decay.LINEAR, 0).steps(steps)
+                .maxSeqLen(MAX_FACT_TOKENS).build();
     }
 
     private void progress(PrintWriter out, StepRecord r) {
@@ -157,8 +167,8 @@ final class DemoCommand implements Callable<Integer> {
             String answer = tuned.get(i).join().text();
             boolean exact = answer.equals(fact.completion());
             learned += exact ? 1 : 0;
-            out.printf("  %s%n    adapter: %s%s%n    base:    %s%n", fact.prompt(), RequestStream.escape(answer),
-                    exact ? "   (exact)" : "", RequestStream.escape(base.get(i).join().text()));
+            out.printf("  %s%n    adapter: \"%s\"%s%n    base:    \"%s\"%n", fact.prompt(),
+                    RequestStream.escape(answer), exact ? "   (exact)" : "", RequestStream.escape(base.get(i).join().text()));
         }
         return learned;
     }

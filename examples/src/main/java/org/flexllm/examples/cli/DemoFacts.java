@@ -37,7 +37,8 @@ record DemoFacts(List<Fact> facts, Dataset dataset) {
             try (InputStream in = DemoFacts.class.getResourceAsStream(RESOURCE)) {
                 Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);
                 List<Fact> facts = Json.values(copy, Fact.class).readAll();
-                Dataset dataset = DatasetReader.of(tokenizer, vocabSize, maxLength).read(copy, DatasetFormat.COMPLETION);
+                Dataset dataset = DatasetReader.of(tokenizer, vocabSize, maxLength)
+                        .read(copy, DatasetFormat.COMPLETION);
                 return new DemoFacts(List.copyOf(facts), dataset);
             } finally {
                 Files.delete(copy);

@@ -29,7 +29,7 @@ final class RequestStream {
 
     /**
      * @param inFlight  requests running at once
-     * @param maxTokens tokens each request generates at most
+     * @param maxTokens tokens the longest requests generate; others half or three quarters of that
      */
     RequestStream(LlmEngine engine, int inFlight, int maxTokens, PrintWriter out) {
         this.engine = engine;
@@ -55,7 +55,9 @@ final class RequestStream {
     }
 
     private GenerationRequest request(int n) {
-        SamplingParams params = SamplingParams.builder().maxTokens(maxTokens).seed(n).build();
+        // Lengths vary so that requests end, and new ones start, at different iterations.
+        int tokens = Math.max(1, maxTokens - (n % 3) * maxTokens / 4);
+        SamplingParams params = SamplingParams.builder().maxTokens(tokens).seed(n).build();
         return new GenerationRequest(Prompt.text(PROMPTS.get((n - 1) % PROMPTS.size())), params, new Lines(n));
     }
 
