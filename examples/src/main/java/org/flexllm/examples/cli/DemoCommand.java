@@ -56,7 +56,7 @@ final class DemoCommand implements Callable<Integer> {
     private static final String ADAPTER = "facts";
     private static final int LORA_RANK = 16;
     /** Long enough for every bundled fact, prompt and completion. */
-    private static final int MAX_FACT_TOKENS = 64;
+    static final int MAX_FACT_TOKENS = 64;
     /** Tokens an answer may take: the longest completion and its EOS, with room to spare. */
     private static final int ANSWER_TOKENS = 24;
     /** Context room for a request's prompt, beyond its generated tokens: the prompts are short. */
@@ -167,8 +167,9 @@ final class DemoCommand implements Callable<Integer> {
             String answer = tuned.get(i).join().text();
             boolean exact = answer.equals(fact.completion());
             learned += exact ? 1 : 0;
+            String noise = base.get(i).join().text();
             out.printf("  %s%n    adapter: \"%s\"%s%n    base:    \"%s\"%n", fact.prompt(),
-                    RequestStream.escape(answer), exact ? "   (exact)" : "", RequestStream.escape(base.get(i).join().text()));
+                    RequestStream.escape(answer), exact ? "   (exact)" : "", RequestStream.escape(noise));
         }
         return learned;
     }
