@@ -84,7 +84,10 @@ public final class Finetuner {
         return this;
     }
 
-    /** The job's name, which tags its meters; {@code finetune} by default. */
+    /**
+     * The job's name, which tags its meters ({@code finetune} by default). A co-served job's meters go to the
+     * engine's registry, a standalone job's to Micrometer's global one.
+     */
     public Finetuner name(String name) {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("a job's name must not be blank");

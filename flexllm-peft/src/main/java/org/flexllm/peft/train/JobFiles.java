@@ -43,19 +43,23 @@ final class JobFiles {
         return output;
     }
 
-    /** Queues {@code OUT/checkpoint-STEP}: the adapter and optimizer as they are now, and the steps' history. */
+    /**
+     * Queues {@code OUT/checkpoint-STEP}: the adapter and optimizer as they are now, and the steps' history. The
+     * copies are freed as soon as they are written, not whenever the garbage collector gets to them.
+     */
     void checkpoint(int step, Adapter adapter, Optimizer optimizer, List<StepRecord> history) {
-        Adapter weights = copy(adapter);
-        Collection<Tensor> state = copy(optimizer.state()).values();
+        Arena snapshot = Arena.ofShared();
+        Adapter weights = copy(adapter, snapshot);
+        Collection<Tensor> state = copy(optimizer.state(), snapshot).values();
         var trainer = new JobCheckpoint.TrainerState(step, optimizer.steps(), seed, List.copyOf(history));
-        then(() -> JobCheckpoint.write(output, step, weights, state, trainer));
+        then(() -> JobCheckpoint.write(output, step, weights, state, trainer)).whenComplete((v, e) -> snapshot.close());
     }
 
     /**
      * Queues the adapter's two files into the output folder, each replaced atomically; the config first, as it
      * is the same for the whole job, so that a crash between the two leaves a consistent adapter.
      *
-     * @param adapter a copy the caller does not change
+     * @param adapter a copy the caller does not change (as {@link #copy(Adapter)} makes)
      */
     void adapter(Adapter adapter) {
         then(() -> {
@@ -85,17 +89,22 @@ final class JobFiles {
         }
     }
 
-    private void then(Runnable write) {
+    /** Queues a write after the others; returns it. */
+    private CompletableFuture<Void> then(Runnable write) {
         writes = writes.thenRunAsync(write, WRITER);
+        return writes;
     }
 
-    /** An adapter in memory of its own (freed by the garbage collector), for a write or a job's result. */
+    /** An adapter in memory of its own, which the garbage collector frees: a job's result. */
     static Adapter copy(Adapter adapter) {
-        return new Adapter(adapter.config(), copy(adapter.tensors()));
+        return copy(adapter, Arena.ofAuto());
     }
 
-    private static SequencedMap<String, Tensor> copy(SequencedMap<String, Tensor> tensors) {
-        Arena arena = Arena.ofAuto();
+    private static Adapter copy(Adapter adapter, Arena arena) {
+        return new Adapter(adapter.config(), copy(adapter.tensors(), arena));
+    }
+
+    private static SequencedMap<String, Tensor> copy(SequencedMap<String, Tensor> tensors, Arena arena) {
         SequencedMap<String, Tensor> copies = new LinkedHashMap<>();
         tensors.forEach((key, t) -> copies.put(key, new Tensor(t.name(), t.dtype(), t.shape(),
                 arena.allocate(t.data().byteSize(), Float.BYTES).copyFrom(t.data()))));

@@ -101,8 +101,9 @@ final class Steps {
     StepRecord completed(TrainingSample sample, double sampleLoss) {
         loss += sampleLoss;
         tokens += sample.length();
-        completed++;
-        return completed % samplesPerStep == 0 ? endStep(done() - 1) : null;
+        StepRecord record = (completed + 1) % samplesPerStep == 0 ? endStep(done()) : null;
+        completed++; // after the step, so that a step that failed does not count as done
+        return record;
     }
 
     private StepRecord endStep(int step) {

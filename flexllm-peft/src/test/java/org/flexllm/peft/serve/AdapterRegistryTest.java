@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -25,11 +27,13 @@ import org.flexllm.graph.Projection;
 import org.flexllm.model.ModelConfig;
 import org.flexllm.model.ModelConfigs;
 import org.flexllm.peft.AdapterConfig;
+import org.flexllm.peft.Parameter;
 import org.flexllm.peft.PeftMethod;
 import org.flexllm.peft.UnsupportedAdapterException;
 import org.flexllm.peft.bypass.LoraBypass;
 import org.flexllm.peft.bypass.ResidentAdapters;
 import org.flexllm.peft.format.AdapterMismatchException;
+import org.flexllm.peft.init.AdapterInit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -199,6 +203,58 @@ class AdapterRegistryTest {
         assertThrows(IllegalStateException.class, () -> registry.register("c", LORA));
         registry.release(a);
         assertEquals(List.of(), registry.resident());
+    }
+
+    /** Parameters of a fresh adapter of {@code config} for llama-gqa, as a finetuning job trains them. */
+    private static List<Parameter> trainable(AdapterConfig config) {
+        return AdapterInit.create(config, config(LLAMA), 1, Arena.ofAuto()).parameters(Arena.ofAuto());
+    }
+
+    @Test
+    void aTrainingAdapterHoldsItsSlotUntilReleasedAndNoRequestNamesIt() {
+        AdapterConfig config = AdapterConfig.read(LORA);
+        List<Parameter> parameters = trainable(config);
+        try (AdapterRegistry registry = bound(2, "a", "b")) {
+            use(registry, "a");
+            AdapterRegistry.TrainingLease lease = registry.train("job", config, parameters, config(LLAMA));
+            var bypass = (LoraBypass) registry.slots().at(lease.slot(), 0, Projection.Q_PROJ);
+            assertSame(parameters.get(1), bypass.gradB(), "the ops add into the job's gradients");
+            use(registry, "b");
+            assertEquals(Set.of("b", "job"), Set.copyOf(registry.resident()));
+            int b = registry.acquire("b");
+            var error = assertThrows(AdapterSlotsBusyException.class, () -> registry.acquire("a"));
+            assertTrue(error.getMessage().contains("pinned by running requests or finetuning jobs"), error.getMessage());
+            assertThrows(UnknownAdapterException.class, () -> registry.acquire("job"));
+            registry.release(b);
+            lease.close();
+            lease.close();
+            assertEquals(List.of("b"), registry.resident());
+        }
+    }
+
+    @Test
+    void trainingNeedsTheRegistrysModelAFreeSlotAndARankWithinMaxRank() {
+        AdapterConfig config = AdapterConfig.read(LORA);
+        try (AdapterRegistry unbound = AdapterRegistry.create(1, 4)) {
+            var error = assertThrows(IllegalStateException.class,
+                    () -> unbound.train("job", config, trainable(config), config(LLAMA)));
+            assertTrue(error.getMessage().contains("not bound to an engine"), error.getMessage());
+        }
+        try (AdapterRegistry registry = bound(1)) {
+            assertThrows(IllegalStateException.class, () -> registry.train("job", config, trainable(config),
+                    config(QWEN)));
+            AdapterConfig wide = AdapterConfig.builder().r(8).loraAlpha(8).targets(config.targets()).build();
+            var tooWide = assertThrows(RankTooLargeException.class,
+                    () -> registry.train("wide", wide, trainable(wide), config(LLAMA)));
+            assertTrue(tooWide.getMessage().contains("finetuning job 'wide': r = 8 exceeds the registry's maxRank 4"),
+                    tooWide.getMessage());
+            try (var first = registry.train("first", config, trainable(config), config(LLAMA))) {
+                assertThrows(AdapterSlotsBusyException.class,
+                        () -> registry.train("second", config, trainable(config), config(LLAMA)));
+                assertEquals(List.of("first"), registry.resident());
+            }
+            assertEquals(List.of(), registry.resident());
+        }
     }
 
     @Test

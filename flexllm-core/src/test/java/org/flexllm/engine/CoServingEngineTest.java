@@ -1,0 +1,172 @@
+package org.flexllm.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.flexllm.api.GenerationRequest;
+import org.flexllm.api.GenerationResult;
+import org.flexllm.api.LlmEngine;
+import org.flexllm.api.LoadedModel;
+import org.flexllm.api.Prompt;
+import org.flexllm.api.Slo;
+import org.flexllm.backend.cpu.CpuBackend;
+import org.flexllm.graph.CompiledModel;
+import org.flexllm.graph.TrainingSequence;
+import org.flexllm.kv.PagedKvCache;
+import org.flexllm.sampling.SamplingParams;
+import org.flexllm.schedule.LinearLatencyModel;
+import org.flexllm.schedule.Policy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The co-serving engine with finetuning jobs, on {@code synthetic:tiny} with a simulated clock and a fixed
+ * latency model: what the scheduler decides, and hence every SLO outcome, is the same on any machine.
+ */
+class CoServingEngineTest {
+    private static final String MODEL = "synthetic:tiny";
+    private static final int VOCAB = 512;
+    /** 4 ms a pass, 0.5 ms a decode token, 0.05 ms a prefill or finetuning token, 0.05 ms a backward layer-token. */
+    private static final LinearLatencyModel LATENCY = LinearLatencyModel.fixed(4, 0.5, 0, 0.05, 0.05, 0.05);
+    private static final Slo SLO = new Slo(200, 10);
+
+    private static LlmEngine engine(Policy policy, List<IterationRecord> records, SimpleMeterRegistry meters,
+                                    Path trace) {
+        var builder = LlmEngine.builder().model(MODEL).policy(policy).tokenBudget(64).maxFinetuneTokens(48)
+                .clock(EngineClock.simulated()).latencyModel(LATENCY).slo(SLO).meterRegistry(meters)
+                .onIteration(records::add);
+        return (trace == null ? builder : builder.traceFile(trace)).build();
+    }
+
+    private static GenerationRequest request(int i, int tokens) {
+        int[] prompt = {1 + i % 50, 2 + i % 60, 3 + i % 70};
+        return GenerationRequest.of(Prompt.ids(prompt)).withParams(SamplingParams.builder().temperature(0)
+                .maxTokens(tokens).ignoreEos(true).build());
+    }
+
+    @Test
+    void aShortCoServingRunMeetsItsSlosWhileTheJobTrains(@TempDir Path dir) throws Exception {
+        List<IterationRecord> records = new CopyOnWriteArrayList<>();
+        var meters = new SimpleMeterRegistry();
+        Path trace = dir.resolve("trace.jsonl");
+        RecordingSource job = RecordingSource.of(6, 40, VOCAB);
+        List<GenerationResult> results = new ArrayList<>();
+        try (LlmEngine engine = engine(Policy.COSERVE, records, meters, trace)) {
+            engine.attach(job);
+            List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                futures.add(engine.submit(request(i, 20)));
+            }
+            for (var f : futures) {
+                results.add(f.get(60, TimeUnit.SECONDS));
+            }
+            assertNull(job.detached.get(60, TimeUnit.SECONDS), "the job finished normally");
+        }
+        results.forEach(r -> assertTrue(r.sloMet(), "SLO missed: " + r.timings()));
+        assertEquals(6, job.losses.size(), "every sample completed");
+        job.losses.forEach(loss -> assertTrue(loss > 0 && Double.isFinite(loss), "loss " + loss));
+        assertTrue(records.stream().anyMatch(r -> r.composition().decodeTokens() > 0
+                && r.composition().finetuneTokens() > 0), "a forward pass carried decodes and a finetuning window");
+        assertTrue(records.stream().anyMatch(r -> r.composition().decodeTokens() > 0 && r.backwardLayers() > 0),
+                "a backward slice ran in an iteration with decodes");
+        assertEquals(6 * 40, records.stream().mapToInt(IterationRecord::finetuneCompleted).sum());
+        List<String> lines = Files.readAllLines(trace);
+        assertEquals(records.size(), lines.size());
+        assertEquals(records.getFirst().predictedMs(),
+                new ObjectMapper().readTree(lines.getFirst()).get("predictedMs").asDouble(), 1e-12);
+        assertEquals(8, meters.get("flexllm.requests").tag("outcome", "slo_met").counter().count());
+        assertEquals(8, meters.get("flexllm.request.ttft").timer().count());
+    }
+
+    @Test
+    void windowedLossInMixedBatchesEqualsTheSampleRunAlone() throws Exception {
+        RecordingSource job = RecordingSource.of(2, 40, VOCAB);
+        double[] alone = new double[2];
+        try (var loaded = LoadedModel.open(MODEL); var backend = new CpuBackend()) {
+            var model = CompiledModel.compile(backend, loaded.config(), loaded.weights(), List.of(), 64, 64);
+            var kv = PagedKvCache.allocate(backend, loaded.config(), 16, PagedKvCache.bytesPerToken(loaded.config()) * 64);
+            var runner = new TrainingRunner(model, kv, 64);
+            var copy = RecordingSource.of(2, 40, VOCAB);
+            for (int i = 0; i < 2; i++) {
+                TrainingSample s = copy.next();
+                alone[i] = runner.evaluate(new TrainingSequence(s.ids(), s.labels(), model.newTape(64)), -1,
+                        s.lossWeight(), 64);
+            }
+        }
+        List<IterationRecord> records = new CopyOnWriteArrayList<>();
+        try (LlmEngine engine = engine(Policy.COSERVE, records, new SimpleMeterRegistry(), null)) {
+            engine.attach(job);
+            for (int i = 0; i < 6; i++) {
+                engine.submit(request(i, 30));
+            }
+            job.detached.get(60, TimeUnit.SECONDS);
+        }
+        assertTrue(records.stream().anyMatch(r -> r.composition().finetuneTokens() > 0
+                && r.composition().finetuneTokens() < 40 && r.composition().decodeTokens() > 0),
+                "the samples ran in windows beside decodes");
+        assertEquals(alone[0], job.losses.get(0), 1e-5);
+        assertEquals(alone[1], job.losses.get(1), 1e-5);
+    }
+
+    @Test
+    void closingWithRequestsAndAJobInFlightEndsEachWithAReason() throws Exception {
+        RecordingSource job = RecordingSource.of(1000, 40, VOCAB);
+        List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+        try (LlmEngine engine = engine(Policy.COSERVE, new ArrayList<>(), new SimpleMeterRegistry(), null)) {
+            engine.attach(job);
+            for (int i = 0; i < 10; i++) {
+                futures.add(engine.submit(request(i, 2000 + i)));
+            }
+            while (job.losses.isEmpty()) {
+                Thread.sleep(5);
+            }
+        }
+        for (var f : futures) {
+            var e = assertThrows(CancellationException.class, () -> f.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("closed before request"), e.getCause().getMessage());
+        }
+        assertInstanceOf(CancellationException.class, job.detached.get(10, TimeUnit.SECONDS));
+        assertEquals(1, job.detachCalls());
+    }
+
+    @Test
+    void aStoppedOrFailingJobIsDetachedWhileServingGoesOn() throws Exception {
+        RecordingSource stopped = RecordingSource.of(1000, 40, VOCAB);
+        RecordingSource failing = RecordingSource.of(1000, 40, VOCAB);
+        failing.failOnComplete = new IllegalStateException("loss is NaN");
+        try (LlmEngine engine = engine(Policy.COSERVE, new ArrayList<>(), new SimpleMeterRegistry(), null)) {
+            engine.attach(stopped);
+            engine.attach(failing);
+            stopped.stop = true;
+            assertInstanceOf(CancellationException.class, stopped.detached.get(30, TimeUnit.SECONDS));
+            assertEquals("loss is NaN", failing.detached.get(30, TimeUnit.SECONDS).getMessage());
+            assertEquals(5, engine.submit(request(1, 5)).get(30, TimeUnit.SECONDS).ids().size());
+        }
+        assertEquals(1, stopped.detachCalls());
+        assertEquals(1, failing.detachCalls());
+    }
+
+    @Test
+    void inferenceOnlyRefusesJobsAndTooLongSamplesAreRefused() {
+        try (LlmEngine engine = engine(Policy.INFERENCE_ONLY, new ArrayList<>(), new SimpleMeterRegistry(), null)) {
+            assertThrows(IllegalStateException.class, () -> engine.attach(RecordingSource.of(1, 8, VOCAB)));
+        }
+        try (LlmEngine engine = engine(Policy.COSERVE, new ArrayList<>(), new SimpleMeterRegistry(), null)) {
+            var e = assertThrows(IllegalArgumentException.class, () -> engine.attach(RecordingSource.of(1, 49, VOCAB)));
+            assertTrue(e.getMessage().contains("49") && e.getMessage().contains("48"), e.getMessage());
+        }
+    }
+}

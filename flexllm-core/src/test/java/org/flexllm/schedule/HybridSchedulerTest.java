@@ -1,0 +1,148 @@
+package org.flexllm.schedule;
+
+import static org.flexllm.schedule.CoServingSimulation.BUDGET;
+import static org.flexllm.schedule.CoServingSimulation.TPOT_MS;
+import static org.flexllm.schedule.CoServingSimulation.TTFT_MS;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.flexllm.schedule.CoServingSimulation.Request;
+import org.junit.jupiter.api.Test;
+
+/** Scheduling decisions on a fake clock with a fixed latency model ({@link CoServingSimulation}). */
+class HybridSchedulerTest {
+
+    /** {@code decodes} requests that have their first token, and a lane with a long sample in its forward. */
+    private static CoServingPlan planWithDecodes(CoServingSimulation sim, int decodes) {
+        for (int i = 0; i < decodes; i++) {
+            sim.submit(1, 50);
+        }
+        sim.run(sim.plan());
+        sim.lane(1).start(sim.sample(200));
+        return sim.plan();
+    }
+
+    @Test
+    void inferenceIsAlwaysScheduledFirstAndTheWindowShrinksUnderLoad() throws Exception {
+        List<Integer> windows = new ArrayList<>();
+        for (int decodes : new int[] {1, 4, 8, 16}) {
+            try (var sim = new CoServingSimulation(Policy.COSERVE)) {
+                CoServingPlan plan = planWithDecodes(sim, decodes);
+                assertEquals(decodes, plan.composition().decodeTokens(), "every running request decodes");
+                assertTrue(plan.predictedMs() <= plan.limitMs() || plan.window() == null, plan.toString());
+                windows.add(plan.window() == null ? 0 : plan.window().count());
+            }
+        }
+        for (int i = 1; i < windows.size(); i++) {
+            assertTrue(windows.get(i) < windows.get(i - 1), "windows " + windows);
+        }
+        assertTrue(windows.getFirst() > 0, "windows " + windows);
+        assertEquals(0, windows.getLast(), "16 decodes (21 ms) leave nothing within a 20 ms TPOT: " + windows);
+    }
+
+    @Test
+    void underABurstFinetuningShrinksToNothingInTheSameIteration() throws Exception {
+        try (var sim = new CoServingSimulation(Policy.COSERVE)) {
+            CoServingPlan quiet = planWithDecodes(sim, 4);
+            assertTrue(quiet.window() != null, "4 decodes leave room: " + quiet);
+            for (int i = 0; i < 5; i++) {
+                sim.submit(200, 8);
+            }
+            CoServingPlan burst = sim.plan();
+            assertEquals(BUDGET, burst.composition().forwardTokens(), "the burst's prefill takes the whole budget");
+            assertNull(burst.window(), burst.toString());
+            assertNull(burst.slice(), burst.toString());
+        }
+    }
+
+    @Test
+    void withNoRequestFinetuningTakesTheWholeBudget() throws Exception {
+        try (var sim = new CoServingSimulation(Policy.COSERVE)) {
+            TrainingLane lane = sim.lane(1);
+            lane.start(sim.sample(BUDGET + 44));
+            CoServingPlan plan = sim.plan();
+            assertEquals(BUDGET, plan.window().count());
+            sim.run(plan);
+            sim.run(sim.plan());
+            CoServingPlan backward = sim.plan();
+            assertEquals(lane.layers(), backward.slice().layers(), "the whole backward at once");
+        }
+    }
+
+    @Test
+    void noRequestStarvesUnderAConstantFinetuningLoadAndTheJobStillProgresses() throws Exception {
+        try (var sim = new CoServingSimulation(Policy.COSERVE)) {
+            sim.lane(1);
+            Random random = new Random(7);
+            for (int iteration = 0; iteration < 600; iteration++) {
+                if (iteration % 5 == 0 && iteration < 500) {
+                    sim.submit(1 + random.nextInt(40), 1 + random.nextInt(30));
+                }
+                sim.refill(96);
+                CoServingPlan plan = sim.plan();
+                assertTrue(plan.predictedMs() <= Math.max(plan.limitMs(), predictedInference(plan)) + 1e-9,
+                        "finetuning never pushes an iteration past the SLO limit: " + plan);
+                sim.run(plan);
+            }
+            for (Request r : sim.requests) {
+                assertTrue(r.done(), "request " + r.sequence.id() + " finished");
+                assertTrue(r.ttftMs() <= TTFT_MS, "TTFT " + r.ttftMs());
+                assertTrue(r.tpotMs() <= TPOT_MS, "TPOT " + r.tpotMs());
+            }
+            assertTrue(sim.samplesCompleted > 10, "samples completed: " + sim.samplesCompleted);
+        }
+    }
+
+    private static double predictedInference(CoServingPlan plan) {
+        return CoServingSimulation.LATENCY.predictMs(plan.composition().withFinetune(0).withBackward(0));
+    }
+
+    @Test
+    void jobsShareFinetuningByWeight() throws Exception {
+        try (var sim = new CoServingSimulation(Policy.COSERVE)) {
+            TrainingLane heavy = sim.lane(3);
+            TrainingLane light = sim.lane(1);
+            for (int i = 0; i < 400; i++) {
+                sim.refill(32);
+                sim.run(sim.plan());
+            }
+            double ratio = heavy.served() * 3 / (light.served() * 1);
+            assertEquals(3, ratio, 0.5, "time used, heavy : light");
+        }
+    }
+
+    @Test
+    void spatialReservesAFixedShareWhateverTheLoad() throws Exception {
+        try (var sim = new CoServingSimulation(Policy.SPATIAL)) {
+            sim.lane(1).start(sim.sample(200));
+            CoServingPlan idle = sim.plan();
+            assertEquals(BUDGET / 4, idle.window().count(), "a quarter of the budget even with no request");
+            sim.submit(500, 4);
+            CoServingPlan loaded = sim.plan();
+            assertEquals(BUDGET - BUDGET / 4, loaded.composition().prefillTokens());
+        }
+    }
+
+    @Test
+    void temporalRunsWholeSamplesEveryKIterationsOrWhenIdle() throws Exception {
+        try (var sim = new CoServingSimulation(Policy.TEMPORAL)) {
+            sim.lane(1);
+            sim.refill(64);
+            assertTrue(sim.plan().whole() != null, "no request: a whole sample");
+            sim.submit(1, 100);
+            List<Boolean> whole = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                sim.refill(64);
+                CoServingPlan plan = sim.plan();
+                whole.add(plan.whole() != null);
+                assertTrue(plan.whole() == null || plan.composition().decodeTokens() == 0, "whole samples run alone");
+                sim.run(plan);
+            }
+            assertEquals(List.of(false, false, false, false, true, false, false, false, false, true), whole);
+        }
+    }
+}
