@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.ToDoubleFunction;
 import java.util.stream.Stream;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
@@ -126,7 +125,7 @@ final class DemoCommand implements Callable<Integer> {
                 double seconds = (end.join() - start) / 1e9;
                 registry.register(ADAPTER, adapterDir);
                 int learned = ask(engine, facts, out);
-                summary(out, served, slo, job.history(), seconds, tally, learned, facts.facts().size());
+                new DemoSummary(served, slo, job.history(), seconds, tally, learned, facts.facts().size()).print(out);
             }
         } finally {
             delete(adapterDir);
@@ -172,27 +171,6 @@ final class DemoCommand implements Callable<Integer> {
                     RequestStream.escape(answer), exact ? "   (exact)" : "", RequestStream.escape(noise));
         }
         return learned;
-    }
-
-    private static void summary(PrintWriter out, List<GenerationResult> served, Slo slo, List<StepRecord> history,
-                                double seconds, IterationTally tally, int learned, int facts) {
-        long met = served.stream().filter(GenerationResult::sloMet).count();
-        out.printf("%nSummary%n");
-        out.printf("  requests served:   %d, %d within the SLO (TTFT <= %.0f ms, TPOT <= %.0f ms): %.1f%%"
-                + " attainment%n", served.size(), met, slo.ttftMs(), slo.tpotMs(), 100.0 * met / served.size());
-        out.printf("  latency p50:       TTFT %.1f ms, TPOT %.1f ms%n", median(served, r -> r.timings().ttftMs()),
-                median(served, r -> r.timings().tpotMs()));
-        out.printf("  finetuning:        %d steps, %d tokens in %.1f s: %.0f tokens/s; loss %.4f -> %.4f%n",
-                history.size(), tally.finetuneTokens(), seconds, tally.finetuneTokens() / seconds,
-                history.getFirst().loss(), history.getLast().loss());
-        out.printf("  iterations:        %d, %d with inference and finetuning together%n", tally.iterations(),
-                tally.mixed());
-        out.printf("  facts learned:     %d of %d answered exactly by the adapter%n", learned, facts);
-    }
-
-    private static double median(List<GenerationResult> results, ToDoubleFunction<GenerationResult> value) {
-        double[] v = results.stream().mapToDouble(value).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     private static void delete(Path folder) throws IOException {
