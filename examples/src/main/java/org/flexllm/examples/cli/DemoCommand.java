@@ -42,8 +42,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "demo", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = {"Co-serving demo: requests stream their answers while a LoRA adapter trains in the same"
                 + " engine iterations, then the adapter answers what it learned.",
-                "A few requests run at once, each printing its tokens as they arrive, marked [n] for request n;"
-                        + " as one ends the next starts. Meanwhile a LoRA adapter learns a handful of made-up facts"
+                "A few requests run at once, each printing its text as it is generated (a line every 8 tokens,"
+                        + " marked [n] for request n); as one ends the next starts. Meanwhile a LoRA adapter learns a handful of made-up facts"
                         + " bundled with the demo ([finetune] lines show its loss), on the compute each iteration"
                         + " has left within the requests' latency targets (SLO). When it is trained, the adapter and"
                         + " the base model answer the facts' prompts greedily; a summary of SLO attainment, latency"
@@ -166,9 +166,9 @@ final class DemoCommand implements Callable<Integer> {
             String answer = tuned.get(i).join().text();
             boolean exact = answer.equals(fact.completion());
             learned += exact ? 1 : 0;
-            String noise = base.get(i).join().text();
+            String baseAnswer = base.get(i).join().text();
             out.printf("  %s%n    adapter: \"%s\"%s%n    base:    \"%s\"%n", fact.prompt(),
-                    RequestStream.escape(answer), exact ? "   (exact)" : "", RequestStream.escape(noise));
+                    RequestStream.escape(answer), exact ? "   (exact)" : "", RequestStream.escape(baseAnswer));
         }
         return learned;
     }
