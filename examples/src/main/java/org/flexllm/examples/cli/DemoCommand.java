@@ -43,11 +43,11 @@ import picocli.CommandLine.Spec;
         description = {"Co-serving demo: requests stream their answers while a LoRA adapter trains in the same"
                 + " engine iterations, then the adapter answers what it learned.",
                 "A few requests run at once, each printing its text as it is generated (a line every 8 tokens,"
-                        + " marked [n] for request n); as one ends the next starts. Meanwhile a LoRA adapter learns a handful of made-up facts"
-                        + " bundled with the demo ([finetune] lines show its loss), on the compute each iteration"
-                        + " has left within the requests' latency targets (SLO). When it is trained, the adapter and"
-                        + " the base model answer the facts' prompts greedily; a summary of SLO attainment, latency"
-                        + " and finetuning throughput ends the run.",
+                        + " marked [n] for request n); as one ends the next starts. Meanwhile a LoRA adapter learns"
+                        + " a handful of made-up facts bundled with the demo ([finetune] lines show its loss), on the"
+                        + " compute each iteration has left within the requests' latency targets (SLO). When it is"
+                        + " trained, the adapter and the base model answer the facts' prompts greedily; a summary of"
+                        + " SLO attainment, latency and finetuning throughput ends the run.",
                 "The default model has random weights (no download), so the requests' text is noise; control"
                         + " characters are printed escaped."})
 final class DemoCommand implements Callable<Integer> {
