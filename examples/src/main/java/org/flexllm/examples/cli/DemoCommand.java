@@ -1,118 +1,183 @@
 package org.flexllm.examples.cli;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
 import java.io.PrintWriter;
-import java.util.ArrayList;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.ToDoubleFunction;
+import java.util.stream.Stream;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
 import org.flexllm.api.Prompt;
-import org.flexllm.api.TokenEvent;
+import org.flexllm.api.Slo;
+import org.flexllm.graph.Projection;
+import org.flexllm.peft.AdapterConfig;
+import org.flexllm.peft.PeftMethod;
+import org.flexllm.peft.optim.LrSchedule;
+import org.flexllm.peft.serve.AdapterRegistry;
+import org.flexllm.peft.train.FinetuneJob;
+import org.flexllm.peft.train.FinetuneOptions;
+import org.flexllm.peft.train.Finetuner;
+import org.flexllm.peft.train.StepRecord;
 import org.flexllm.sampling.SamplingParams;
+import org.flexllm.schedule.Policy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-/** {@code flexllm demo}: several requests served at once, streamed as they are generated, then their latencies. */
+/**
+ * {@code flexllm demo}: inference requests stream their answers while a LoRA adapter learns the bundled facts in
+ * the same engine iterations; then the adapter and the base model answer the facts' prompts, and a summary gives
+ * SLO attainment and finetuning throughput.
+ */
 @Command(name = "demo", mixinStandardHelpOptions = true, showDefaultValues = true,
-        description = {"Co-serving demo: several requests at once, streamed, then their TTFT and TPOT.",
-                "Every iteration of the engine batches the tokens of all running requests. Each token's text is"
-                        + " printed as it arrives, marked [n] for request n; a table of time to first token (TTFT)"
-                        + " and time per output token (TPOT) follows.",
-                "The default model has random weights (no download), so its text is noise; control characters are"
-                        + " printed escaped."})
+        description = {"Co-serving demo: requests stream their answers while a LoRA adapter trains in the same"
+                + " engine iterations, then the adapter answers what it learned.",
+                "A few requests run at once, each printing its text as it is generated (a line every 8 tokens,"
+                        + " marked [n] for request n); as one ends the next starts. Meanwhile a LoRA adapter learns"
+                        + " a handful of made-up facts bundled with the demo ([finetune] lines show its loss), on the"
+                        + " compute each iteration has left within the requests' latency targets (SLO). When it is"
+                        + " trained, the adapter and the base model answer the facts' prompts greedily; a summary of"
+                        + " SLO attainment, latency and finetuning throughput ends the run.",
+                "The default model has random weights (no download), so the requests' text is noise; control"
+                        + " characters are printed escaped."})
 final class DemoCommand implements Callable<Integer> {
-    private static final List<String> PROMPTS = List.of("Once upon a time", "The capital of France is",
-            "def fibonacci(n):", "Roses are red,", "In 1969, the first", "Dear diary, today");
-    /** Context room for the prompt, beyond the generated tokens: the prompts above are short. */
+    /** The trained adapter's name, in the registry and on the job's meters. */
+    private static final String ADAPTER = "facts";
+    private static final int LORA_RANK = 16;
+    /** Long enough for every bundled fact, prompt and completion. */
+    static final int MAX_FACT_TOKENS = 64;
+    /** Tokens an answer may take: the longest completion and its EOS, with room to spare. */
+    private static final int ANSWER_TOKENS = 24;
+    /** Context room for a request's prompt, beyond its generated tokens: the prompts are short. */
     private static final int PROMPT_ROOM = 128;
+    /** Progress lines printed over the job. */
+    private static final int PROGRESS_LINES = 20;
 
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", defaultValue = "synthetic:smollm-135m", paramLabel = "DIR",
+    @Option(names = "--model", defaultValue = "synthetic:tiny", paramLabel = "DIR",
             description = "A Hugging Face model folder, or synthetic:NAME (smollm-135m, llama-1b, llama-8b-2l, tiny).")
     private String model;
 
-    @Option(names = "--requests", defaultValue = "5", paramLabel = "N", description = "Concurrent requests.")
+    @Option(names = "--steps", defaultValue = "300", paramLabel = "N",
+            description = "Optimizer steps of the adapter's training, one fact per step.")
+    private int steps;
+
+    @Option(names = "--lr", defaultValue = "3e-3", paramLabel = "LR", description = "AdamW's learning rate.")
+    private double lr;
+
+    @Option(names = "--requests", defaultValue = "3", paramLabel = "N",
+            description = "Requests running at once while the adapter trains.")
     private int requests;
 
-    @Option(names = "--max-tokens", defaultValue = "24", paramLabel = "T",
-            description = "Tokens of the longest request; request n of N generates T*n/N, so they finish in turn.")
+    @Option(names = "--max-tokens", defaultValue = "16", paramLabel = "T",
+            description = "Tokens of the longest requests; others generate half or three quarters of that.")
     private int maxTokens;
 
+    @Option(names = "--slo-ttft-ms", defaultValue = "1000", paramLabel = "MS",
+            description = "Each request's time-to-first-token target.")
+    private double ttftMs;
+
+    @Option(names = "--slo-tpot-ms", defaultValue = "50", paramLabel = "MS",
+            description = "Each request's time-per-output-token target.")
+    private double tpotMs;
+
     @Override
-    public Integer call() {
+    public Integer call() throws IOException, InterruptedException {
+        Map.of("--steps", steps, "--requests", requests, "--max-tokens", maxTokens).forEach((option, value) -> {
+            if (value < 1) {
+                throw new ParameterException(spec.commandLine(), option + " must be at least 1, is " + value);
+            }
+        });
         PrintWriter out = spec.commandLine().getOut();
         out.println("Loading " + model + " ...");
         out.flush();
-        try (LlmEngine engine = LlmEngine.builder().model(model).maxSequences(requests)
-                .maxModelLen(PROMPT_ROOM + maxTokens).build()) {
-            out.printf("Serving %d requests at once on the %s backend; [n] marks request n's tokens.%n",
-                    requests, engine.backend());
-            List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
-            for (int n = 1; n <= requests; n++) {
-                futures.add(engine.submit(request(n, out)));
+        Slo slo = new Slo(ttftMs, tpotMs);
+        IterationTally tally = new IterationTally();
+        Path adapterDir = Files.createTempDirectory("flexllm-demo-adapter");
+        try (AdapterRegistry registry = AdapterRegistry.create(2, LORA_RANK);
+             LlmEngine engine = LlmEngine.builder().model(model).adapters(registry).policy(Policy.COSERVE).slo(slo)
+                     .maxFinetuneTokens(MAX_FACT_TOKENS).maxModelLen(PROMPT_ROOM + Math.max(maxTokens, ANSWER_TOKENS))
+                     .meterRegistry(new SimpleMeterRegistry()).onIteration(tally).build()) {
+            DemoFacts facts = DemoFacts.load(engine.tokenizer(), engine.config().vocabSize(), MAX_FACT_TOKENS);
+            out.printf("Serving %d requests at a time (SLO: TTFT %.0f ms, TPOT %.0f ms) on the %s backend while a"
+                    + " LoRA adapter learns %d facts in %d steps.%n%n", requests, ttftMs, tpotMs, engine.backend(),
+                    facts.facts().size(), steps);
+            long start = System.nanoTime();
+            try (FinetuneJob job = Finetuner.builder().data(facts.dataset().examples()).options(options())
+                    .output(adapterDir).coServe(engine, registry).name(ADAPTER).onStep(r -> progress(out, r))
+                    .start()) {
+                CompletableFuture<Long> end = job.result().handle((r, e) -> System.nanoTime());
+                List<GenerationResult> served = new RequestStream(engine, requests, maxTokens, out)
+                        .runUntil(job.result());
+                job.await();
+                double seconds = (end.join() - start) / 1e9;
+                registry.register(ADAPTER, adapterDir);
+                int learned = ask(engine, facts, out);
+                new DemoSummary(served, slo, job.history(), seconds, tally, learned, facts.facts().size()).print(out);
             }
-            printTable(out, futures.stream().map(CompletableFuture::join).toList());
+        } finally {
+            delete(adapterDir);
         }
         out.flush();
         return 0;
     }
 
-    private GenerationRequest request(int n, PrintWriter out) {
-        SamplingParams params = SamplingParams.builder()
-                .maxTokens(Math.max(1, maxTokens * n / requests)).seed(n).build();
-        return new GenerationRequest(Prompt.text(prompt(n)), params, event -> printChunk(out, n, event));
+    private FinetuneOptions options() {
+        AdapterConfig lora = AdapterConfig.builder().method(PeftMethod.LORA).r(LORA_RANK).loraAlpha(2 * LORA_RANK)
+                .targets(EnumSet.allOf(Projection.class)).baseModelNameOrPath(model).build();
+        // A decaying rate settles the adapter on the facts by the last step; a constant one leaves it wobbling.
+        return FinetuneOptions.builder().adapter(lora).lr(lr).schedule(LrSchedule.Decay.LINEAR, 0).steps(steps)
+                .maxSeqLen(MAX_FACT_TOKENS).build();
     }
 
-    private static String prompt(int n) {
-        return PROMPTS.get((n - 1) % PROMPTS.size());
-    }
-
-    private static void printChunk(PrintWriter out, int n, TokenEvent event) {
-        if (!event.text().isEmpty() || event.last()) {
-            out.printf("[%d] %s%s%n", n, escape(event.text()), event.last() ? "  (done)" : "");
+    private void progress(PrintWriter out, StepRecord r) {
+        if (r.step() % Math.max(1, steps / PROGRESS_LINES) == 0 || r.step() == steps) {
+            out.printf("[finetune] step %d/%d  loss %.4f%n", r.step(), steps, r.loss());
             out.flush();
         }
     }
 
     /**
-     * The text with control, format and lone surrogate characters written as {@code \\u} escapes of four hex
-     * digits, safe for a terminal.
+     * Asks every fact's prompt greedily of the adapter and of the base model, prints both answers, and returns how
+     * many facts the adapter answered exactly.
      */
-    static String escape(String text) {
-        StringBuilder b = new StringBuilder();
-        text.codePoints().forEach(cp -> {
-            int type = Character.getType(cp);
-            if (type == Character.CONTROL || type == Character.FORMAT || type == Character.SURROGATE) {
-                b.append(String.format("\\u%04x", cp));
-            } else {
-                b.appendCodePoint(cp);
-            }
-        });
-        return b.toString();
-    }
-
-    private void printTable(PrintWriter out, List<GenerationResult> results) {
-        out.println();
-        out.printf("%-8s %7s %7s %7s %10s %10s  %s%n", "request", "prompt", "output", "finish", "TTFT ms",
-                "TPOT ms", "prompt text");
-        for (int i = 0; i < results.size(); i++) {
-            GenerationResult r = results.get(i);
-            out.printf("%-8d %7d %7d %7s %10.1f %10.1f  %s%n", i + 1, r.promptIds().size(), r.ids().size(),
-                    r.finishReason().label(), r.timings().ttftMs(), r.timings().tpotMs(), prompt(i + 1));
+    private static int ask(LlmEngine engine, DemoFacts facts, PrintWriter out) {
+        SamplingParams greedy = SamplingParams.builder().temperature(0).maxTokens(ANSWER_TOKENS).build();
+        List<CompletableFuture<GenerationResult>> tuned = facts.facts().stream().map(f -> engine.submit(
+                GenerationRequest.of(Prompt.text(f.prompt())).withParams(greedy).withAdapter(ADAPTER))).toList();
+        List<CompletableFuture<GenerationResult>> base = facts.facts().stream().map(f -> engine.submit(
+                GenerationRequest.of(Prompt.text(f.prompt())).withParams(greedy))).toList();
+        out.printf("%nThe facts' prompts, answered greedily with the adapter and by the base model:%n");
+        int learned = 0;
+        for (int i = 0; i < facts.facts().size(); i++) {
+            DemoFacts.Fact fact = facts.facts().get(i);
+            String answer = tuned.get(i).join().text();
+            boolean exact = answer.equals(fact.completion());
+            learned += exact ? 1 : 0;
+            String baseAnswer = base.get(i).join().text();
+            out.printf("  %s%n    adapter: \"%s\"%s%n    base:    \"%s\"%n", fact.prompt(),
+                    RequestStream.escape(answer), exact ? "   (exact)" : "", RequestStream.escape(baseAnswer));
         }
-        out.printf("%-8s %7s %7s %7s %10.1f %10.1f%n", "p50", "", "", "",
-                median(results, r -> r.timings().ttftMs()), median(results, r -> r.timings().tpotMs()));
+        return learned;
     }
 
-    private static double median(List<GenerationResult> results, ToDoubleFunction<GenerationResult> value) {
-        double[] v = results.stream().mapToDouble(value).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    private static void delete(Path folder) throws IOException {
+        try (Stream<Path> paths = Files.walk(folder)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 }
