@@ -135,7 +135,8 @@ public final class CoServingEngine implements AutoCloseable {
         this.scheduler = new Scheduler(kv, config.maxSequences());
         this.batches = new BatchBuilder(model.config(), kv, config.tokenBudget());
         this.latency = instruments.latency() != null ? instruments.latency()
-                : new Profiler(model, kv, batches).calibrate(config.tokenBudget(), config.maxSequences());
+                : new Profiler(model, kv, batches).calibrate(config.tokenBudget(), config.maxSequences(),
+                        config.policy() != Policy.INFERENCE_ONLY);
         LOG.debug("latency model: {}", latency);
         this.hybrid = new HybridScheduler(scheduler, latency, config.policy(), config.tokenBudget(),
                 config.slo().ttftMs() / 4, config.temporalEvery(), config.spatialShare());

@@ -3,6 +3,7 @@ package org.flexllm.engine;
 import java.util.ArrayList;
 import java.util.List;
 import org.flexllm.graph.CompiledModel;
+import org.flexllm.graph.TrainingSequence;
 import org.flexllm.kv.PagedKvCache;
 import org.flexllm.schedule.Composition;
 import org.flexllm.schedule.LinearLatencyModel;
@@ -12,13 +13,11 @@ import org.flexllm.schedule.Sequence;
 
 /**
  * The short profiling run an engine starts with: a few decode batches and prefill chunks of dummy sequences,
- * timed on the system clock, to fit the latency model before the first request. What the profile cannot run without a finetuning
- * job is estimated from the prefill cost (a forward window as a prefill chunk plus its snapshots, a backward
- * layer-token as three forward ones) and corrected online by the first slices that run.
+ * timed on the system clock, to fit the latency model before the first request; unless the engine never
+ * finetunes, a finetuning window and a backward slice of a dummy sample too (without an adapter: the bypass
+ * ops' cost is small, and the online fit adds it).
  */
 final class Profiler {
-    /** Backward over forward cost per token and layer: two GEMMs per forward one, plus replays. */
-    private static final double BACKWARD_PER_FORWARD = 3;
     private static final int REPEATS = 3;
 
     private final CompiledModel model;
@@ -31,19 +30,23 @@ final class Profiler {
         this.batches = batches;
     }
 
-    /** Profiles within the token budget, the sequence limit and what the KV cache holds. */
-    LinearLatencyModel calibrate(int tokenBudget, int maxSequences) {
-        profile(tokenBudget, maxSequences);
-        return LinearLatencyModel.calibrated(profile(tokenBudget, maxSequences));
+    /**
+     * Profiles within the token budget, the sequence limit and what the KV cache holds; with {@code finetunes},
+     * a finetuning window and a one-layer backward slice of a dummy sample too.
+     */
+    LinearLatencyModel calibrate(int tokenBudget, int maxSequences, boolean finetunes) {
+        profile(tokenBudget, maxSequences, finetunes);
+        return LinearLatencyModel.calibrated(profile(tokenBudget, maxSequences, finetunes));
     }
 
     /** The profile's observations; the first round only warms the JIT up. */
-    private List<Observation> profile(int tokenBudget, int maxSequences) {
+    private List<Observation> profile(int tokenBudget, int maxSequences, boolean finetunes) {
         List<Observation> profile = new ArrayList<>();
         int large = Math.min(Math.min(64, tokenBudget), kv.capacityTokens());
         int small = Math.min(16, large);
         double prefillLarge = prefill(large);
-        profile.add(new Observation(new Composition(0, 0, small, 0, 0), prefill(small)));
+        double prefillSmall = prefill(small);
+        profile.add(new Observation(new Composition(0, 0, small, 0, 0), prefillSmall));
         profile.add(new Observation(new Composition(0, 0, large, 0, 0), prefillLarge));
         for (int batch : new int[] {1, Math.min(4, Math.min(maxSequences, tokenBudget))}) {
             int context = Math.min(large, kv.blocks().capacity() / batch * kv.blockSize() - REPEATS);
@@ -52,10 +55,30 @@ final class Profiler {
                         decode(batch, context)));
             }
         }
-        profile.add(new Observation(Composition.EMPTY.withFinetune(large), prefillLarge));
-        long layerTokens = (long) model.config().numLayers() * large;
-        profile.add(new Observation(Composition.EMPTY.withBackward(layerTokens), BACKWARD_PER_FORWARD * prefillLarge));
+        if (finetunes) {
+            profile.addAll(finetuning(small, large));
+        }
         return profile;
+    }
+
+    /** Forward windows of {@code small} and {@code large} tokens of a dummy sample, then one backward layer. */
+    private List<Observation> finetuning(int small, int large) {
+        int[] ids = ids(large);
+        var sample = new TrainingSequence(ids, ids, model.newTape(large), 0);
+        sample.blocks().growTo(large, kv.blockSize(), kv.blocks());
+        try {
+            double window = timed(() -> model.forward(batches.buildTraining(sample, 0, small, -1, 1f, true), kv, null));
+            double rest = timed(() -> model.forward(batches.buildTraining(sample, small, large - small, -1, 1f, true),
+                    kv, null));
+            int top = model.config().numLayers();
+            double layer = timed(() -> model.backward(batches.buildTraining(sample, 0, large, -1, 1f, false), kv,
+                    sample, top, top - 1));
+            return List.of(new Observation(Composition.EMPTY.withFinetune(small), window),
+                    new Observation(Composition.EMPTY.withFinetune(large - small), rest),
+                    new Observation(Composition.EMPTY.withBackward(large), layer));
+        } finally {
+            sample.blocks().releaseAll(kv.blocks());
+        }
     }
 
     /** The best of a few prefills of {@code tokens} dummy tokens, in ms. */
@@ -86,19 +109,27 @@ final class Profiler {
         return best;
     }
 
-    private Sequence dummy(int tokens) {
+    private int[] ids(int tokens) {
         int[] ids = new int[tokens];
         for (int i = 0; i < tokens; i++) {
             ids[i] = 1 + i % (model.config().vocabSize() - 1);
         }
-        Sequence s = new Sequence(-1, ids, tokens);
+        return ids;
+    }
+
+    private Sequence dummy(int tokens) {
+        Sequence s = new Sequence(-1, ids(tokens), tokens);
         s.blocks().growTo(tokens, kv.blockSize(), kv.blocks());
         return s;
     }
 
     private double timed(List<ScheduledChunk> chunks) {
+        return timed(() -> model.forward(batches.build(chunks, (s, p) -> p == s.length() - 1), kv, (i, logits) -> {}));
+    }
+
+    private static double timed(Runnable pass) {
         long start = System.nanoTime();
-        model.forward(batches.build(chunks, (s, p) -> p == s.length() - 1), kv, (index, logits) -> {});
+        pass.run();
         return (System.nanoTime() - start) / 1e6;
     }
 }

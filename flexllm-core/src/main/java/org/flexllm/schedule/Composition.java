@@ -30,8 +30,13 @@ public record Composition(int decodeTokens, long decodeContext, int prefillToken
         return forwardTokens() == 0 && backwardLayerTokens == 0;
     }
 
-    /** The latency model's features: a constant, then the five quantities above. */
+    /**
+     * The latency model's features: a constant, the decode tokens and their context, the prefill tokens, whether
+     * there is a finetuning window (its fixed cost: the loss's pass back through lm_head and the final norm),
+     * its tokens, and the backward layer-tokens.
+     */
     double[] features() {
-        return new double[] {1, decodeTokens, decodeContext, prefillTokens, finetuneTokens, backwardLayerTokens};
+        return new double[] {1, decodeTokens, decodeContext, prefillTokens, finetuneTokens > 0 ? 1 : 0,
+                finetuneTokens, backwardLayerTokens};
     }
 }

@@ -5,8 +5,8 @@ import java.util.List;
 
 /**
  * An iteration's latency as a linear function of its {@link Composition}: a fixed cost (streaming the
- * weights) plus a cost per decode token, per token of decode context, per prefill token, per finetuning
- * forward token and per backward layer-token. {@link #calibrated} fits it to a profiling run and refines it
+ * weights) plus a cost per decode token, per token of decode context, per prefill token, per finetuning window
+ * and per token of it, and per backward layer-token. {@link #calibrated} fits it to a profiling run and refines it
  * from every observed iteration: a least-squares fit over the profile (never forgotten, so every feature stays
  * determined) and recent iterations (weighted by recency, so the model follows the machine's current speed).
  */
@@ -14,7 +14,7 @@ public final class LinearLatencyModel implements LatencyModel {
     /** A measured (or, for what the profile cannot run, estimated) iteration. */
     public record Observation(Composition composition, double ms) {}
 
-    private static final int FEATURES = 6;
+    private static final int FEATURES = 7;
     /** Each observation's weight decays by this per later observation: the last ~200 iterations count. */
     private static final double FORGET = 0.995;
     /** A profile observation weighs as much as this many fresh iterations. */
@@ -33,11 +33,14 @@ public final class LinearLatencyModel implements LatencyModel {
     }
 
     /**
-     * A model that never changes: {@code ms = c0 + c1·decodeTokens + c2·decodeContext + c3·prefillTokens +
-     * c4·finetuneTokens + c5·backwardLayerTokens}.
+     * A model that never changes: {@code ms = pass + perDecode·decodeTokens + perContext·decodeContext +
+     * perPrefill·prefillTokens + perWindow·[a finetuning window] + perFinetune·finetuneTokens +
+     * perBackward·backwardLayerTokens}.
      */
-    public static LinearLatencyModel fixed(double c0, double c1, double c2, double c3, double c4, double c5) {
-        return new LinearLatencyModel(new double[] {c0, c1, c2, c3, c4, c5}, false);
+    public static LinearLatencyModel fixed(double pass, double perDecode, double perContext, double perPrefill,
+                                           double perWindow, double perFinetune, double perBackward) {
+        return new LinearLatencyModel(new double[] {pass, perDecode, perContext, perPrefill, perWindow, perFinetune,
+                perBackward}, false);
     }
 
     /** A model fitted to a profile, refined online from every {@link #observe}d iteration. */

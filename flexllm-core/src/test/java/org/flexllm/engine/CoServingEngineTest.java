@@ -40,7 +40,7 @@ class CoServingEngineTest {
     private static final String MODEL = "synthetic:tiny";
     private static final int VOCAB = 512;
     /** 4 ms a pass, 0.5 ms a decode token, 0.05 ms a prefill or finetuning token, 0.05 ms a backward layer-token. */
-    private static final LinearLatencyModel LATENCY = LinearLatencyModel.fixed(4, 0.5, 0, 0.05, 0.05, 0.05);
+    private static final LinearLatencyModel LATENCY = LinearLatencyModel.fixed(4, 0.5, 0, 0.05, 0, 0.05, 0.05);
     private static final Slo SLO = new Slo(200, 10);
 
     private static LlmEngine engine(Policy policy, List<IterationRecord> records, SimpleMeterRegistry meters,

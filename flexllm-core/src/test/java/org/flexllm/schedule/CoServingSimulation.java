@@ -17,7 +17,7 @@ final class CoServingSimulation implements AutoCloseable {
     static final double TPOT_MS = 20;
     static final double TTFT_MS = 400;
     /** 5 ms a pass, 1 ms a decode token, 0.1 ms a prefill or finetuning token, 0.1 ms a backward layer-token. */
-    static final LatencyModel LATENCY = LinearLatencyModel.fixed(5, 1, 0, 0.1, 0.1, 0.1);
+    static final LatencyModel LATENCY = LinearLatencyModel.fixed(5, 1, 0, 0.1, 0, 0.1, 0.1);
 
     /** A request: its sequence, how many tokens it wants, and when they came (ms). */
     static final class Request {

@@ -148,7 +148,7 @@ class HybridSchedulerTest {
 
     @Test
     void aLayerLongerThanTheLimitStillRunsWhenNoRequestWaitsAndUnderSpatial() throws Exception {
-        var slowBackward = LinearLatencyModel.fixed(5, 1, 0, 0.1, 0.1, 100);
+        var slowBackward = LinearLatencyModel.fixed(5, 1, 0, 0.1, 0, 0.1, 100);
         for (Policy policy : new Policy[] {Policy.COSERVE, Policy.SPATIAL}) {
             try (var sim = new CoServingSimulation(policy, slowBackward)) {
                 sim.lane(1);

@@ -85,11 +85,11 @@ final class DemoCommand implements Callable<Integer> {
             description = "Tokens of the longest requests; others generate half or three quarters of that.")
     private int maxTokens;
 
-    @Option(names = "--slo-ttft-ms", defaultValue = "1000", paramLabel = "MS",
+    @Option(names = "--slo-ttft-ms", defaultValue = "200", paramLabel = "MS",
             description = "Each request's time-to-first-token target.")
     private double ttftMs;
 
-    @Option(names = "--slo-tpot-ms", defaultValue = "50", paramLabel = "MS",
+    @Option(names = "--slo-tpot-ms", defaultValue = "10", paramLabel = "MS",
             description = "Each request's time-per-output-token target.")
     private double tpotMs;
 

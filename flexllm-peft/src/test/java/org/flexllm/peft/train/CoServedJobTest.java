@@ -67,7 +67,7 @@ class CoServedJobTest {
      * 4 ms a pass, 0.5 ms a decode token, 0.05 ms a prefill or finetuning token, 0.3 ms a backward layer-token:
      * beside six decodes (7 ms) under a 10 ms TPOT, a sample's backward (some 12 ms) runs a layer at a time.
      */
-    private static final LinearLatencyModel LATENCY = LinearLatencyModel.fixed(4, 0.5, 0, 0.05, 0.05, 0.3);
+    private static final LinearLatencyModel LATENCY = LinearLatencyModel.fixed(4, 0.5, 0, 0.05, 0, 0.05, 0.3);
     private static final List<TrainingExample> TEXTS = examples("the cat sat on the mat", "a dog ran far away",
             "the sun is hot today");
 
