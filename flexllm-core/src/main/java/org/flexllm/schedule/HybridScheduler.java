@@ -35,7 +35,7 @@ public final class HybridScheduler {
      * inference alone and slower than the TPOT, must not cost a deadline.
      */
     private static final double MARGIN = 0.85;
-    /** Iterations a backward may wait for room before one layer runs regardless. */
+    /** Iterations a lane may wait for room before a layer or a token of its work runs regardless. */
     private static final int PATIENCE = 64;
 
     private final Scheduler inference;
@@ -94,25 +94,25 @@ public final class HybridScheduler {
         double limit = limitMs(now);
         Composition c = composition(chunks);
         Slice slice = pick(l -> l.backwardSample() != null)
-                .map(lane -> new Slice(lane, Math.max(leastLayers(lane), largest(lane.backwardTop(),
+                .map(lane -> new Slice(lane, Math.max(least(lane), largest(lane.backwardTop(),
                         n -> latency.predictMs(c.withBackward(n * lane.backwardSample().length())) <= limit))))
                 .filter(s -> s.layers() > 0).orElse(null);
-        lanes.forEach(l -> l.waited(slice != null && slice.lane() == l));
         Composition withSlice = slice == null ? c : c.withBackward(layerTokens(slice));
         int room = tokenBudget - c.forwardTokens();
         Window window = pick(l -> l.forwardLeft() > 0)
-                .map(lane -> new Window(lane, largest(Math.min(room, lane.forwardLeft()),
-                        w -> latency.predictMs(withSlice.withFinetune((int) w)) <= limit)))
+                .map(lane -> new Window(lane, Math.min(room, Math.max(least(lane), largest(Math.min(room,
+                        lane.forwardLeft()), w -> latency.predictMs(withSlice.withFinetune((int) w)) <= limit)))))
                 .filter(w -> w.count() > 0).orElse(null);
+        lanes.forEach(l -> l.waited(slice != null && slice.lane() == l || window != null && window.lane() == l));
         return planned(chunks, window, slice, null, limit);
     }
 
     /**
-     * One layer when no request runs, or when the lane's backward has waited {@link #PATIENCE} iterations: a
-     * latency model that overestimates the backward (profiled on a cold JIT, say) learns what a slice costs
-     * only by running one.
+     * One layer of backward or one token of forward when no request runs, or when the lane has waited
+     * {@link #PATIENCE} iterations for any work: a latency model that overestimates finetuning (profiled on a
+     * cold JIT, or misled by an outlier) learns what it costs only by running some.
      */
-    private int leastLayers(TrainingLane lane) {
+    private int least(TrainingLane lane) {
         return !inference.hasWork() || lane.waitedIterations() >= PATIENCE ? 1 : 0;
     }
 

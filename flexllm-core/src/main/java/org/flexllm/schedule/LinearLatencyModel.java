@@ -17,6 +17,13 @@ public final class LinearLatencyModel implements LatencyModel {
     private static final int FEATURES = 7;
     /** Each observation's weight decays by this per later observation: the last ~200 iterations count. */
     private static final double FORGET = 0.995;
+    /**
+     * An observation counts for at most this multiple of the prediction (plus {@link #OUTLIER_MS}): a pause of
+     * the process (a GC, another program) must not teach the model that a kind of work is slow; work that is
+     * slow raises the prediction over a few iterations all the same.
+     */
+    private static final double OUTLIER = 2;
+    private static final double OUTLIER_MS = 10;
     /** A profile observation weighs as much as this many fresh iterations. */
     private static final double PROFILE_WEIGHT = 4;
 
@@ -74,7 +81,7 @@ public final class LinearLatencyModel implements LatencyModel {
                 xtx[i][j] *= FORGET;
             }
         }
-        accumulate(xtx, xty, c.features(), measuredMs, 1);
+        accumulate(xtx, xty, c.features(), Math.min(measuredMs, OUTLIER * predictMs(c) + OUTLIER_MS), 1);
         refit();
     }
 

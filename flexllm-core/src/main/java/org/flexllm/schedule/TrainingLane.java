@@ -88,9 +88,9 @@ public final class TrainingLane {
         }
     }
 
-    /** Counts the iterations the lane's backward sample waits without a slice; a slice resets the count. */
-    public void waited(boolean sliced) {
-        waited = sliced || backward == null ? 0 : waited + 1;
+    /** Counts the iterations the lane has work but gets none; an iteration that gives it some resets the count. */
+    public void waited(boolean served) {
+        waited = served || backward == null && forwardLeft() == 0 ? 0 : waited + 1;
     }
 
     public int waitedIterations() {

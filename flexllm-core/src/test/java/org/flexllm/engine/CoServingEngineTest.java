@@ -158,6 +158,24 @@ class CoServingEngineTest {
     }
 
     @Test
+    void twoJobsShareFinetuningByTheirWeights() throws Exception {
+        RecordingSource heavy = RecordingSource.of(1000, 40, VOCAB, 3);
+        RecordingSource light = RecordingSource.of(1000, 40, VOCAB, 1);
+        try (LlmEngine engine = engine(Policy.COSERVE, new ArrayList<>(), new SimpleMeterRegistry(), null)) {
+            engine.attach(heavy);
+            engine.attach(light);
+            for (int i = 0; i < 4; i++) {
+                engine.submit(request(i, 500));
+            }
+            while (heavy.losses.size() + light.losses.size() < 80) {
+                Thread.sleep(1);
+            }
+        }
+        double ratio = (double) heavy.losses.size() / light.losses.size();
+        assertEquals(3, ratio, 0.6, heavy.losses.size() + " : " + light.losses.size() + " samples");
+    }
+
+    @Test
     void aStoppedOrFailingJobIsDetachedWhileServingGoesOn() throws Exception {
         RecordingSource stopped = RecordingSource.of(1000, 40, VOCAB);
         RecordingSource failing = RecordingSource.of(1000, 40, VOCAB);
