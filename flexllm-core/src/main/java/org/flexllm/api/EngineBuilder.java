@@ -168,7 +168,7 @@ public final class EngineBuilder {
         return this;
     }
 
-    /** Writes the iteration trace (one CSV row per iteration) to this file. */
+    /** Writes the iteration trace to this file: one JSON object ({@link IterationRecord}) per line. */
     public EngineBuilder traceFile(Path file) {
         this.traceFile = Objects.requireNonNull(file, "file");
         return this;
