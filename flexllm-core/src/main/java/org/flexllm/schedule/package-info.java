@@ -1,2 +1,8 @@
-/** Token accounting and the scheduling policy: sequences know how many of their tokens are computed; the scheduler hands out each iteration's token budget. */
+/**
+ * Token accounting and the scheduling policy: sequences ({@link org.flexllm.schedule.Sequence}) and finetuning
+ * lanes ({@link org.flexllm.schedule.TrainingLane}) know how many of their tokens are computed;
+ * {@link org.flexllm.schedule.Scheduler} hands out inference's share of each iteration's token budget, and
+ * {@link org.flexllm.schedule.HybridScheduler} (the policy) gives finetuning what the requests' SLOs leave,
+ * judged by a {@link org.flexllm.schedule.LatencyModel}.
+ */
 package org.flexllm.schedule;
