@@ -314,7 +314,7 @@ public final class CoServingEngine implements AutoCloseable {
         List<ScheduledChunk> chunks = plan.inference().chunks();
         CoServingPlan.Window window = plan.window();
         try {
-            TrainingWindow training = window == null ? null : jobs.window(window, 0);
+            TrainingWindow training = window == null ? null : jobs.window(window);
             var batch = batches.build(chunks, (s, p) -> live.get(s).wantsLogits(p), training,
                     window == null ? -1 : jobs.adapter(window.lane()));
             model.forward(batch, kv, (index, logits) -> onLogits(index, logits, sampled, failed));

@@ -1,5 +1,7 @@
 package org.flexllm.engine;
 
+import java.util.concurrent.atomic.AtomicLong;
+
 /**
  * The time the engine measures latencies with. The system clock in production; tests and simulations use
  * {@link #simulated()}, whose time moves only by what the latency model predicts for each iteration, so that
@@ -19,7 +21,7 @@ public interface EngineClock {
     /** A clock that stands still but for each iteration's predicted latency. Thread-safe. */
     static EngineClock simulated() {
         return new EngineClock() {
-            private final java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+            private final AtomicLong now = new AtomicLong();
 
             @Override
             public long nanoTime() {

@@ -107,10 +107,10 @@ final class TrainingJobs {
         job.lane().start(sequence);
     }
 
-    /** The window as it rides in a forward batch after {@code firstRow} inference rows. */
-    TrainingWindow window(Window w, int firstRow) {
+    /** The planned window of its lane's sample; the batch builder places it after the inference rows. */
+    TrainingWindow window(Window w) {
         TrainingSequence s = w.lane().forwardSample();
-        return new TrainingWindow(s, firstRow, w.lane().forwardDone(), w.count(), lossWeight(w.lane(), s));
+        return new TrainingWindow(s, 0, w.lane().forwardDone(), w.count(), lossWeight(w.lane(), s));
     }
 
     int adapter(TrainingLane lane) {
