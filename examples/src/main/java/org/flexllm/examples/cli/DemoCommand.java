@@ -62,6 +62,8 @@ final class DemoCommand implements Callable<Integer> {
     private static final int PROMPT_ROOM = 128;
     /** Progress lines printed over the job. */
     private static final int PROGRESS_LINES = 20;
+    /** Steps of a --quick run: enough for the loss to fall and every kind of iteration to occur. */
+    static final int QUICK_STEPS = 30;
 
     @Spec
     private CommandSpec spec;
@@ -73,6 +75,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "300", paramLabel = "N",
             description = "Optimizer steps of the adapter's training, one fact per step.")
     private int steps;
+
+    @Option(names = "--quick", description = "A short run that checks the set-up works: " + QUICK_STEPS
+            + " steps instead of --steps (the adapter learns few facts in so few).")
+    private boolean quick;
 
     @Option(names = "--lr", defaultValue = "3e-3", paramLabel = "LR", description = "AdamW's learning rate.")
     private double lr;
@@ -95,6 +101,9 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
+        if (quick) {
+            steps = QUICK_STEPS;
+        }
         Map.of("--steps", steps, "--requests", requests, "--max-tokens", maxTokens).forEach((option, value) -> {
             if (value < 1) {
                 throw new ParameterException(spec.commandLine(), option + " must be at least 1, is " + value);

@@ -40,6 +40,18 @@ class DemoCommandTest {
         find(r.out(), "facts learned: +\\d+ of " + DemoFactsTest.facts().size() + " answered exactly");
     }
 
+    /** The short run that CI's fresh-clone check uses: a fixed, small number of steps, whatever --steps says. */
+    @Test
+    @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void quickRunsAFewSteps() {
+        Cli.Result r = Cli.run("demo", "--quick", "--requests", "1", "--max-tokens", "4");
+        assertEquals(0, r.exitCode(), r.err());
+        int steps = DemoCommand.QUICK_STEPS;
+        assertEquals(1, count(r.out().lines().toList(), "\\[finetune] step " + steps + "/" + steps + " +loss [\\d.]+"),
+                r.out());
+        find(r.out(), "finetuning: +" + steps + " steps, ");
+    }
+
     /** Enough steps that the adapter answers with what it was taught, where the base model does not. */
     @Test
     @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
