@@ -141,7 +141,7 @@ public final class CoServingEngine implements AutoCloseable {
         this.hybrid = new HybridScheduler(scheduler, latency, config.policy(), config.tokenBudget(),
                 config.slo().ttftMs() / 4, config.temporalEvery(), config.spatialShare());
         this.jobs = new TrainingJobs(model, kv, hybrid, config.maxFinetuneTokens(), config.tokenBudget());
-        this.metrics = new EngineMetrics(instruments.meters());
+        this.metrics = new EngineMetrics(instruments.meters(), latency);
         this.trace = instruments.traceFile() == null ? null : new IterationTrace(instruments.traceFile());
         this.startNanos = instruments.clock().nanoTime();
         this.sampler = new Sampler(model.config().vocabSize());
@@ -352,10 +352,8 @@ public final class CoServingEngine implements AutoCloseable {
     private void observe(CoServingPlan plan, long start, long end, int completed) {
         double measured = (end - start) / 1e6;
         latency.observe(plan.composition(), measured);
-        int layers = plan.whole() != null ? model.config().numLayers()
-                : plan.slice() == null ? 0 : plan.slice().layers();
-        var record = new IterationRecord(iterations++, (start - startNanos) / 1e6, plan.composition(), layers,
-                plan.predictedMs(), measured, plan.limitMs(), completed);
+        var record = new IterationRecord(iterations++, (start - startNanos) / 1e6, plan.composition(),
+                plan.predictedMs(), plan.boundMs(), measured, plan.limitMs(), completed, plan.waiting());
         metrics.iteration(record);
         if (trace != null) {
             trace.write(record);

@@ -1,15 +1,20 @@
 package org.flexllm.engine;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.Timings;
+import org.flexllm.schedule.LatencyModel;
 
 /**
  * The engine's Micrometer meters: per request its queue time, TTFT, TPOT and end-to-end latency and whether
- * it met its SLO; per iteration its latency and the tokens of each kind it computed.
+ * it met its SLO; per iteration its latency, the tokens of each kind it computed, the latency model's error, whether
+ * it ran over its SLO limit, and whether a finetuning job waited for room; the latency model's margin and recent
+ * error as gauges.
  */
 final class EngineMetrics {
     private final MeterRegistry registry;
@@ -21,8 +26,11 @@ final class EngineMetrics {
     private final Counter decodeTokens;
     private final Counter prefillTokens;
     private final Counter finetuneTokens;
+    private final DistributionSummary modelError;
+    private final Counter overLimit;
+    private final Counter finetuneWaiting;
 
-    EngineMetrics(MeterRegistry registry) {
+    EngineMetrics(MeterRegistry registry, LatencyModel latency) {
         this.registry = registry;
         this.queue = timer("flexllm.request.queue", "submission to first scheduled");
         this.ttft = timer("flexllm.request.ttft", "time to first token");
@@ -32,6 +40,19 @@ final class EngineMetrics {
         this.decodeTokens = tokens("decode");
         this.prefillTokens = tokens("prefill");
         this.finetuneTokens = tokens("finetune");
+        this.modelError = DistributionSummary.builder("flexllm.latency_model.error")
+                .description("|measured - predicted| / measured of each iteration").publishPercentiles(0.5, 0.9)
+                .register(registry);
+        this.overLimit = Counter.builder("flexllm.iterations.over_limit")
+                .description("iterations that took longer than their requests' SLOs allowed").register(registry);
+        this.finetuneWaiting = Counter.builder("flexllm.finetune.waiting")
+                .description("job-iterations in which a finetuning job had work but none fit within the SLO limit")
+                .register(registry);
+        Gauge.builder("flexllm.latency_model.margin", latency, l -> l.accuracy().margin())
+                .description("what the scheduler multiplies predictions by: a high quantile of measured/predicted")
+                .register(registry);
+        Gauge.builder("flexllm.latency_model.error.p90", latency, l -> l.accuracy().p90Error())
+                .description("p90 of |measured - predicted| / measured over recent iterations").register(registry);
     }
 
     private Timer timer(String name, String description) {
@@ -62,6 +83,13 @@ final class EngineMetrics {
         decodeTokens.increment(r.composition().decodeTokens());
         prefillTokens.increment(r.composition().prefillTokens());
         finetuneTokens.increment(r.composition().finetuneTokens());
+        modelError.record(r.relativeError());
+        if (r.overLimit()) {
+            overLimit.increment();
+        }
+        if (r.finetuneWaiting() > 0) {
+            finetuneWaiting.increment(r.finetuneWaiting());
+        }
     }
 
     private static Duration millis(double ms) {

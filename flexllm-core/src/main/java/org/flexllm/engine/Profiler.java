@@ -14,8 +14,9 @@ import org.flexllm.schedule.Sequence;
 /**
  * The short profiling run an engine starts with: a few decode batches and prefill chunks of dummy sequences,
  * timed on the system clock, to fit the latency model before the first request; unless the engine never
- * finetunes, a finetuning window and a backward slice of a dummy sample too (without an adapter: the bypass
- * ops' cost is small, and the online fit adds it).
+ * finetunes, finetuning windows and backward slices of dummy samples too (without an adapter: the bypass
+ * ops' cost is small, and the online fit adds it). Each kind of work at two sizes at least, so that its fixed
+ * cost and its cost per token are told apart.
  */
 final class Profiler {
     private static final int REPEATS = 3;
@@ -46,12 +47,12 @@ final class Profiler {
         int small = Math.min(16, large);
         double prefillLarge = prefill(large);
         double prefillSmall = prefill(small);
-        profile.add(new Observation(new Composition(0, 0, small, 0, 0), prefillSmall));
-        profile.add(new Observation(new Composition(0, 0, large, 0, 0), prefillLarge));
+        profile.add(new Observation(Composition.EMPTY.plusPrefill(0, small), prefillSmall));
+        profile.add(new Observation(Composition.EMPTY.plusPrefill(0, large), prefillLarge));
         for (int batch : new int[] {1, Math.min(4, Math.min(maxSequences, tokenBudget))}) {
             int context = Math.min(large, kv.blocks().capacity() / batch * kv.blockSize() - REPEATS);
             if (context > 0) {
-                profile.add(new Observation(new Composition(batch, (long) batch * (context + 1), 0, 0, 0),
+                profile.add(new Observation(Composition.EMPTY.plusDecode(batch, (long) batch * (context + 1)),
                         decode(batch, context)));
             }
         }
@@ -61,24 +62,45 @@ final class Profiler {
         return profile;
     }
 
-    /** Forward windows of {@code small} and {@code large} tokens of a dummy sample, then one backward layer. */
+    /**
+     * Forward windows of 1, {@code small - 1} and {@code large - small} tokens of a dummy sample (the window's fixed
+     * cost apart from its tokens'), then one backward layer of it, and one of a sample of {@code small} tokens (a
+     * slice's per-layer cost apart from its per-token cost).
+     */
     private List<Observation> finetuning(int small, int large) {
-        int[] ids = ids(large);
-        var sample = new TrainingSequence(ids, ids, model.newTape(large), 0);
-        sample.blocks().growTo(large, kv.blockSize(), kv.blocks());
+        List<Observation> profile = new ArrayList<>();
+        TrainingSequence sample = dummySample(large);
+        TrainingSequence shorter = dummySample(small);
         try {
-            double window = timed(() -> model.forward(batches.buildTraining(sample, 0, small, -1, 1f, true), kv, null));
-            double rest = timed(() -> model.forward(batches.buildTraining(sample, small, large - small, -1, 1f, true),
-                    kv, null));
-            int top = model.config().numLayers();
-            double layer = timed(() -> model.backward(batches.buildTraining(sample, 0, large, -1, 1f, false), kv,
-                    sample, top, top - 1));
-            return List.of(new Observation(Composition.EMPTY.withFinetune(small), window),
-                    new Observation(Composition.EMPTY.withFinetune(large - small), rest),
-                    new Observation(Composition.EMPTY.withBackward(large), layer));
+            for (int[] window : new int[][] {{0, 1}, {1, small - 1}, {small, large - small}}) {
+                double ms = timed(() -> model.forward(batches.buildTraining(sample, window[0], window[1], -1, 1f,
+                        true), kv, null));
+                profile.add(new Observation(Composition.EMPTY.plusWindow(window[0], window[1]), ms));
+            }
+            profile.add(backwardLayer(sample));
+            model.forward(batches.buildTraining(shorter, 0, small, -1, 1f, true), kv, null);
+            profile.add(backwardLayer(shorter));
+            return profile;
         } finally {
             sample.blocks().releaseAll(kv.blocks());
+            shorter.blocks().releaseAll(kv.blocks());
         }
+    }
+
+    private TrainingSequence dummySample(int tokens) {
+        int[] ids = ids(tokens);
+        var sample = new TrainingSequence(ids, ids, model.newTape(tokens), 0);
+        sample.blocks().growTo(tokens, kv.blockSize(), kv.blocks());
+        return sample;
+    }
+
+    /** The top layer's backward of a sample whose forward ran. */
+    private Observation backwardLayer(TrainingSequence sample) {
+        int top = model.config().numLayers();
+        int length = sample.length();
+        double ms = timed(() -> model.backward(batches.buildTraining(sample, 0, length, -1, 1f, false), kv, sample,
+                top, top - 1));
+        return new Observation(Composition.EMPTY.withBackward(1, length), ms);
     }
 
     /** The best of a few prefills of {@code tokens} dummy tokens, in ms. */

@@ -9,10 +9,13 @@ package org.flexllm.schedule;
  * @param whole       a lane whose sample runs whole (forward and backward) instead of inference, or null
  * @param composition what the iteration computes, for the latency model
  * @param predictedMs the latency model's prediction
+ * @param boundMs     the latency the iteration should stay under ({@link LatencyModel#boundMs}): what was planned
  * @param limitMs     the latency the running requests' SLOs allow ({@code Double.POSITIVE_INFINITY} when none)
+ * @param waiting     finetuning jobs with work that got none: nothing of theirs fit within the limit
  */
 public record CoServingPlan(IterationPlan inference, Window window, Slice slice, TrainingLane whole,
-                            Composition composition, double predictedMs, double limitMs) {
+                            Composition composition, double predictedMs, double boundMs, double limitMs,
+                            int waiting) {
 
     /** Positions {@code [lane.forwardDone(), + count)} of a lane's forward sample. */
     public record Window(TrainingLane lane, int count) {}

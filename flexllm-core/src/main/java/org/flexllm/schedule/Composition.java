@@ -1,24 +1,54 @@
 package org.flexllm.schedule;
 
 /**
- * What one iteration computes, as the latency model sees it.
+ * What one iteration computes, as the latency model sees it: the quantities its cost is made of on any machine.
+ * A forward pass streams every weight once (a fixed cost), spends GEMM FLOPs per token (at a rate that differs
+ * between decode, prefill and finetuning rows), and reads attention context per row; a finetuning window adds a
+ * fixed cost (the loss's pass back through lm_head); a backward slice streams its layers' weights once and spends
+ * FLOPs per layer-token.
  *
  * @param decodeTokens        tokens of running requests sampling their next token
- * @param decodeContext       the decode tokens' context lengths, summed (what their attention reads)
  * @param prefillTokens       prompt tokens of prefill chunks
  * @param finetuneTokens      tokens of a finetuning sample's forward window
+ * @param attentionContext    keys read by the attention of every forward row, summed (a row at position p reads
+ *                            p + 1)
+ * @param backwardLayers      layers of a backward slice
  * @param backwardLayerTokens layers of a backward slice times the tokens of its sample
  */
-public record Composition(int decodeTokens, long decodeContext, int prefillTokens, int finetuneTokens,
-                          long backwardLayerTokens) {
-    public static final Composition EMPTY = new Composition(0, 0, 0, 0, 0);
+public record Composition(int decodeTokens, int prefillTokens, int finetuneTokens, long attentionContext,
+                          int backwardLayers, long backwardLayerTokens) {
+    public static final Composition EMPTY = new Composition(0, 0, 0, 0, 0, 0);
 
-    public Composition withFinetune(int tokens) {
-        return new Composition(decodeTokens, decodeContext, prefillTokens, tokens, backwardLayerTokens);
+    /** The latency model's features, in the order of {@link LinearLatencyModel.Coefficients}. */
+    static final int FEATURES = 9;
+
+    /** Keys read by a chunk of {@code count} rows at positions {@code [start, start + count)}. */
+    public static long context(int start, int count) {
+        return (long) count * start + (long) count * (count + 1) / 2;
     }
 
-    public Composition withBackward(long layerTokens) {
-        return new Composition(decodeTokens, decodeContext, prefillTokens, finetuneTokens, layerTokens);
+    /** This iteration with {@code count} decode tokens more, reading {@code context} keys. */
+    public Composition plusDecode(int count, long context) {
+        return new Composition(decodeTokens + count, prefillTokens, finetuneTokens, attentionContext + context,
+                backwardLayers, backwardLayerTokens);
+    }
+
+    /** This iteration with a prefill chunk of {@code count} tokens starting at position {@code start} more. */
+    public Composition plusPrefill(int start, int count) {
+        return new Composition(decodeTokens, prefillTokens + count, finetuneTokens,
+                attentionContext + context(start, count), backwardLayers, backwardLayerTokens);
+    }
+
+    /** This iteration with a finetuning window of {@code count} tokens at positions from {@code start} more. */
+    public Composition plusWindow(int start, int count) {
+        return new Composition(decodeTokens, prefillTokens, finetuneTokens + count,
+                attentionContext + context(start, count), backwardLayers, backwardLayerTokens);
+    }
+
+    /** This iteration with a backward slice of {@code layers} layers of a sample of {@code length} tokens. */
+    public Composition withBackward(int layers, int length) {
+        return new Composition(decodeTokens, prefillTokens, finetuneTokens, attentionContext, layers,
+                (long) layers * length);
     }
 
     /** Tokens of the iteration's forward pass. */
@@ -27,16 +57,23 @@ public record Composition(int decodeTokens, long decodeContext, int prefillToken
     }
 
     public boolean isEmpty() {
-        return forwardTokens() == 0 && backwardLayerTokens == 0;
+        return forwardTokens() == 0 && backwardLayers == 0;
     }
 
     /**
-     * The latency model's features: a constant, the decode tokens and their context, the prefill tokens, whether
-     * there is a finetuning window (its fixed cost: the loss's pass back through lm_head and the final norm),
-     * its tokens, and the backward layer-tokens.
+     * Writes the features into {@code x}: the iteration itself, a forward pass (every weight streamed once),
+     * decode, prefill and finetuning tokens (their GEMM FLOPs), attention context, a finetuning window (its fixed
+     * cost), and the backward slice's layers (their weights streamed) and layer-tokens (its FLOPs).
      */
-    double[] features() {
-        return new double[] {1, decodeTokens, decodeContext, prefillTokens, finetuneTokens > 0 ? 1 : 0,
-                finetuneTokens, backwardLayerTokens};
+    void features(double[] x) {
+        x[0] = 1;
+        x[1] = forwardTokens() > 0 ? 1 : 0;
+        x[2] = decodeTokens;
+        x[3] = prefillTokens;
+        x[4] = finetuneTokens;
+        x[5] = attentionContext;
+        x[6] = finetuneTokens > 0 ? 1 : 0;
+        x[7] = backwardLayers;
+        x[8] = backwardLayerTokens;
     }
 }

@@ -12,14 +12,17 @@ import org.flexllm.schedule.CoServingPlan.Window;
 /**
  * The scheduling policy: how each iteration is shared between inference and finetuning.
  *
- * <p>{@link Policy#COSERVE}: inference first (decodes, then prefill chunks by earliest deadline, within the
- * token budget); then a backward slice and a forward window, each the largest whose iteration the latency model
- * predicts to end before the most urgent request's next token is due. A request's next token is due by its TTFT
- * while it has none, else at {@code first + n · TPOT}: a request that ran ahead of its TPOT has banked slack a
- * long backward slice may spend, one that fell behind leaves finetuning nothing. With no request at all,
- * finetuning takes the whole budget, in iterations of at most a quarter of the default TTFT so that a request arriving
- * meanwhile still meets it (but at least one backward layer, so that a job always progresses while no request
- * runs, or when a backward has waited long: the latency model may be wrong about it).
+ * <p>{@link Policy#COSERVE}: inference first — a decode token to every running request, then prefill chunks by
+ * earliest deadline, sized (Sarathi-style) so that the iteration ends before the decoding requests' next token is
+ * due, unless the most urgent prompt would then miss its TTFT: it gets the smallest chunk that keeps its pace. Then
+ * a backward slice and a forward window, each the largest whose iteration ends before the most urgent request's
+ * next token is due. A request's next token is due by its TTFT while it has none, else at {@code first + n · TPOT}:
+ * a request that ran ahead of its TPOT has banked slack a long backward slice may spend, one that fell behind
+ * leaves finetuning nothing. "Ends before" is judged on the latency model's {@link LatencyModel#boundMs bound} (a
+ * high quantile of its own error), never on the bare prediction. When nothing fits, finetuning waits (the plan
+ * says so): the SLO comes first. With no request at all, finetuning takes the whole budget, in iterations of at
+ * most the idle limit so that a request arriving meanwhile still meets its TTFT, but at least one backward layer
+ * or one window token, so that a job always progresses while no request runs.
  *
  * <p>The baselines: {@link Policy#SPATIAL} reserves a fixed share of the token budget for finetuning (backward
  * layer-tokens counted in forward tokens of equal predicted time, one layer at least); {@link Policy#TEMPORAL} runs a whole sample
@@ -31,12 +34,14 @@ import org.flexllm.schedule.CoServingPlan.Window;
  */
 public final class HybridScheduler {
     /**
-     * Finetuning plans to meet the targets scaled by this: the latency model's error, and iterations that are
-     * inference alone and slower than the TPOT, must not cost a deadline.
+     * The scheduler plans to meet the targets scaled by this: the bound covers the latency model's error, this
+     * the iterations it cannot shorten (inference alone slower than the TPOT).
      */
-    private static final double MARGIN = 0.85;
-    /** Iterations a lane may wait for room before a layer or a token of its work runs regardless. */
-    private static final int PATIENCE = 64;
+    private static final double MARGIN = 0.95;
+
+    private static final Predicate<TrainingLane> BACKWARD = l -> l.backwardSample() != null;
+    private static final Predicate<TrainingLane> FORWARD = l -> l.forwardLeft() > 0;
+    private static final Predicate<TrainingLane> WHOLE = l -> l.forwardLeft() > 0 && l.backwardSample() == null;
 
     private final Scheduler inference;
     private final LatencyModel latency;
@@ -47,6 +52,9 @@ public final class HybridScheduler {
     private final double spatialShare;
     private final List<TrainingLane> lanes = new ArrayList<>();
     private int sinceWhole;
+    /** When the iteration being planned starts. */
+    private long now;
+    private final Scheduler.PrefillCap sloChunks = this::sloChunk;
 
     /**
      * @param idleLimitMs   the longest iteration while no request runs (a request arriving waits for it)
@@ -75,70 +83,101 @@ public final class HybridScheduler {
     /** Whether an iteration now would compute anything: requests, or a lane with a sample. */
     public boolean hasWork() {
         return inference.hasWork() && policy != Policy.FINETUNE_ONLY
-                || lanes.stream().anyMatch(l -> l.forwardSample() != null || l.backwardSample() != null);
+                || pick(l -> l.forwardSample() != null || l.backwardSample() != null) != null;
     }
 
     /** Plans the iteration starting at {@code nowNanos} on the engine's clock. */
     public CoServingPlan plan(long nowNanos) {
+        now = nowNanos;
         return switch (policy) {
             case INFERENCE_ONLY -> inferenceOnly(tokenBudget);
             case FINETUNE_ONLY -> whole().orElseGet(() -> nothing());
             case TEMPORAL -> temporal();
             case SPATIAL -> spatial();
-            case COSERVE -> coserve(nowNanos);
+            case COSERVE -> coserve();
         };
     }
 
-    private CoServingPlan coserve(long now) {
-        IterationPlan chunks = inference.schedule(tokenBudget);
+    private CoServingPlan coserve() {
+        IterationPlan chunks = inference.schedule(tokenBudget, sloChunks);
         double limit = limitMs(now);
         Composition c = composition(chunks);
-        Slice slice = pick(l -> l.backwardSample() != null)
-                .map(lane -> new Slice(lane, Math.max(least(lane), largest(lane.backwardTop(),
-                        n -> latency.predictMs(c.withBackward(n * lane.backwardSample().length())) <= limit))))
-                .filter(s -> s.layers() > 0).orElse(null);
-        Composition withSlice = slice == null ? c : c.withBackward(layerTokens(slice));
-        int room = tokenBudget - c.forwardTokens();
-        Window window = pick(l -> l.forwardLeft() > 0)
-                .map(lane -> new Window(lane, Math.min(room, Math.max(least(lane), largest(Math.min(room,
-                        lane.forwardLeft()), w -> latency.predictMs(withSlice.withFinetune((int) w)) <= limit)))))
-                .filter(w -> w.count() > 0).orElse(null);
-        lanes.forEach(l -> l.waited(slice != null && slice.lane() == l || window != null && window.lane() == l));
+        TrainingLane backward = pick(BACKWARD);
+        Slice slice = null;
+        if (backward != null) {
+            int length = backward.backwardSample().length();
+            int layers = Math.max(least(), largest(backward.backwardTop(),
+                    n -> latency.boundMs(c.withBackward((int) n, length)) <= limit));
+            slice = layers > 0 ? new Slice(backward, layers) : null;
+        }
+        Composition withSlice = slice == null ? c : c.withBackward(slice.layers(), backward.backwardSample().length());
+        TrainingLane forward = pick(FORWARD);
+        Window window = null;
+        if (forward != null) {
+            int room = Math.min(tokenBudget - c.forwardTokens(), forward.forwardLeft());
+            int start = forward.forwardDone();
+            int count = Math.min(room, Math.max(least(), largest(room,
+                    w -> latency.boundMs(withSlice.plusWindow(start, (int) w)) <= limit)));
+            window = count > 0 ? new Window(forward, count) : null;
+        }
         return planned(chunks, window, slice, null, limit);
     }
 
     /**
-     * One layer of backward or one token of forward when no request runs, or when the lane has waited
-     * {@link #PATIENCE} iterations for any work: a latency model that overestimates finetuning (profiled on a
-     * cold JIT, or misled by an outlier) learns what it costs only by running some.
+     * The prefill tokens an iteration with {@code decodes} may carry: as many as end it before the decoding
+     * requests' next token is due; more only when the most urgent prompt would otherwise miss its first token's
+     * deadline — then the fewest that still finish it in time, or all of {@code room} when even that cannot.
      */
-    private int least(TrainingLane lane) {
-        return !inference.hasWork() || lane.waitedIterations() >= PATIENCE ? 1 : 0;
+    private int sloChunk(Composition decodes, Sequence urgent, int room) {
+        long decodeDue = inference.earliestDecodeDue(MARGIN);
+        if (decodeDue == Long.MAX_VALUE) {
+            return room;
+        }
+        double limit = Math.max(0, (decodeDue - now) / 1e6);
+        int start = urgent.computed();
+        int prompt = urgent.uncomputed();
+        int fits = largest(room, p -> latency.boundMs(decodes.plusPrefill(start, (int) p)) <= limit);
+        if (fits >= Math.min(room, prompt)) {
+            return fits;
+        }
+        // k chunks of prompt/k tokens take k · (decodes + prompt/k): the more chunks, the later the first token.
+        double ttftLeft = (urgent.dueNanos(MARGIN) - now) / 1e6;
+        LongPredicate inTime = k -> k > 0 && k * latency.boundMs(decodes.plusPrefill(start,
+                Math.ceilDiv(prompt, (int) k))) <= ttftLeft;
+        int atTpotPace = fits == 0 ? Integer.MAX_VALUE : Math.ceilDiv(prompt, fits);
+        if (inTime.test(atTpotPace)) {
+            return fits;
+        }
+        int chunks = largest(Math.min(prompt, atTpotPace), inTime);
+        return chunks == 0 ? room : Math.min(room, Math.ceilDiv(prompt, chunks));
     }
 
-    /** The time until the most urgent request's next token is due (with a margin), the idle limit at most. */
+    /** The time until the most urgent request's next token is due (with the margin), the idle limit at most. */
     private double limitMs(long now) {
         long due = inference.earliestDue(MARGIN);
         return due == Long.MAX_VALUE ? idleLimitMs : Math.min(idleLimitMs, Math.max(0, (due - now) / 1e6));
     }
 
+    /** One layer of backward or one token of forward when no request runs, so that a job always progresses. */
+    private int least() {
+        return inference.hasWork() ? 0 : 1;
+    }
     private CoServingPlan spatial() {
         int share = (int) Math.ceil(tokenBudget * spatialShare);
         IterationPlan chunks = inference.schedule(tokenBudget - share);
-        Slice slice = pick(l -> l.backwardSample() != null)
-                .map(lane -> new Slice(lane, Math.max(1, largest(lane.backwardTop(),
-                        n -> forwardEquivalent(n * lane.backwardSample().length()) <= share))))
-                .orElse(null);
-        Window window = pick(l -> l.forwardLeft() > 0)
-                .map(lane -> new Window(lane, Math.min(share, lane.forwardLeft()))).orElse(null);
+        TrainingLane backward = pick(BACKWARD);
+        Slice slice = backward == null ? null : new Slice(backward, Math.max(1, largest(backward.backwardTop(),
+                n -> forwardEquivalent((int) n, backward.backwardSample().length()) <= share)));
+        TrainingLane forward = pick(FORWARD);
+        Window window = forward == null ? null : new Window(forward, Math.min(share, forward.forwardLeft()));
         return planned(chunks, window, slice, null, Double.POSITIVE_INFINITY);
     }
 
-    /** Forward tokens the latency model predicts to take as long as {@code layerTokens} of backward. */
-    private double forwardEquivalent(long layerTokens) {
+    /** Forward tokens the latency model predicts to take as long as a backward slice of this size. */
+    private double forwardEquivalent(int layers, int length) {
         double base = latency.predictMs(Composition.EMPTY);
-        double perToken = latency.predictMs(Composition.EMPTY.withFinetune(1)) - base;
-        return (latency.predictMs(Composition.EMPTY.withBackward(layerTokens)) - base) / Math.max(perToken, 1e-9);
+        double perToken = latency.predictMs(Composition.EMPTY.plusWindow(0, 1)) - base;
+        return (latency.predictMs(Composition.EMPTY.withBackward(layers, length)) - base) / Math.max(perToken, 1e-9);
     }
 
     private CoServingPlan temporal() {
@@ -154,14 +193,16 @@ public final class HybridScheduler {
 
     /** A whole sample of the lane with the least time used: its forward (what is left of it) and backward. */
     private Optional<CoServingPlan> whole() {
-        return pick(l -> l.forwardLeft() > 0 && l.backwardSample() == null).map(lane -> {
-            int length = lane.forwardSample().length();
-            Composition c = Composition.EMPTY.withFinetune(lane.forwardLeft())
-                    .withBackward((long) lane.layers() * length);
-            double predicted = latency.predictMs(c);
-            lane.charge(predicted);
-            return new CoServingPlan(IterationPlan.EMPTY, null, null, lane, c, predicted, Double.POSITIVE_INFINITY);
-        });
+        TrainingLane lane = pick(WHOLE);
+        if (lane == null) {
+            return Optional.empty();
+        }
+        Composition c = Composition.EMPTY.plusWindow(lane.forwardDone(), lane.forwardLeft())
+                .withBackward(lane.layers(), lane.forwardSample().length());
+        double predicted = latency.predictMs(c);
+        lane.charge(predicted);
+        return Optional.of(new CoServingPlan(IterationPlan.EMPTY, null, null, lane, c, predicted,
+                latency.boundMs(c), Double.POSITIVE_INFINITY, 0));
     }
 
     private CoServingPlan inferenceOnly(int budget) {
@@ -172,27 +213,46 @@ public final class HybridScheduler {
         return planned(IterationPlan.EMPTY, null, null, null, Double.POSITIVE_INFINITY);
     }
 
+    /** The plan, its prediction, and each lane charged for the time its work adds to the iteration. */
     private CoServingPlan planned(IterationPlan chunks, Window window, Slice slice, TrainingLane whole,
                                   double limit) {
-        Composition c = composition(chunks).withFinetune(window == null ? 0 : window.count())
-                .withBackward(slice == null ? 0 : layerTokens(slice));
+        Composition inference = composition(chunks);
+        Composition sliceOnly = slice == null ? inference
+                : inference.withBackward(slice.layers(), slice.lane().backwardSample().length());
+        Composition windowOnly = window == null ? inference
+                : inference.plusWindow(window.lane().forwardDone(), window.count());
+        Composition c = window == null ? sliceOnly : sliceOnly.plusWindow(window.lane().forwardDone(), window.count());
         double predicted = latency.predictMs(c);
         if (window != null) {
-            window.lane().charge(predicted - latency.predictMs(c.withFinetune(0)));
+            window.lane().charge(predicted - latency.predictMs(sliceOnly));
         }
         if (slice != null) {
-            slice.lane().charge(predicted - latency.predictMs(c.withBackward(0)));
+            slice.lane().charge(predicted - latency.predictMs(windowOnly));
         }
-        return new CoServingPlan(chunks, window, slice, whole, c, predicted, limit);
+        return new CoServingPlan(chunks, window, slice, whole, c, predicted, latency.boundMs(c), limit,
+                waiting(window, slice));
     }
 
-    private static long layerTokens(Slice s) {
-        return (long) s.layers() * s.lane().backwardSample().length();
+    /** Lanes with work that the plan gives none. */
+    private int waiting(Window window, Slice slice) {
+        int waiting = 0;
+        for (TrainingLane lane : lanes) {
+            boolean hasWork = lane.forwardLeft() > 0 || lane.backwardSample() != null;
+            boolean served = window != null && window.lane() == lane || slice != null && slice.lane() == lane;
+            waiting += hasWork && !served ? 1 : 0;
+        }
+        return waiting;
     }
 
-    /** The lane with the least time used per weight among those {@code has} accepts. */
-    private Optional<TrainingLane> pick(Predicate<TrainingLane> has) {
-        return lanes.stream().filter(has).min(Comparator.comparingDouble(TrainingLane::served));
+    /** The lane with the least time used per weight among those {@code has} accepts, or null. */
+    private TrainingLane pick(Predicate<TrainingLane> has) {
+        TrainingLane best = null;
+        for (TrainingLane lane : lanes) {
+            if (has.test(lane) && (best == null || lane.served() < best.served())) {
+                best = lane;
+            }
+        }
+        return best;
     }
 
     /** The largest {@code n} in {@code [0, max]} that {@code fits} (which holds for every smaller n if for n). */
@@ -210,19 +270,19 @@ public final class HybridScheduler {
         return lo;
     }
 
-    /** Decode tokens (chunks of one token) with their context, and prefill tokens. */
+    /** Decode tokens (chunks of one token) and prefill chunks, with the keys their attention reads. */
     static Composition composition(IterationPlan chunks) {
         int decode = 0;
-        long context = 0;
         int prefill = 0;
+        long context = 0;
         for (ScheduledChunk chunk : chunks.chunks()) {
-            if (chunk.count() == 1) {
+            if (chunk.isDecode()) {
                 decode++;
-                context += chunk.start() + 1;
             } else {
                 prefill += chunk.count();
             }
+            context += Composition.context(chunk.start(), chunk.count());
         }
-        return new Composition(decode, context, prefill, 0, 0);
+        return new Composition(decode, prefill, 0, context, 0, 0);
     }
 }

@@ -15,7 +15,6 @@ public final class TrainingLane {
     private TrainingSequence backward;
     private int backwardTop;
     private double served;
-    private int waited;
 
     /**
      * @param weight the job's share of finetuning time relative to other jobs
@@ -86,15 +85,6 @@ public final class TrainingLane {
             backwardTop = layers;
             forward = null;
         }
-    }
-
-    /** Counts the iterations the lane has work but gets none; an iteration that gives it some resets the count. */
-    public void waited(boolean served) {
-        waited = served || backward == null && forwardLeft() == 0 ? 0 : waited + 1;
-    }
-
-    public int waitedIterations() {
-        return waited;
     }
 
     /** Forgets both samples (a stopped job). */

@@ -1,5 +1,6 @@
 package org.flexllm.engine;
 
+import org.flexllm.schedule.LinearLatencyModel.Coefficients;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -40,7 +41,8 @@ class CoServingEngineTest {
     private static final String MODEL = "synthetic:tiny";
     private static final int VOCAB = 512;
     /** 4 ms a pass, 0.5 ms a decode token, 0.05 ms a prefill or finetuning token, 0.05 ms a backward layer-token. */
-    private static final LinearLatencyModel LATENCY = LinearLatencyModel.fixed(4, 0.5, 0, 0.05, 0, 0.05, 0.05);
+    private static final LinearLatencyModel LATENCY = LinearLatencyModel.fixed(Coefficients.builder()
+            .iteration(4).decodeToken(0.5).prefillToken(0.05).finetuneToken(0.05).backwardLayerToken(0.05).build());
     private static final Slo SLO = new Slo(200, 10);
 
     private static LlmEngine engine(Policy policy, List<IterationRecord> records, SimpleMeterRegistry meters,
@@ -80,7 +82,7 @@ class CoServingEngineTest {
         job.losses.forEach(loss -> assertTrue(loss > 0 && Double.isFinite(loss), "loss " + loss));
         assertTrue(records.stream().anyMatch(r -> r.composition().decodeTokens() > 0
                 && r.composition().finetuneTokens() > 0), "a forward pass carried decodes and a finetuning window");
-        assertTrue(records.stream().anyMatch(r -> r.composition().decodeTokens() > 0 && r.backwardLayers() > 0),
+        assertTrue(records.stream().anyMatch(r -> r.composition().decodeTokens() > 0 && r.composition().backwardLayers() > 0),
                 "a backward slice ran in an iteration with decodes");
         assertEquals(6 * 40, records.stream().mapToInt(IterationRecord::finetuneCompleted).sum());
         List<String> lines = Files.readAllLines(trace);

@@ -1,7 +1,9 @@
 package org.flexllm.schedule;
 
+import org.flexllm.schedule.LinearLatencyModel.Coefficients;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.ToDoubleFunction;
 import org.flexllm.api.LoadedModel;
 import org.flexllm.backend.cpu.CpuBackend;
 import org.flexllm.graph.CompiledModel;
@@ -10,14 +12,17 @@ import org.flexllm.kv.PagedKvCache;
 
 /**
  * The hybrid scheduler on a fake clock: no model runs; each plan is "executed" by advancing its sequences and
- * lanes, and the clock moves by the fixed latency model's prediction. Requests record when their tokens came.
+ * lanes, and the clock moves by what the plan "really" takes — the fixed latency model's prediction, or a truth of
+ * the test's own that the scheduler's model must learn (it observes every iteration). Requests record when their
+ * tokens came.
  */
 final class CoServingSimulation implements AutoCloseable {
     static final int BUDGET = 256;
     static final double TPOT_MS = 20;
     static final double TTFT_MS = 400;
     /** 5 ms a pass, 1 ms a decode token, 0.1 ms a prefill or finetuning token, 0.1 ms a backward layer-token. */
-    static final LatencyModel LATENCY = LinearLatencyModel.fixed(5, 1, 0, 0.1, 0, 0.1, 0.1);
+    static final LatencyModel LATENCY = LinearLatencyModel.fixed(Coefficients.builder()
+            .iteration(5).decodeToken(1).prefillToken(0.1).finetuneToken(0.1).backwardLayerToken(0.1).build());
 
     /** A request: its sequence, how many tokens it wants, and when they came (ms). */
     static final class Request {
@@ -63,15 +68,30 @@ final class CoServingSimulation implements AutoCloseable {
         this(policy, LATENCY);
     }
 
+    private final LatencyModel latency;
+    private final ToDoubleFunction<Composition> truth;
+
     CoServingSimulation(Policy policy, LatencyModel latency) {
+        this(policy, latency, latency::predictMs);
+    }
+
+    /** Plans with {@code latency}; an iteration of composition c takes {@code truth(c)}. */
+    CoServingSimulation(Policy policy, LatencyModel latency, ToDoubleFunction<Composition> truth) {
+        this.latency = latency;
+        this.truth = truth;
         hybrid = new HybridScheduler(inference, latency, policy, BUDGET, TTFT_MS / 2, 4, 0.25);
     }
 
     Request submit(int promptTokens, int outputTokens) {
+        return submit(promptTokens, outputTokens, nowMs);
+    }
+
+    /** A request that arrived at {@code arrivalMs} (its TTFT counts from then). */
+    Request submit(int promptTokens, int outputTokens, double arrivalMs) {
         var s = new Sequence(nextId++, new int[promptTokens], promptTokens + outputTokens);
-        s.setDeadlines(new Deadlines(nanos(nowMs), nanos(TTFT_MS), nanos(TPOT_MS)));
+        s.setDeadlines(new Deadlines(nanos(arrivalMs), nanos(TTFT_MS), nanos(TPOT_MS)));
         inference.add(s);
-        var r = new Request(s, outputTokens, nowMs);
+        var r = new Request(s, outputTokens, arrivalMs);
         requests.add(r);
         return r;
     }
@@ -94,7 +114,9 @@ final class CoServingSimulation implements AutoCloseable {
 
     /** Runs a plan: sequences advance, finished prompts sample, lanes move on; then the clock moves. */
     void run(CoServingPlan plan) {
-        nowMs += plan.predictedMs();
+        double took = truth.applyAsDouble(plan.composition());
+        latency.observe(plan.composition(), took);
+        nowMs += took;
         for (ScheduledChunk c : plan.inference().chunks()) {
             c.sequence().advance(c.count());
             if (c.sequence().uncomputed() == 0) {

@@ -1,5 +1,6 @@
 package org.flexllm.schedule;
 
+import org.flexllm.schedule.LinearLatencyModel.Coefficients;
 import static org.flexllm.schedule.CoServingSimulation.BUDGET;
 import static org.flexllm.schedule.CoServingSimulation.TPOT_MS;
 import static org.flexllm.schedule.CoServingSimulation.TTFT_MS;
@@ -33,7 +34,7 @@ class HybridSchedulerTest {
             try (var sim = new CoServingSimulation(Policy.COSERVE)) {
                 CoServingPlan plan = planWithDecodes(sim, decodes);
                 assertEquals(decodes, plan.composition().decodeTokens(), "every running request decodes");
-                assertTrue(plan.predictedMs() <= plan.limitMs() || plan.window() == null, plan.toString());
+                assertTrue(plan.boundMs() <= plan.limitMs() || plan.window() == null, plan.toString());
                 windows.add(plan.window() == null ? 0 : plan.window().count());
             }
         }
@@ -45,7 +46,7 @@ class HybridSchedulerTest {
     }
 
     @Test
-    void underABurstFinetuningShrinksToNothingInTheSameIteration() throws Exception {
+    void underABurstPrefillIsChunkedWithinTheLimitAndFinetuningShrinksToNothing() throws Exception {
         try (var sim = new CoServingSimulation(Policy.COSERVE)) {
             CoServingPlan quiet = planWithDecodes(sim, 4);
             assertTrue(quiet.window() != null, "4 decodes leave room: " + quiet);
@@ -53,9 +54,27 @@ class HybridSchedulerTest {
                 sim.submit(200, 8);
             }
             CoServingPlan burst = sim.plan();
-            assertEquals(BUDGET, burst.composition().forwardTokens(), "the burst's prefill takes the whole budget");
+            // 4 decodes: 9 ms of a 19 ms limit (20 ms TPOT, 0.95 margin) leave ~100 prefill tokens at 0.1 ms each,
+            // and 2 such chunks finish a 200-token prompt well within its 400 ms TTFT.
+            int prefill = burst.composition().prefillTokens();
+            assertTrue(prefill > 50 && prefill < BUDGET - 4, "the burst's prefill is chunked: " + burst);
+            assertTrue(burst.boundMs() <= burst.limitMs(), burst.toString());
             assertNull(burst.window(), burst.toString());
             assertNull(burst.slice(), burst.toString());
+        }
+    }
+
+    @Test
+    void aPromptThatWouldMissItsTtftGetsTheSmallestChunkThatMeetsIt() throws Exception {
+        try (var sim = new CoServingSimulation(Policy.COSERVE)) {
+            planWithDecodes(sim, 12);
+            sim.submit(250, 8, sim.nowMs - 300);
+            CoServingPlan plan = sim.plan();
+            // 12 decodes take 17 ms of the 19 ms their TPOT allows (0.95 margin): 20 prefill tokens would fit, 13
+            // iterations for the prompt, far past the 80 ms left of its TTFT (0.95 · 400 − 300). The fewest tokens
+            // an iteration that finish it in time: 3 chunks of 84 (3 · (17 + 8.4) = 76 ms); 4 of 63 take 93.
+            assertEquals(84, plan.composition().prefillTokens(), plan.toString());
+            assertTrue(plan.boundMs() > plan.limitMs(), "beyond the decodes' limit, for the TTFT: " + plan);
         }
     }
 
@@ -84,7 +103,7 @@ class HybridSchedulerTest {
                 }
                 sim.refill(96);
                 CoServingPlan plan = sim.plan();
-                assertTrue(plan.predictedMs() <= Math.max(plan.limitMs(), predictedInference(plan)) + 1e-9,
+                assertTrue(plan.boundMs() <= Math.max(plan.limitMs(), predictedInference(plan)) + 1e-9,
                         "finetuning never pushes an iteration past the SLO limit: " + plan);
                 sim.run(plan);
             }
@@ -98,7 +117,7 @@ class HybridSchedulerTest {
     }
 
     private static double predictedInference(CoServingPlan plan) {
-        return CoServingSimulation.LATENCY.predictMs(plan.composition().withFinetune(0).withBackward(0));
+        return CoServingSimulation.LATENCY.predictMs(HybridScheduler.composition(plan.inference()));
     }
 
     @Test
@@ -148,7 +167,8 @@ class HybridSchedulerTest {
 
     @Test
     void aLayerLongerThanTheLimitStillRunsWhenNoRequestWaitsAndUnderSpatial() throws Exception {
-        var slowBackward = LinearLatencyModel.fixed(5, 1, 0, 0.1, 0, 0.1, 100);
+        var slowBackward = LinearLatencyModel.fixed(Coefficients.builder()
+            .iteration(5).decodeToken(1).prefillToken(0.1).finetuneToken(0.1).backwardLayerToken(100).build());
         for (Policy policy : new Policy[] {Policy.COSERVE, Policy.SPATIAL}) {
             try (var sim = new CoServingSimulation(policy, slowBackward)) {
                 sim.lane(1);

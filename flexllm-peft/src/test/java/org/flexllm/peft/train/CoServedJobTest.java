@@ -1,5 +1,6 @@
 package org.flexllm.peft.train;
 
+import org.flexllm.schedule.LinearLatencyModel.Coefficients;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -67,7 +68,8 @@ class CoServedJobTest {
      * 4 ms a pass, 0.5 ms a decode token, 0.05 ms a prefill or finetuning token, 0.3 ms a backward layer-token:
      * beside six decodes (7 ms) under a 10 ms TPOT, a sample's backward (some 12 ms) runs a layer at a time.
      */
-    private static final LinearLatencyModel LATENCY = LinearLatencyModel.fixed(4, 0.5, 0, 0.05, 0, 0.05, 0.3);
+    private static final LinearLatencyModel LATENCY = LinearLatencyModel.fixed(Coefficients.builder()
+            .iteration(4).decodeToken(0.5).prefillToken(0.05).finetuneToken(0.05).backwardLayerToken(0.3).build());
     private static final List<TrainingExample> TEXTS = examples("the cat sat on the mat", "a dog ran far away",
             "the sun is hot today");
 
@@ -122,7 +124,7 @@ class CoServedJobTest {
         assertEquals(List.of("other", "demo"), resident.join(), "the job trains in the second slot");
         assertTrue(iterations.stream().anyMatch(r -> r.composition().finetuneTokens() > 0
                 && r.composition().decodeTokens() > 0), "windows rode beside decodes");
-        assertTrue(iterations.stream().anyMatch(r -> r.backwardLayers() == 1 && r.composition().decodeTokens() > 0),
+        assertTrue(iterations.stream().anyMatch(r -> r.composition().backwardLayers() == 1 && r.composition().decodeTokens() > 0),
                 "backward slices of one of the two layers ran beside decodes");
         assertClose(standalone, coServed);
         for (int i = 0; i < expected.size(); i++) {
