@@ -100,8 +100,12 @@ public final class LinearLatencyModel implements LatencyModel {
     private static final int N = Composition.FEATURES;
     /** Each observation's weight decays by this per later observation: the last ~100 iterations count most. */
     private static final double FORGET = 0.99;
-    /** How much the profile's fit weighs against fresh iterations, as a multiple of the profile's own evidence. */
-    private static final double PRIOR_STRENGTH = 0.5;
+    /**
+     * How many iterations the profile's fit weighs as, against the ~{@code 1 / (1 - FORGET)} fresh ones the fit
+     * remembers: enough to hold a kind of work the engine has not run lately, little enough that the machine's
+     * current speed wins wherever it is observed.
+     */
+    private static final double PRIOR_ITERATIONS = 2;
     /**
      * An observation counts for at most this multiple of the prediction (plus {@link #OUTLIER_MS}): a pause of the
      * process (a GC, another program) must not teach the model that a kind of work is slow. A real slow-down of
@@ -118,26 +122,32 @@ public final class LinearLatencyModel implements LatencyModel {
     private static final double START_MARGIN = 1.25;
     private static final double MIN_MARGIN = 0.8;
     private static final double MAX_MARGIN = 4;
-    private static final int SWEEPS = 100;
+    /** Iterations shorter than this weigh as much as one of this length: timer resolution and jitter. */
+    private static final double MIN_WEIGHTED_MS = 0.5;
 
     private final boolean learns;
     private final double[] prior;
-    private final double[] priorWeight;
+    /** Per feature, what one profile iteration says of it, in units of an iteration's weight. */
+    private final double[] priorEvidence;
+    /** The remembered iterations' weights, summed, and their count: the weight of an iteration now. */
+    private double weightSum;
+    private double countSum;
     private final double[][] xtx = new double[N][N];
     private final double[] xty = new double[N];
     private final double[] beta;
     private final double[] x = new double[N];
     private final double[][] system = new double[N][N];
     private final double[] rhs = new double[N];
+    private final Workspace workspace = new Workspace();
     private final double[] ratios = new double[RESIDUALS];
     private final double[] errors = new double[RESIDUALS];
     private final double[] sorted = new double[RESIDUALS];
     private long observed;
     private double margin;
 
-    private LinearLatencyModel(double[] prior, double[] priorWeight, boolean learns) {
+    private LinearLatencyModel(double[] prior, double[] priorEvidence, boolean learns) {
         this.prior = prior;
-        this.priorWeight = priorWeight;
+        this.priorEvidence = priorEvidence;
         this.beta = prior.clone();
         this.learns = learns;
         this.margin = learns ? START_MARGIN : 1;
@@ -158,16 +168,25 @@ public final class LinearLatencyModel implements LatencyModel {
         double[] x = new double[N];
         for (Observation o : profile) {
             o.composition().features(x);
-            accumulate(a, b, x, o.ms(), 1);
-        }
-        double[] weight = new double[N];
-        for (int j = 0; j < N; j++) {
-            weight[j] = PRIOR_STRENGTH * a[j][j];
-            a[j][j] *= 1 + 1e-9;
+            accumulate(a, b, x, o.ms(), relativeWeight(o.ms()));
         }
         double[] fit = new double[N];
-        nonNegativeLeastSquares(a, b, fit);
-        return new LinearLatencyModel(fit, weight, true);
+        double[][] system = new double[N][];
+        for (int j = 0; j < N; j++) {
+            system[j] = a[j].clone();
+            system[j][j] *= 1 + 1e-9;
+        }
+        nonNegativeLeastSquares(system, b, fit, new Workspace());
+        double meanWeight = 0;
+        for (Observation o : profile) {
+            meanWeight += relativeWeight(o.ms()) / profile.size();
+        }
+        // Per profile iteration, in units of an average profile iteration's weight.
+        double[] evidence = new double[N];
+        for (int j = 0; j < N; j++) {
+            evidence[j] = profile.isEmpty() ? 0 : a[j][j] / profile.size() / meanWeight;
+        }
+        return new LinearLatencyModel(fit, evidence, true);
     }
 
     @Override
@@ -193,7 +212,10 @@ public final class LinearLatencyModel implements LatencyModel {
             forget();
             double clipped = predicted > 0 ? Math.min(measuredMs, OUTLIER * predicted + OUTLIER_MS) : measuredMs;
             c.features(x);
-            accumulate(xtx, xty, x, clipped, 1);
+            double weight = relativeWeight(predicted > 0 ? predicted : measuredMs);
+            accumulate(xtx, xty, x, clipped, weight);
+            weightSum += weight;
+            countSum++;
             refit();
         }
     }
@@ -210,6 +232,8 @@ public final class LinearLatencyModel implements LatencyModel {
     }
 
     private void forget() {
+        weightSum *= FORGET;
+        countSum *= FORGET;
         for (int i = 0; i < N; i++) {
             xty[i] *= FORGET;
             for (int j = 0; j < N; j++) {
@@ -218,41 +242,157 @@ public final class LinearLatencyModel implements LatencyModel {
         }
     }
 
-    /** Solves the prior-regularized, non-negative least squares over the forgotten observations. */
+    /**
+     * Solves the non-negative least squares over the remembered iterations, with the profile's fit as a prior
+     * worth {@link #PRIOR_ITERATIONS} iterations of today's weight (the machine may have slowed down since, and
+     * each iteration weighs 1 / its latency²).
+     */
     private void refit() {
+        double iterationWeight = weightSum / countSum;
         for (int i = 0; i < N; i++) {
+            double priorWeight = PRIOR_ITERATIONS * priorEvidence[i] * iterationWeight;
             System.arraycopy(xtx[i], 0, system[i], 0, N);
-            system[i][i] += priorWeight[i];
-            rhs[i] = xty[i] + priorWeight[i] * prior[i];
+            system[i][i] += priorWeight;
+            rhs[i] = xty[i] + priorWeight * prior[i];
         }
-        nonNegativeLeastSquares(system, rhs, beta);
+        nonNegativeLeastSquares(system, rhs, beta, workspace);
     }
 
     /**
-     * Minimizes {@code ½βᵀAβ − bᵀβ} over {@code β ≥ 0} by cyclic coordinate descent from {@code beta} (the last
-     * fit: a warm start, so a few sweeps suffice per observation). Each step minimizes exactly along one
-     * coefficient, so the features' magnitudes (tokens vs keys of context) do not matter. A feature with no
-     * evidence at all keeps its cost.
+     * Minimizes {@code ½βᵀAβ − bᵀβ} over {@code β ≥ 0} exactly (Lawson and Hanson's active set, on the normal
+     * equations): coefficients join the free set while the gradient says they would lower the error, and leave it
+     * when the unconstrained solution on the free set would make them negative. A feature with no evidence at all
+     * keeps the cost it had.
      */
-    private static void nonNegativeLeastSquares(double[][] a, double[] b, double[] beta) {
-        for (int sweep = 0; sweep < SWEEPS; sweep++) {
-            double change = 0;
-            for (int j = 0; j < N; j++) {
-                if (!(a[j][j] > 0)) {
-                    continue;
-                }
-                double r = b[j];
-                for (int k = 0; k < N; k++) {
-                    r -= k == j ? 0 : a[j][k] * beta[k];
-                }
-                double next = Math.max(0, r / a[j][j]);
-                change = Math.max(change, Math.abs(next - beta[j]) * Math.sqrt(a[j][j]));
-                beta[j] = next;
-            }
-            if (change < 1e-12) {
-                return;
+    private static void nonNegativeLeastSquares(double[][] a, double[] b, double[] beta, Workspace w) {
+        boolean[] free = w.free;
+        double scale = 0;
+        for (int j = 0; j < N; j++) {
+            free[j] = false;
+            scale = Math.max(scale, Math.abs(b[j]));
+            w.evidence[j] = a[j][j] > 0;
+            if (w.evidence[j]) {
+                beta[j] = 0;
             }
         }
+        double tolerance = 1e-12 * Math.max(scale, Double.MIN_NORMAL);
+        for (int round = 0; round < 3 * N; round++) {
+            int entering = steepest(a, b, beta, w, tolerance);
+            if (entering < 0) {
+                return;
+            }
+            free[entering] = true;
+            while (true) {
+                solveFree(a, b, w);
+                double step = 1;
+                for (int j = 0; j < N; j++) {
+                    if (free[j] && w.z[j] <= 0) {
+                        step = Math.min(step, beta[j] / (beta[j] - w.z[j]));
+                    }
+                }
+                for (int j = 0; j < N; j++) {
+                    if (free[j]) {
+                        beta[j] += step * (w.z[j] - beta[j]);
+                        if (step < 1 && beta[j] <= tolerance) {
+                            beta[j] = 0;
+                            free[j] = false;
+                        }
+                    }
+                }
+                if (step == 1) {
+                    break;
+                }
+            }
+        }
+    }
+
+    /** The fixed coefficient whose increase would lower the error most, or -1 when none would. */
+    private static int steepest(double[][] a, double[] b, double[] beta, Workspace w, double tolerance) {
+        int best = -1;
+        double bestGradient = tolerance;
+        for (int j = 0; j < N; j++) {
+            if (w.free[j] || !w.evidence[j]) {
+                continue;
+            }
+            double g = b[j];
+            for (int k = 0; k < N; k++) {
+                g -= a[j][k] * beta[k];
+            }
+            if (g > bestGradient) {
+                bestGradient = g;
+                best = j;
+            }
+        }
+        return best;
+    }
+
+    /** {@code z} = the solution of the free rows and columns of {@code A z = b}; 0 elsewhere. */
+    private static void solveFree(double[][] a, double[] b, Workspace w) {
+        int n = 0;
+        for (int j = 0; j < N; j++) {
+            if (w.free[j]) {
+                w.index[n++] = j;
+            }
+        }
+        double[][] m = w.system;
+        for (int r = 0; r < n; r++) {
+            for (int c = 0; c < n; c++) {
+                m[r][c] = a[w.index[r]][w.index[c]];
+            }
+            m[r][r] *= 1 + 1e-12;
+            m[r][n] = b[w.index[r]];
+        }
+        gauss(m, n, w.solution);
+        java.util.Arrays.fill(w.z, 0);
+        for (int r = 0; r < n; r++) {
+            w.z[w.index[r]] = w.solution[r];
+        }
+    }
+
+    /** Solves the {@code n × n} system augmented by column {@code n}, by elimination with partial pivoting. */
+    private static void gauss(double[][] m, int n, double[] x) {
+        for (int col = 0; col < n; col++) {
+            int pivot = col;
+            for (int r = col + 1; r < n; r++) {
+                pivot = Math.abs(m[r][col]) > Math.abs(m[pivot][col]) ? r : pivot;
+            }
+            double[] t = m[col];
+            m[col] = m[pivot];
+            m[pivot] = t;
+            for (int r = col + 1; r < n; r++) {
+                double f = m[r][col] / m[col][col];
+                for (int c = col; c <= n; c++) {
+                    m[r][c] -= f * m[col][c];
+                }
+            }
+        }
+        for (int r = n - 1; r >= 0; r--) {
+            double sum = m[r][n];
+            for (int c = r + 1; c < n; c++) {
+                sum -= m[r][c] * x[c];
+            }
+            x[r] = sum / m[r][r];
+        }
+    }
+
+    /** The solver's scratch, allocated once per model. */
+    private static final class Workspace {
+        final boolean[] free = new boolean[N];
+        final boolean[] evidence = new boolean[N];
+        final int[] index = new int[N];
+        final double[][] system = new double[N][N + 1];
+        final double[] solution = new double[N];
+        final double[] z = new double[N];
+    }
+
+    /**
+     * An iteration's weight in the fit: 1 / its latency², so that the fit minimizes relative error. A machine's
+     * noise is roughly proportional to the work (a 200 ms prefill wanders by milliseconds, a 20 ms decode by a
+     * fraction of one), and unweighted, the long iterations' noise would drown what the short ones say about the
+     * per-token costs; relative error is also what the margin is made of.
+     */
+    private static double relativeWeight(double ms) {
+        return 1 / Math.max(ms * ms, MIN_WEIGHTED_MS * MIN_WEIGHTED_MS);
     }
 
     private static void accumulate(double[][] a, double[] b, double[] x, double y, double weight) {
