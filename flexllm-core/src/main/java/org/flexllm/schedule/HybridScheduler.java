@@ -164,7 +164,7 @@ public final class HybridScheduler {
     }
     private CoServingPlan spatial() {
         int share = (int) Math.ceil(tokenBudget * spatialShare);
-        IterationPlan chunks = inference.schedule(tokenBudget - share);
+        IterationPlan chunks = inference.schedule(tokenBudget - share, sloChunks);
         TrainingLane backward = pick(BACKWARD);
         Slice slice = backward == null ? null : new Slice(backward, Math.max(1, largest(backward.backwardTop(),
                 n -> forwardEquivalent((int) n, backward.backwardSample().length()) <= share)));
@@ -206,7 +206,7 @@ public final class HybridScheduler {
     }
 
     private CoServingPlan inferenceOnly(int budget) {
-        return planned(inference.schedule(budget), null, null, null, Double.POSITIVE_INFINITY);
+        return planned(inference.schedule(budget, sloChunks), null, null, null, Double.POSITIVE_INFINITY);
     }
 
     private CoServingPlan nothing() {

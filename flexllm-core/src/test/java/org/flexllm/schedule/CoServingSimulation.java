@@ -1,6 +1,5 @@
 package org.flexllm.schedule;
 
-import org.flexllm.schedule.LinearLatencyModel.Coefficients;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.ToDoubleFunction;
@@ -21,7 +20,7 @@ final class CoServingSimulation implements AutoCloseable {
     static final double TPOT_MS = 20;
     static final double TTFT_MS = 400;
     /** 5 ms a pass, 1 ms a decode token, 0.1 ms a prefill or finetuning token, 0.1 ms a backward layer-token. */
-    static final LatencyModel LATENCY = LinearLatencyModel.fixed(Coefficients.builder()
+    static final LatencyModel LATENCY = LinearLatencyModel.fixed(LinearLatencyModel.Coefficients.builder()
             .iteration(5).decodeToken(1).prefillToken(0.1).finetuneToken(0.1).backwardLayerToken(0.1).build());
 
     /** A request: its sequence, how many tokens it wants, and when they came (ms). */

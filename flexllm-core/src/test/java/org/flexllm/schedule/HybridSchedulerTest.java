@@ -1,6 +1,5 @@
 package org.flexllm.schedule;
 
-import org.flexllm.schedule.LinearLatencyModel.Coefficients;
 import static org.flexllm.schedule.CoServingSimulation.BUDGET;
 import static org.flexllm.schedule.CoServingSimulation.TPOT_MS;
 import static org.flexllm.schedule.CoServingSimulation.TTFT_MS;
@@ -167,7 +166,7 @@ class HybridSchedulerTest {
 
     @Test
     void aLayerLongerThanTheLimitStillRunsWhenNoRequestWaitsAndUnderSpatial() throws Exception {
-        var slowBackward = LinearLatencyModel.fixed(Coefficients.builder()
+        var slowBackward = LinearLatencyModel.fixed(LinearLatencyModel.Coefficients.builder()
             .iteration(5).decodeToken(1).prefillToken(0.1).finetuneToken(0.1).backwardLayerToken(100).build());
         for (Policy policy : new Policy[] {Policy.COSERVE, Policy.SPATIAL}) {
             try (var sim = new CoServingSimulation(policy, slowBackward)) {
