@@ -38,6 +38,8 @@ public final class HybridScheduler {
      * the iterations it cannot shorten (inference alone slower than the TPOT).
      */
     private static final double MARGIN = 0.95;
+    /** A prompt chunked beside decodes is paced to finish within this share of the time its TTFT leaves. */
+    private static final double PACE_SLACK = 0.5;
 
     private static final Predicate<TrainingLane> BACKWARD = l -> l.backwardSample() != null;
     private static final Predicate<TrainingLane> FORWARD = l -> l.forwardLeft() > 0;
@@ -141,7 +143,8 @@ public final class HybridScheduler {
             return fits;
         }
         // k chunks of prompt/k tokens take k · (decodes + prompt/k): the more chunks, the later the first token.
-        double ttftLeft = (urgent.dueNanos(MARGIN) - now) / 1e6;
+        // The pace aims at half the time left, since later arrivals and longer decodes will slow it down.
+        double ttftLeft = PACE_SLACK * (urgent.dueNanos(MARGIN) - now) / 1e6;
         LongPredicate inTime = k -> k > 0 && k * latency.boundMs(decodes.plusPrefill(start,
                 Math.ceilDiv(prompt, (int) k))) <= ttftLeft;
         int atTpotPace = fits == 0 ? Integer.MAX_VALUE : Math.ceilDiv(prompt, fits);

@@ -67,11 +67,12 @@ class HybridSchedulerTest {
     void aPromptThatWouldMissItsTtftGetsTheSmallestChunkThatMeetsIt() throws Exception {
         try (var sim = new CoServingSimulation(Policy.COSERVE)) {
             planWithDecodes(sim, 12);
-            sim.submit(250, 8, sim.nowMs - 300);
+            sim.submit(250, 8, sim.nowMs - 220);
             CoServingPlan plan = sim.plan();
             // 12 decodes take 17 ms of the 19 ms their TPOT allows (0.95 margin): 20 prefill tokens would fit, 13
-            // iterations for the prompt, far past the 80 ms left of its TTFT (0.95 · 400 − 300). The fewest tokens
-            // an iteration that finish it in time: 3 chunks of 84 (3 · (17 + 8.4) = 76 ms); 4 of 63 take 93.
+            // iterations for the prompt, far past the 80 ms the scheduler paces it to (half the 160 ms left of its
+            // TTFT: 0.95 · 400 − 220). The fewest tokens an iteration that finish it in time: 3 chunks of 84
+            // (3 · (17 + 8.4) = 76 ms); 4 of 63 take 93.
             assertEquals(84, plan.composition().prefillTokens(), plan.toString());
             assertTrue(plan.boundMs() > plan.limitMs(), "beyond the decodes' limit, for the TTFT: " + plan);
         }
