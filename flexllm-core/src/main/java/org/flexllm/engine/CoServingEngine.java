@@ -388,9 +388,10 @@ public final class CoServingEngine implements AutoCloseable {
         if (trace != null) {
             trace.write(record);
         }
-        for (var listener : instruments.listeners()) {
+        List<Consumer<IterationRecord>> listeners = instruments.listeners();
+        for (int i = 0; i < listeners.size(); i++) {
             try {
-                listener.accept(record);
+                listeners.get(i).accept(record);
             } catch (RuntimeException e) {
                 LOG.warn("an iteration listener threw; ignoring", e);
             }

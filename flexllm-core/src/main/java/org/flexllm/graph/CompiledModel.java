@@ -31,6 +31,8 @@ public final class CompiledModel {
     private final MemorySegment[] temps;
     private Gradients gradients;
     private Map<Version, MemorySegment> captures;
+    /** The residual stream ({@link DecoderGraph#residual()}, which builds a list per call). */
+    private final Value residual;
     /** The body's values but the residual stream, whose gradient carries from layer to layer. */
     private final List<Value> bodyValues;
     /** The values the epilogue's ops read: their gradients are zeroed before the loss's backward. */
@@ -51,8 +53,9 @@ public final class CompiledModel {
         this.graph = graph;
         this.plan = BackwardPlan.of(graph, pruning);
         this.pruning = pruning;
+        this.residual = graph.residual();
         this.bodyValues = graph.layer().stream().flatMap(op -> op.writes().stream()).distinct()
-                .filter(v -> !v.equals(graph.residual())).toList();
+                .filter(v -> !v.equals(residual)).toList();
         this.maxTokens = maxTokens;
         this.hostRow = new float[config.vocabSize()];
         this.rope = Rope.table(config, maxPositions);
@@ -149,7 +152,7 @@ public final class CompiledModel {
         for (int i = epilogue.size() - 1; i >= 0; i--) {
             epilogue.get(i).backward(step);
         }
-        Value x = graph.residual();
+        Value x = residual;
         long rowBytes = (long) x.width() * Float.BYTES;
         MemorySegment.copy(gradients.of(x), w.firstRow() * rowBytes, w.sequence().tape().residualGrad(),
                 w.firstPosition() * rowBytes, w.count() * rowBytes);
@@ -163,7 +166,7 @@ public final class CompiledModel {
      */
     public void backward(ForwardBatch batch, PagedKvCache kv, TrainingSequence sequence, int top, int bottom) {
         Gradients g = gradients();
-        Value x = graph.residual();
+        Value x = residual;
         long bytes = (long) batch.n() * x.width() * Float.BYTES;
         MemorySegment.copy(sequence.tape().residualGrad(), 0, g.of(x), 0, bytes);
         Step step = this.step.start(batch, kv, null, g);

@@ -184,8 +184,14 @@ final class BackwardGemm {
             for (int col = 0; col < cols; col++) {
                 long ci = ((long) (c0 + col) * product.m() + m0 + r0) * Float.BYTES;
                 int at = col / PANEL * height * PANEL + col % PANEL;
-                for (int i = 0; i < count; i += F.length()) {
-                    putColumn(sums, at + i * PANEL, strides, ci + (long) i * Float.BYTES, i, count);
+                int vectorEnd = count - count % F.length();
+                for (int i = 0; i < vectorEnd; i += F.length()) {
+                    putColumn(sums, at + i * PANEL, strides, ci + (long) i * Float.BYTES);
+                }
+                // The tail a float at a time: C2 compiles no masked gather without AVX-512, and the Vector API's
+                // Java fallback allocates arrays for every call.
+                for (int i = vectorEnd; i < count; i++) {
+                    Matmul.store(product.c(), ci / Float.BYTES + i, sums[at + i * PANEL], accumulate);
                 }
             }
         }
@@ -204,14 +210,13 @@ final class BackwardGemm {
             v.intoMemorySegment(product.c(), offset, LE, inRange);
         }
 
-        /** As {@link #putRow}, lane j of sums read at {@code at + strides[j]}. */
-        private void putColumn(float[] sums, int at, int[] strides, long offset, int lane, int lanes) {
-            VectorMask<Float> inRange = F.indexInRange(lane, lanes);
-            FloatVector v = FloatVector.fromArray(F, sums, at, strides, 0, inRange);
+        /** A whole vector of C at byte {@code offset}, lane j of sums read at {@code at + strides[j]}. */
+        private void putColumn(float[] sums, int at, int[] strides, long offset) {
+            FloatVector v = FloatVector.fromArray(F, sums, at, strides, 0);
             if (accumulate) {
-                v = v.add(FloatVector.fromMemorySegment(F, product.c(), offset, LE, inRange));
+                v = v.add(FloatVector.fromMemorySegment(F, product.c(), offset, LE));
             }
-            v.intoMemorySegment(product.c(), offset, LE, inRange);
+            v.intoMemorySegment(product.c(), offset, LE);
         }
     }
 }
