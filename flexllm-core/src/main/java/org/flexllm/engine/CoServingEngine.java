@@ -9,7 +9,6 @@ import org.flexllm.graph.TrainingWindow;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -23,6 +22,7 @@ import org.flexllm.api.GenerationResult;
 import org.flexllm.api.Slo;
 import org.flexllm.api.TokenListener;
 import org.flexllm.graph.CompiledModel;
+import org.flexllm.graph.LogitsSink;
 import org.flexllm.kv.PagedKvCache;
 import org.flexllm.sampling.Logprobs;
 import org.flexllm.sampling.RandomSource;
@@ -71,7 +71,8 @@ public final class CoServingEngine implements AutoCloseable {
     private final EngineConfig config;
     private final Sampler sampler;
     private final RandomSource randoms;
-    private final Set<Integer> eos;
+    /** The model's end-of-sequence ids, unboxed: every sampled token is checked against them. */
+    private final int[] eos;
     private final AdapterHost adapters;
     private final LinkedBlockingQueue<Request> inbox = new LinkedBlockingQueue<>();
     private final Map<Sequence, Request> live = new HashMap<>();
@@ -81,6 +82,15 @@ public final class CoServingEngine implements AutoCloseable {
     private final Instruments instruments;
     private volatile boolean closing;
     private volatile Throwable death;
+    // Per-iteration state, owned by the engine thread and cleared rather than reallocated, so that the loop
+    // allocates almost nothing and no GC pause breaks an SLO.
+    /** Tokens sampled in the current iteration, delivered once it is over. */
+    private final SampledTokens sampled;
+    /** Requests whose rows failed in the current iteration (rare), with why. */
+    private final Map<Request, RuntimeException> failed = new HashMap<>();
+    private final List<Request> cancelled = new ArrayList<>();
+    private final BatchBuilder.LogitsWanted logitsWanted = (s, p) -> live.get(s).wantsLogits(p);
+    private final LogitsSink onLogits = this::onLogits;
 
     /**
      * How the engine measures and reports.
@@ -146,7 +156,8 @@ public final class CoServingEngine implements AutoCloseable {
         this.startNanos = instruments.clock().nanoTime();
         this.sampler = new Sampler(model.config().vocabSize());
         this.randoms = new RandomSource(config.seed());
-        this.eos = Set.copyOf(model.config().eosTokenIds());
+        this.eos = model.config().eosTokenIds().stream().mapToInt(Integer::intValue).toArray();
+        this.sampled = new SampledTokens(config.tokenBudget());
         this.thread = Thread.ofPlatform().name("flexllm-engine").daemon().start(this::loop);
     }
 
@@ -256,7 +267,10 @@ public final class CoServingEngine implements AutoCloseable {
         dropCancelled();
         long start = instruments.clock().nanoTime();
         CoServingPlan plan = hybrid.plan(start);
-        plan.inference().rejected().forEach(this::reject);
+        List<Rejection> rejected = plan.inference().rejected();
+        for (int i = 0; i < rejected.size(); i++) {
+            reject(rejected.get(i));
+        }
         if (!plan.isEmpty()) {
             execute(plan, start);
         } else if (hybrid.hasWork()) {
@@ -280,44 +294,55 @@ public final class CoServingEngine implements AutoCloseable {
     }
 
     private void dropCancelled() {
-        List<Request> cancelled = live.values().stream().filter(r -> r.future.isDone()).toList();
-        cancelled.forEach(r -> {
-            retire(r);
+        for (Request r : live.values()) {
+            if (r.future.isDone()) {
+                cancelled.add(r);
+            }
+        }
+        for (int i = 0; i < cancelled.size(); i++) {
+            retire(cancelled.get(i));
             metrics.outcome("cancelled");
-        });
+        }
+        cancelled.clear();
     }
-
-    /** A token sampled for a request in this iteration, delivered once the iteration is over. */
-    private record Sampled(Request request, int token, SampledToken logprob) {}
 
     /**
      * Runs the plan: the forward pass (inference and a finetuning window), a backward slice or a whole sample;
      * then the clock, the latency model and the trace learn what it took, and the sampled tokens go out.
      */
     private void execute(CoServingPlan plan, long start) {
-        List<Sampled> sampled = new ArrayList<>();
-        Map<Request, RuntimeException> failed = new HashMap<>();
         List<ScheduledChunk> chunks = plan.inference().chunks();
-        chunks.forEach(c -> live.get(c.sequence()).markScheduled(start));
+        for (int i = 0; i < chunks.size(); i++) {
+            live.get(chunks.get(i).sequence()).markScheduled(start);
+        }
         if (!chunks.isEmpty() || plan.window() != null) {
-            forward(plan, sampled, failed);
+            forward(plan);
         }
         int completed = finetune(plan);
         instruments.clock().iterationDone(plan.predictedMs());
         long end = instruments.clock().nanoTime();
-        failed.forEach(this::fail);
-        sampled.stream().filter(s -> !failed.containsKey(s.request())).forEach(s -> deliver(s, end));
+        if (!failed.isEmpty()) {
+            failed.forEach(this::fail);
+        }
+        for (int i = 0; i < sampled.size(); i++) {
+            if (!failed.containsKey(sampled.request(i))) {
+                deliver(sampled.request(i), sampled.token(i), sampled.logprob(i), end);
+            }
+        }
+        sampled.clear();
+        failed.clear();
         observe(plan, start, end, completed);
     }
 
-    private void forward(CoServingPlan plan, List<Sampled> sampled, Map<Request, RuntimeException> failed) {
+    /** The forward pass of the plan's chunks and window; tokens sampled go to {@link #sampled}. */
+    private void forward(CoServingPlan plan) {
         List<ScheduledChunk> chunks = plan.inference().chunks();
         CoServingPlan.Window window = plan.window();
         try {
             TrainingWindow training = window == null ? null : jobs.window(window);
-            var batch = batches.build(chunks, (s, p) -> live.get(s).wantsLogits(p), training,
+            var batch = batches.build(chunks, logitsWanted, training,
                     window == null ? -1 : jobs.adapter(window.lane()));
-            model.forward(batch, kv, (index, logits) -> onLogits(index, logits, sampled, failed));
+            model.forward(batch, kv, onLogits);
         } catch (RuntimeException e) {
             LOG.error("forward pass failed; failing the {} requests in the batch", chunks.size(), e);
             var error = new FlexLlmException("the forward pass failed", e);
@@ -328,7 +353,10 @@ public final class CoServingEngine implements AutoCloseable {
             }
             return;
         }
-        chunks.forEach(c -> c.sequence().advance(c.count()));
+        for (int i = 0; i < chunks.size(); i++) {
+            ScheduledChunk c = chunks.get(i);
+            c.sequence().advance(c.count());
+        }
         if (window != null) {
             jobs.forwarded(window);
         }
@@ -358,9 +386,10 @@ public final class CoServingEngine implements AutoCloseable {
         if (trace != null) {
             trace.write(record);
         }
-        for (var listener : instruments.listeners()) {
+        List<Consumer<IterationRecord>> listeners = instruments.listeners();
+        for (int i = 0; i < listeners.size(); i++) {
             try {
-                listener.accept(record);
+                listeners.get(i).accept(record);
             } catch (RuntimeException e) {
                 LOG.warn("an iteration listener threw; ignoring", e);
             }
@@ -368,7 +397,7 @@ public final class CoServingEngine implements AutoCloseable {
     }
 
     /** Samples (or scores a prompt token) from one row of logits; a bad row fails only its own request. */
-    private void onLogits(int index, float[] logits, List<Sampled> sampled, Map<Request, RuntimeException> failed) {
+    private void onLogits(int index, float[] logits) {
         Sequence s = batches.rowSequence(index);
         int position = batches.rowPosition(index);
         Request r = live.get(s);
@@ -377,7 +406,7 @@ public final class CoServingEngine implements AutoCloseable {
                 int token = sampler.choose(logits, r.params, r.history, r.random);
                 SampledToken logprob = r.params.logprobs().isPresent()
                         ? Logprobs.forToken(logits, token, r.params.logprobs().getAsInt()) : null;
-                sampled.add(new Sampled(r, token, logprob));
+                sampled.add(r, token, logprob);
             } else {
                 int top = r.params.promptLogprobs().orElse(0);
                 r.recordPromptLogprob(position + 1, Logprobs.forToken(logits, s.token(position + 1), top));
@@ -388,12 +417,10 @@ public final class CoServingEngine implements AutoCloseable {
         }
     }
 
-    private void deliver(Sampled s, long now) {
-        Request r = s.request();
+    private void deliver(Request r, int token, SampledToken logprob, long now) {
         try {
-            boolean stop = !r.params.ignoreEos() && eos.contains(s.token())
-                    || r.params.stopTokenIds().contains(s.token());
-            FinishReason finish = r.accept(s.token(), s.logprob(), stop, config.maxModelLen(), now);
+            boolean stop = !r.params.ignoreEos() && contains(eos, token) || contains(r.stopTokenIds, token);
+            FinishReason finish = r.accept(token, logprob, stop, config.maxModelLen(), now);
             if (finish != null) {
                 retire(r);
                 GenerationResult result = r.result(finish);
@@ -404,6 +431,15 @@ public final class CoServingEngine implements AutoCloseable {
             LOG.error("delivering a token of request {} failed", r.sequence.id(), e);
             fail(r, new FlexLlmException("delivering the output failed: " + e.getMessage(), e));
         }
+    }
+
+    private static boolean contains(int[] ids, int id) {
+        for (int candidate : ids) {
+            if (candidate == id) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void reject(Rejection rejection) {

@@ -29,6 +29,8 @@ final class Request {
 
     final Sequence sequence;
     final SamplingParams params;
+    /** {@link SamplingParams#stopTokenIds()} unboxed, checked against every sampled token. */
+    final int[] stopTokenIds;
     final RandomGenerator random;
     final TokenHistory history;
     final OutputText text;
@@ -53,6 +55,7 @@ final class Request {
                 Math.round(slo.tpotMs() * 1e6)));
         this.sequence = sequence;
         this.params = params;
+        this.stopTokenIds = params.stopTokenIds().stream().mapToInt(Integer::intValue).toArray();
         this.random = random;
         this.history = history;
         this.text = text;

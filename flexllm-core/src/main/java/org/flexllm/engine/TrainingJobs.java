@@ -32,8 +32,21 @@ final class TrainingJobs {
     private record Job(TrainingSource source, TrainingLane lane, Map<TrainingSequence, TrainingSample> samples,
                        List<Tape> tapes) {
         Tape freeTape() {
-            return tapes.stream().filter(t -> samples.keySet().stream().noneMatch(s -> s.tape() == t))
-                    .findFirst().orElseThrow();
+            for (Tape t : tapes) {
+                if (!inUse(t)) {
+                    return t;
+                }
+            }
+            throw new IllegalStateException("both tapes of finetuning job '" + source.name() + "' are in use");
+        }
+
+        private boolean inUse(Tape tape) {
+            for (TrainingSequence s : samples.keySet()) {
+                if (s.tape() == tape) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 
@@ -46,6 +59,8 @@ final class TrainingJobs {
     private final Deque<Tape> spareTapes = new ArrayDeque<>();
     private final List<Job> jobs = new ArrayList<>();
     private final Map<TrainingLane, Job> byLane = new HashMap<>();
+    /** The jobs {@link #refill} goes through, copied since it may detach some; reused every iteration. */
+    private final List<Job> refilling = new ArrayList<>();
 
     TrainingJobs(CompiledModel model, PagedKvCache kv, HybridScheduler scheduler, int maxTokens, int tokenBudget) {
         this.model = model;
@@ -71,7 +86,11 @@ final class TrainingJobs {
 
     /** Detaches jobs that asked to stop or are done, and gives every free lane its next sample. */
     void refill() {
-        for (Job job : List.copyOf(jobs)) {
+        for (int i = 0; i < jobs.size(); i++) {
+            refilling.add(jobs.get(i));
+        }
+        for (int i = 0; i < refilling.size(); i++) {
+            Job job = refilling.get(i);
             try {
                 if (job.source().stopRequested()) {
                     detach(job, new CancellationException("finetuning job '" + job.source().name() + "' was cancelled"));
@@ -84,6 +103,7 @@ final class TrainingJobs {
                 detach(job, e);
             }
         }
+        refilling.clear();
     }
 
     /** Starts the job's next sample when it has one and the KV cache has room for all of it. */

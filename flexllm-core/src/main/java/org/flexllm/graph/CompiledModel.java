@@ -31,8 +31,19 @@ public final class CompiledModel {
     private final MemorySegment[] temps;
     private Gradients gradients;
     private Map<Version, MemorySegment> captures;
+    /** The residual stream ({@link DecoderGraph#residual()}, which builds a list per call). */
+    private final Value residual;
     /** The body's values but the residual stream, whose gradient carries from layer to layer. */
     private final List<Value> bodyValues;
+    /** The values the epilogue's ops read: their gradients are zeroed before the loss's backward. */
+    private final List<Value> epilogueReads;
+    /** Per op of the body, what its backward reads: {@link BackwardPlan#saves}, resolved once. */
+    private final Save[][] saves;
+    /** The state of a pass, started again for each one: passes run one at a time. */
+    private final Step step;
+
+    /** A value an op's backward reads, in tape slot {@code slot}, or rematerialized ({@code slot} −1). */
+    private record Save(Value value, Version version, int slot) {}
 
     private CompiledModel(Backend backend, ModelConfig config, ModelWeights weights, DecoderGraph graph,
                           Pruning pruning, int maxTokens, int maxPositions) {
@@ -42,8 +53,9 @@ public final class CompiledModel {
         this.graph = graph;
         this.plan = BackwardPlan.of(graph, pruning);
         this.pruning = pruning;
+        this.residual = graph.residual();
         this.bodyValues = graph.layer().stream().flatMap(op -> op.writes().stream()).distinct()
-                .filter(v -> !v.equals(graph.residual())).toList();
+                .filter(v -> !v.equals(residual)).toList();
         this.maxTokens = maxTokens;
         this.hostRow = new float[config.vocabSize()];
         this.rope = Rope.table(config, maxPositions);
@@ -53,6 +65,15 @@ public final class CompiledModel {
         BufferPlan buffersPlan = BufferPlan.of(graph, maxTokens);
         List<MemorySegment> slots = buffersPlan.sizes().stream().map(backend::allocate).toList();
         buffersPlan.slotOf().forEach((value, slot) -> buffers.put(value, slots.get(slot)));
+        this.epilogueReads = graph.epilogue().stream().flatMap(op -> op.reads().stream()).distinct().toList();
+        this.saves = new Save[graph.layer().size()][];
+        int maxSaved = 0;
+        for (int i = 0; i < saves.length; i++) {
+            saves[i] = plan.saves(i).entrySet().stream()
+                    .map(e -> new Save(e.getKey(), e.getValue(), plan.slotOf(e.getValue()))).toArray(Save[]::new);
+            maxSaved = Math.max(maxSaved, saves[i].length);
+        }
+        this.step = new Step(backend, config, this.weights, rope, buffers, hostRow, temps, maxSaved);
     }
 
     /**
@@ -87,8 +108,7 @@ public final class CompiledModel {
                     + maxTokens);
         }
         TrainingWindow window = batch.training();
-        Step step = new Step(backend, config, weights, rope, kv, buffers, batch, sink, hostRow,
-                window == null ? null : gradients(), temps);
+        Step step = this.step.start(batch, kv, sink, window == null ? null : gradients());
         run(graph.prologue(), step);
         for (int l = 0; l < config.numLayers(); l++) {
             step.enterLayer(l);
@@ -110,7 +130,8 @@ public final class CompiledModel {
     }
 
     private void snapshot(TrainingWindow w, int layer, List<Version> versions) {
-        for (Version v : versions) {
+        for (int k = 0; k < versions.size(); k++) {
+            Version v = versions.get(k);
             long rowBytes = (long) v.value().width() * Float.BYTES;
             MemorySegment.copy(buffers.get(v.value()), w.firstRow() * rowBytes,
                     w.sequence().tape().kept(layer, plan.slotOf(v)), w.firstPosition() * rowBytes,
@@ -119,16 +140,19 @@ public final class CompiledModel {
     }
 
     private void zeroEpilogueGradients(int rows) {
-        graph.epilogue().stream().flatMap(op -> op.reads().stream()).distinct().forEach(v -> gradients.zero(v, rows));
+        for (int k = 0; k < epilogueReads.size(); k++) {
+            gradients.zero(epilogueReads.get(k), rows);
+        }
     }
 
     /** The epilogue's backward, from the gradient {@link Ops.LmHead} left, down to the window's rows of x. */
     private void lossBackward(Step step, TrainingWindow w) {
         step.useSaved(buffers);
-        for (Op op : graph.epilogue().reversed()) {
-            op.backward(step);
+        List<Op> epilogue = graph.epilogue();
+        for (int i = epilogue.size() - 1; i >= 0; i--) {
+            epilogue.get(i).backward(step);
         }
-        Value x = graph.residual();
+        Value x = residual;
         long rowBytes = (long) x.width() * Float.BYTES;
         MemorySegment.copy(gradients.of(x), w.firstRow() * rowBytes, w.sequence().tape().residualGrad(),
                 w.firstPosition() * rowBytes, w.count() * rowBytes);
@@ -142,10 +166,10 @@ public final class CompiledModel {
      */
     public void backward(ForwardBatch batch, PagedKvCache kv, TrainingSequence sequence, int top, int bottom) {
         Gradients g = gradients();
-        Value x = graph.residual();
+        Value x = residual;
         long bytes = (long) batch.n() * x.width() * Float.BYTES;
         MemorySegment.copy(sequence.tape().residualGrad(), 0, g.of(x), 0, bytes);
-        Step step = new Step(backend, config, weights, rope, kv, buffers, batch, null, hostRow, g, temps);
+        Step step = this.step.start(batch, kv, null, g);
         for (int l = top - 1; l >= bottom; l--) {
             step.enterLayer(l);
             backwardLayer(step, sequence.tape(), g);
@@ -155,12 +179,12 @@ public final class CompiledModel {
 
     private void backwardLayer(Step step, Tape tape, Gradients g) {
         List<Op> body = graph.layer();
-        for (Value v : bodyValues) {
-            g.zero(v, step.rows());
+        for (int k = 0; k < bodyValues.size(); k++) {
+            g.zero(bodyValues.get(k), step.rows());
         }
         replay(step, tape);
         for (int i = body.size() - 1; i >= 0; i--) {
-            step.useSaved(savedOf(i, step.layer(), tape));
+            useSaved(step, i, tape);
             body.get(i).backward(step);
         }
     }
@@ -170,11 +194,15 @@ public final class CompiledModel {
         List<Op> body = graph.layer();
         long rows = step.rows();
         for (int i = 0; i < body.size(); i++) {
-            for (Version v : plan.restoreBefore(i)) {
+            List<Version> restore = plan.restoreBefore(i);
+            for (int k = 0; k < restore.size(); k++) {
+                Version v = restore.get(k);
                 MemorySegment.copy(tape.kept(step.layer(), plan.slotOf(v)), 0, buffers.get(v.value()), 0,
                         rows * v.value().width() * Float.BYTES);
             }
-            for (Version v : plan.captureBefore(i)) {
+            List<Version> capture = plan.captureBefore(i);
+            for (int k = 0; k < capture.size(); k++) {
+                Version v = capture.get(k);
                 MemorySegment.copy(buffers.get(v.value()), 0, captures.get(v), 0,
                         rows * v.value().width() * Float.BYTES);
             }
@@ -184,13 +212,12 @@ public final class CompiledModel {
         }
     }
 
-    private Map<Value, MemorySegment> savedOf(int op, int layer, Tape tape) {
-        Map<Value, MemorySegment> saved = new HashMap<>();
-        plan.saves(op).forEach((value, version) -> {
-            int slot = plan.slotOf(version);
-            saved.put(value, slot >= 0 ? tape.kept(layer, slot) : captures.get(version));
-        });
-        return saved;
+    /** Hands op {@code op}'s backward what it saved: kept on the tape, or captured by the replay. */
+    private void useSaved(Step step, int op, Tape tape) {
+        step.clearSaved();
+        for (Save s : saves[op]) {
+            step.save(s.value(), s.slot() >= 0 ? tape.kept(step.layer(), s.slot()) : captures.get(s.version()));
+        }
     }
 
     private Gradients gradients() {
@@ -229,8 +256,8 @@ public final class CompiledModel {
     }
 
     private static void run(List<Op> ops, Step step) {
-        for (Op op : ops) {
-            op.forward(step);
+        for (int i = 0; i < ops.size(); i++) {
+            ops.get(i).forward(step);
         }
     }
 

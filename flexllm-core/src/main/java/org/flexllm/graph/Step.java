@@ -11,40 +11,60 @@ import org.flexllm.model.Rope.RopeTable;
 
 /**
  * The state one forward pass threads through the ops: the batch, the buffers of the values, the weights of
- * the layer being run, and how many rows are in flight (the whole batch, then only the logit rows).
+ * the layer being run, and how many rows are in flight (the whole batch, then only the logit rows). A compiled
+ * model keeps one and {@linkplain #start starts} it again for each pass, so that a pass allocates nothing.
  */
 public final class Step {
     private final Backend backend;
     private final ModelConfig config;
     private final ModelWeights weights;
     private final RopeTable rope;
-    private final PagedKvCache kv;
     private final Map<Value, MemorySegment> buffers;
-    private final LogitsSink sink;
     private final float[] hostRow;
-    private final ForwardBatch batch;
-    private final Gradients gradients;
     private final MemorySegment[] temps;
     private final int[] chunkTargets = new int[LlamaGraph.LOGIT_CHUNK];
-    private Map<Value, MemorySegment> saved = Map.of();
+    /**
+     * The values the running op's backward reads: {@code savedCount} pairs (a layer's ops, from the tape), or else
+     * {@code savedMap} (the epilogue's, from the forward's own buffers).
+     */
+    private final Value[] savedValues;
+    private final MemorySegment[] savedSegments;
+    private int savedCount;
+    private Map<Value, MemorySegment> savedMap = Map.of();
+    private PagedKvCache kv;
+    private LogitsSink sink;
+    private ForwardBatch batch;
+    private Gradients gradients;
     private int layer;
     private int rows;
 
-    Step(Backend backend, ModelConfig config, ModelWeights weights, RopeTable rope, PagedKvCache kv,
-         Map<Value, MemorySegment> buffers, ForwardBatch batch, LogitsSink sink, float[] hostRow,
-         Gradients gradients, MemorySegment[] temps) {
+    /** @param maxSaved the most values one op saves for its backward */
+    Step(Backend backend, ModelConfig config, ModelWeights weights, RopeTable rope, Map<Value, MemorySegment> buffers,
+         float[] hostRow, MemorySegment[] temps, int maxSaved) {
         this.backend = backend;
         this.config = config;
         this.weights = weights;
         this.rope = rope;
-        this.kv = kv;
         this.buffers = buffers;
-        this.batch = batch;
-        this.sink = sink;
         this.hostRow = hostRow;
-        this.gradients = gradients;
         this.temps = temps;
+        this.savedValues = new Value[maxSaved];
+        this.savedSegments = new MemorySegment[maxSaved];
+    }
+
+    /**
+     * Readies the step for a pass over {@code batch}: logits go to {@code sink} (null in a backward), gradients
+     * (null in an inference-only forward) to {@code gradients}.
+     */
+    Step start(ForwardBatch batch, PagedKvCache kv, LogitsSink sink, Gradients gradients) {
+        this.batch = batch;
+        this.kv = kv;
+        this.sink = sink;
+        this.gradients = gradients;
         this.rows = batch.n();
+        this.layer = 0;
+        useSaved(Map.of());
+        return this;
     }
 
     public Backend backend() {
@@ -125,15 +145,32 @@ public final class Step {
 
     /** {@code v} as the op whose backward is running read it in the forward pass. */
     public MemorySegment saved(Value v) {
-        MemorySegment s = saved.get(v);
+        for (int i = 0; i < savedCount; i++) {
+            if (savedValues[i].equals(v)) {
+                return savedSegments[i];
+            }
+        }
+        MemorySegment s = savedMap.get(v);
         if (s == null) {
             throw new IllegalStateException("value '" + v.name() + "' was not saved for this op's backward");
         }
         return s;
     }
 
+    /** The values of {@code values} become the saved ones, and only those. */
     void useSaved(Map<Value, MemorySegment> values) {
-        saved = values;
+        savedMap = values;
+        savedCount = 0;
+    }
+
+    /** Forgets the saved values; {@link #save} then adds the next op's one at a time. */
+    void clearSaved() {
+        useSaved(Map.of());
+    }
+
+    void save(Value v, MemorySegment segment) {
+        savedValues[savedCount] = v;
+        savedSegments[savedCount++] = segment;
     }
 
     /** The finetuning window riding in this batch, or null. */

@@ -1,9 +1,11 @@
 package org.flexllm.tokenizer;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
@@ -27,7 +29,12 @@ final class AddedVocabulary {
         }
     }
 
-    private final Map<Integer, AddedToken> byId = new HashMap<>();
+    /**
+     * The added tokens' ids, ascending, and the tokens in the same order: {@link #byId} runs for every id decoded,
+     * a generated token's too, so it searches these rather than box the id for a map.
+     */
+    private final int[] ids;
+    private final AddedToken[] tokensById;
     private final Map<String, AddedToken> byContent = new HashMap<>();
     private final Normalizer normalizer;
     private final AddedTokenMatcher rawMatcher;
@@ -37,6 +44,7 @@ final class AddedVocabulary {
         this.normalizer = normalizer;
         Map<String, AddedToken> raw = new HashMap<>();
         Map<String, AddedToken> normalized = new HashMap<>();
+        Map<Integer, AddedToken> byId = new TreeMap<>();
         for (AddedToken token : tokens) {
             byId.put(token.id(), token);
             byContent.put(token.content(), token);
@@ -46,13 +54,16 @@ final class AddedVocabulary {
                 raw.put(token.content(), token);
             }
         }
+        this.ids = byId.keySet().stream().mapToInt(Integer::intValue).toArray();
+        this.tokensById = byId.values().toArray(AddedToken[]::new);
         this.rawMatcher = new AddedTokenMatcher(raw);
         this.normalizedMatcher = new AddedTokenMatcher(normalized);
     }
 
     /** The added token with this id, or null. */
     AddedToken byId(int id) {
-        return byId.get(id);
+        int at = Arrays.binarySearch(ids, id);
+        return at >= 0 ? tokensById[at] : null;
     }
 
     /** The added token spelled {@code content}, or null. */
@@ -62,7 +73,7 @@ final class AddedVocabulary {
 
     /** One past the highest added id (0 when there are none). */
     int size() {
-        return byId.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
+        return ids.length == 0 ? 0 : ids[ids.length - 1] + 1;
     }
 
     /** The input as added tokens and normalized text between them; no text segment is empty. */

@@ -1,7 +1,6 @@
 package org.flexllm.tokenizer;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Arrays;
 
 /**
  * Decodes ids that arrive one at a time into text that only ever grows by complete characters.
@@ -19,7 +18,9 @@ public final class StreamDecoder {
 
     private final Tokenizer tokenizer;
     private final boolean skipSpecialTokens;
-    private final List<Integer> window = new ArrayList<>();
+    /** The window's ids, {@code windowSize} of them: unboxed, since it changes with every generated token. */
+    private int[] window = new int[16];
+    private int windowSize;
     /** The decoding of the first {@code releasedCount} ids of the window, all of it already returned. */
     private String released = "";
     private int releasedCount;
@@ -31,24 +32,27 @@ public final class StreamDecoder {
 
     /** Takes the next id and returns the text it completes, often empty. */
     public String next(int id) {
-        if (released.isEmpty() && !window.isEmpty()) {
+        if (released.isEmpty() && windowSize > 0) {
             // Nothing visible was released yet (only special tokens, or a stripped leading space):
             // let the ids so far be context, unless they end inside a character.
             String context = decodeWindow();
             if (!context.endsWith(INCOMPLETE)) {
                 released = context;
-                releasedCount = window.size();
+                releasedCount = windowSize;
             }
         }
-        window.add(id);
+        if (windowSize == window.length) {
+            window = Arrays.copyOf(window, 2 * windowSize);
+        }
+        window[windowSize++] = id;
         String text = decodeWindow();
         if (text.length() <= released.length() || text.endsWith(INCOMPLETE)) {
             return "";
         }
         String fresh = unreleased(text);
-        window.subList(0, releasedCount).clear();
+        dropReleased();
         released = decodeWindow();
-        releasedCount = window.size();
+        releasedCount = windowSize;
         return fresh;
     }
 
@@ -58,7 +62,7 @@ public final class StreamDecoder {
      */
     public String flush() {
         String rest = unreleased(decodeWindow());
-        window.clear();
+        windowSize = 0;
         released = "";
         releasedCount = 0;
         return rest;
@@ -74,7 +78,13 @@ public final class StreamDecoder {
         return text.length() > released.length() ? text.substring(released.length()) : "";
     }
 
+    /** Drops the first {@code releasedCount} ids of the window. */
+    private void dropReleased() {
+        System.arraycopy(window, releasedCount, window, 0, windowSize - releasedCount);
+        windowSize -= releasedCount;
+    }
+
     private String decodeWindow() {
-        return tokenizer.decode(window.stream().mapToInt(Integer::intValue).toArray(), skipSpecialTokens);
+        return tokenizer.decode(window, windowSize, skipSpecialTokens);
     }
 }

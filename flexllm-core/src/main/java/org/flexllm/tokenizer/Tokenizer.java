@@ -83,9 +83,14 @@ public final class Tokenizer {
 
     /** The text of {@code ids}; ids that name no token are skipped, and special ones too when asked. */
     public String decode(int[] ids, boolean skipSpecialTokens) {
-        List<String> tokens = new ArrayList<>(ids.length);
-        for (int id : ids) {
-            String token = tokenOrNull(id);
+        return decode(ids, ids.length, skipSpecialTokens);
+    }
+
+    /** The text of the first {@code count} ids of {@code ids}, as {@link #decode(int[], boolean)}. */
+    String decode(int[] ids, int count, boolean skipSpecialTokens) {
+        List<String> tokens = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            String token = tokenOrNull(ids[i]);
             if (token != null && !(skipSpecialTokens && isSpecialToken(token))) {
                 tokens.add(token);
             }

@@ -108,9 +108,8 @@ final class AttentionBackward {
         for (int j = vectorEnd; j < visible; j++) {
             VectorMath.set(d, row + j, VectorMath.get(s, row + j) * scale * (VectorMath.get(d, row + j) - rowDot));
         }
-        long masked = (long) (width - visible) * Float.BYTES;
-        s.asSlice((row + visible) * Float.BYTES, masked).fill((byte) 0);
-        d.asSlice((row + visible) * Float.BYTES, masked).fill((byte) 0);
+        VectorMath.zero(s, row + visible, width - visible);
+        VectorMath.zero(d, row + visible, width - visible);
     }
 
     /**

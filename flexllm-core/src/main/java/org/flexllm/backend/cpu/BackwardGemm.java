@@ -172,9 +172,8 @@ final class BackwardGemm {
             for (int i = 0; i < Math.min(height, rows - r0); i++) {
                 long ci = ((long) (m0 + r0 + i) * product.n() + c0) * Float.BYTES;
                 for (int col = 0; col < cols; col += F.length()) {
-                    int at = (col / PANEL * height + i) * PANEL + col % PANEL;
-                    VectorMask<Float> inRange = F.indexInRange(col, cols);
-                    put(FloatVector.fromArray(F, sums, at, inRange), ci + (long) col * Float.BYTES, inRange);
+                    putRow(sums, (col / PANEL * height + i) * PANEL + col % PANEL, ci + (long) col * Float.BYTES,
+                            col, cols);
                 }
             }
         }
@@ -185,20 +184,39 @@ final class BackwardGemm {
             for (int col = 0; col < cols; col++) {
                 long ci = ((long) (c0 + col) * product.m() + m0 + r0) * Float.BYTES;
                 int at = col / PANEL * height * PANEL + col % PANEL;
-                for (int i = 0; i < count; i += F.length()) {
-                    VectorMask<Float> inRange = F.indexInRange(i, count);
-                    FloatVector v = FloatVector.fromArray(F, sums, at + i * PANEL, strides, 0, inRange);
-                    put(v, ci + (long) i * Float.BYTES, inRange);
+                int vectorEnd = count - count % F.length();
+                for (int i = 0; i < vectorEnd; i += F.length()) {
+                    putColumn(sums, at + i * PANEL, strides, ci + (long) i * Float.BYTES);
+                }
+                // The tail a float at a time: C2 compiles no masked gather without AVX-512, and the Vector API's
+                // Java fallback allocates arrays for every call.
+                for (int i = vectorEnd; i < count; i++) {
+                    Matmul.store(product.c(), ci / Float.BYTES + i, sums[at + i * PANEL], accumulate);
                 }
             }
         }
 
-        /** Writes, or adds when accumulating, the lanes of {@code v} to C at byte {@code offset}. */
-        private void put(FloatVector v, long offset, VectorMask<Float> lanes) {
+        // putRow and putColumn load, add and store within one method, and take no vector or mask argument: a
+        // vector passed to a method C2 does not inline (one already compiled big, say) is boxed, and the Vector
+        // API then falls back to Java code that allocates arrays for every operation.
+
+        /** Lanes {@code [lane, min(lane + F.length(), lanes))} of sums from {@code at} to C at byte {@code offset}. */
+        private void putRow(float[] sums, int at, long offset, int lane, int lanes) {
+            VectorMask<Float> inRange = F.indexInRange(lane, lanes);
+            FloatVector v = FloatVector.fromArray(F, sums, at, inRange);
             if (accumulate) {
-                v = v.add(FloatVector.fromMemorySegment(F, product.c(), offset, LE, lanes));
+                v = v.add(FloatVector.fromMemorySegment(F, product.c(), offset, LE, inRange));
             }
-            v.intoMemorySegment(product.c(), offset, LE, lanes);
+            v.intoMemorySegment(product.c(), offset, LE, inRange);
+        }
+
+        /** A whole vector of C at byte {@code offset}, lane j of sums read at {@code at + strides[j]}. */
+        private void putColumn(float[] sums, int at, int[] strides, long offset) {
+            FloatVector v = FloatVector.fromArray(F, sums, at, strides, 0);
+            if (accumulate) {
+                v = v.add(FloatVector.fromMemorySegment(F, product.c(), offset, LE));
+            }
+            v.intoMemorySegment(product.c(), offset, LE);
         }
     }
 }

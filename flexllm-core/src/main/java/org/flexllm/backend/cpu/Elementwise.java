@@ -20,6 +20,11 @@ final class Elementwise {
 
     /** {@code y += a·x} over {@code count} floats. */
     static void axpy(float a, MemorySegment x, MemorySegment y, long count) {
+        if (count <= CHUNK) {
+            // One work item: run it here rather than allocate a body for the pool (a row's gradient, say).
+            VectorMath.axpy(a, x, 0, y, 0, (int) count);
+            return;
+        }
         Parallel.forRange(Math.toIntExact(Math.ceilDiv(count, CHUNK)), (from, to) -> {
             for (int c = from; c < to; c++) {
                 long start = (long) c * CHUNK;

@@ -10,7 +10,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import org.flexllm.tensor.Tensor;
 
 /**
@@ -154,17 +153,27 @@ final class Gemm {
          */
         private void store(float[] sums, int o0, int cols, int[] columns) {
             int out = w.rows();
+            int vectorEnd = cols - cols % F.length();
             for (int i = 0; i < rows; i++) {
-                long yi = ((long) (i0 + i) * out + o0) * Float.BYTES;
-                for (int c = 0; c < cols; c += F.length()) {
-                    VectorMask<Float> inRange = F.indexInRange(c, cols);
-                    FloatVector v = FloatVector.fromArray(F, sums, c * padded() + i, columns, 0, inRange);
-                    if (accumulate) {
-                        v = v.add(FloatVector.fromMemorySegment(F, y, yi + (long) c * Float.BYTES, LE, inRange));
-                    }
-                    v.intoMemorySegment(y, yi + (long) c * Float.BYTES, LE, inRange);
+                long yi = (long) (i0 + i) * out + o0;
+                for (int c = 0; c < vectorEnd; c += F.length()) {
+                    storeVector(sums, c * padded() + i, columns, yi + c);
+                }
+                // The tail a float at a time: C2 compiles no masked gather without AVX-512, and the Vector API's
+                // Java fallback allocates arrays for every call.
+                for (int c = vectorEnd; c < cols; c++) {
+                    Matmul.store(y, yi + c, sums[c * padded() + i], accumulate);
                 }
             }
+        }
+
+        /** y[index + j] (+)= sums[at + columns[j]] for each lane j. */
+        private void storeVector(float[] sums, int at, int[] columns, long index) {
+            FloatVector v = FloatVector.fromArray(F, sums, at, columns, 0);
+            if (accumulate) {
+                v = v.add(FloatVector.fromMemorySegment(F, y, index * Float.BYTES, LE));
+            }
+            v.intoMemorySegment(y, index * Float.BYTES, LE);
         }
     }
 }

@@ -73,9 +73,9 @@ public final class Matmul {
             throw new IllegalArgumentException("negative size in a weight gradient: n=" + n + " out=" + out
                     + " in=" + in);
         }
-        requireFloats("dy", dy, (long) n * out, "[" + n + ", " + out + "]");
-        requireFloats("x", x, (long) n * in, "[" + n + ", " + in + "]");
-        requireFloats("dW", dW, (long) out * in, "[" + out + ", " + in + "]");
+        requireFloats("dy", dy, n, out);
+        requireFloats("x", x, n, in);
+        requireFloats("dW", dW, out, in);
         // The transposed operand is packed an element at a time, so it is the narrow one: dWᵀ = xᵀ·dy when in < out.
         BackwardGemm.multiply(out <= in
                 ? new BackwardGemm.Product(dy, true, DType.F32, x, out, n, in, dW, false)
@@ -103,14 +103,29 @@ public final class Matmul {
         }
     }
 
+    // The checks build their messages only when they fail: they run on every call of a kernel, in the
+    // iteration loop, which must not allocate.
+
     private static void requireFloats(String what, MemorySegment s, long floats, int n, Tensor w) {
-        requireFloats(what, s, floats, n + " rows against weight '" + w.name() + "' " + w.shape());
+        if (tooSmall(s, floats)) {
+            throw tooSmall(what, s, floats, n + " rows against weight '" + w.name() + "' " + w.shape());
+        }
     }
 
-    private static void requireFloats(String what, MemorySegment s, long floats, String shape) {
-        if (s.byteSize() < floats * Float.BYTES) {
-            throw new IllegalArgumentException(what + " has " + s.byteSize() / Float.BYTES + " floats but " + shape
-                    + " need " + floats);
+    /** {@code s} holds a {@code [rows, cols]} matrix. */
+    private static void requireFloats(String what, MemorySegment s, int rows, int cols) {
+        long floats = (long) rows * cols;
+        if (tooSmall(s, floats)) {
+            throw tooSmall(what, s, floats, "[" + rows + ", " + cols + "]");
         }
+    }
+
+    private static boolean tooSmall(MemorySegment s, long floats) {
+        return s.byteSize() < floats * Float.BYTES;
+    }
+
+    private static IllegalArgumentException tooSmall(String what, MemorySegment s, long floats, String shape) {
+        return new IllegalArgumentException(what + " has " + s.byteSize() / Float.BYTES + " floats but " + shape
+                + " need " + floats);
     }
 }

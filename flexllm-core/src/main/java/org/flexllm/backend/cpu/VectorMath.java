@@ -38,6 +38,18 @@ public final class VectorMath {
         }
     }
 
+    /** {@code x[index + i] = 0} for {@code i < len}; unlike a fill of a slice, allocates no segment per call. */
+    public static void zero(MemorySegment x, long index, int len) {
+        int vectorEnd = len - len % F.length();
+        FloatVector zero = FloatVector.zero(F);
+        for (int i = 0; i < vectorEnd; i += F.length()) {
+            zero.intoMemorySegment(x, (index + i) * Float.BYTES, LE);
+        }
+        for (int i = vectorEnd; i < len; i++) {
+            set(x, index + i, 0f);
+        }
+    }
+
     /** {@code x[index + i] *= factor} for {@code i < len}. */
     public static void scale(MemorySegment x, long index, int len, float factor) {
         int vectorEnd = len - len % F.length();
