@@ -35,7 +35,8 @@ import org.junit.jupiter.api.Timeout;
  */
 class HotPathAllocationTest {
     private static final int VOCAB = 512;
-    private static final LinearLatencyModel LATENCY = LinearLatencyModel.fixed(4, 0.5, 0, 0.05, 0, 0.05, 0.05);
+    private static final LinearLatencyModel LATENCY = LinearLatencyModel.fixed(LinearLatencyModel.Coefficients.builder()
+            .iteration(4).decodeToken(0.5).prefillToken(0.05).finetuneToken(0.05).backwardLayerToken(0.05).build());
     private static final int REQUESTS = 4;
     /** Iterations per run: every request decodes in all of them (they are prompted for 1000 tokens). */
     private static final int ITERATIONS = 900;
@@ -134,7 +135,7 @@ class HotPathAllocationTest {
             if (i >= SETTLE) {
                 unsteady += record.composition().decodeTokens() == REQUESTS ? 0 : 1;
                 windows += record.composition().finetuneTokens() > 0 ? 1 : 0;
-                slices += record.backwardLayers() > 0 ? 1 : 0;
+                slices += record.composition().backwardLayers() > 0 ? 1 : 0;
             }
             if (i == ITERATIONS - 1) {
                 done.countDown();
