@@ -70,21 +70,28 @@ final class Profiler {
     private List<Observation> finetuning(int small, int large) {
         List<Observation> profile = new ArrayList<>();
         TrainingSequence sample = dummySample(large);
-        TrainingSequence shorter = dummySample(small);
         try {
             for (int[] window : new int[][] {{0, 1}, {1, small - 1}, {small, large - small}}) {
+                if (window[1] == 0) {
+                    continue;
+                }
                 double ms = timed(() -> model.forward(batches.buildTraining(sample, window[0], window[1], -1, 1f,
                         true), kv, null));
                 profile.add(new Observation(Composition.EMPTY.plusWindow(window[0], window[1]), ms));
             }
             profile.add(backwardLayer(sample));
-            model.forward(batches.buildTraining(shorter, 0, small, -1, 1f, true), kv, null);
-            profile.add(backwardLayer(shorter));
-            return profile;
         } finally {
             sample.blocks().releaseAll(kv.blocks());
+        }
+        // One at a time: the KV cache may hold no more than the larger sample.
+        TrainingSequence shorter = dummySample(small);
+        try {
+            model.forward(batches.buildTraining(shorter, 0, small, -1, 1f, true), kv, null);
+            profile.add(backwardLayer(shorter));
+        } finally {
             shorter.blocks().releaseAll(kv.blocks());
         }
+        return profile;
     }
 
     private TrainingSequence dummySample(int tokens) {

@@ -31,6 +31,8 @@ public final class Scheduler {
     private final List<Sequence> running = new ArrayList<>();
     /** The running sequences in the order they are served; reused every iteration. */
     private final List<Sequence> ordered = new ArrayList<>();
+    /** The bookkeeping of the iteration being planned; reused every iteration. */
+    private final Round round = new Round();
 
     /** How many prefill tokens an iteration may carry beside its decodes. */
     @FunctionalInterface
@@ -109,7 +111,7 @@ public final class Scheduler {
 
     /** Plans one iteration of at most {@code budget} tokens, of which {@code cap} decides the prefill tokens. */
     public IterationPlan schedule(int budget, PrefillCap cap) {
-        Round round = new Round(budget);
+        round.start(budget);
         ordered.clear();
         ordered.addAll(running);
         ordered.sort(DECODES_FIRST);
@@ -144,15 +146,21 @@ public final class Scheduler {
     private final class Round {
         int budget;
         /** Prefill tokens still allowed; unlimited while the decodes are scheduled. */
-        int prefillLeft = Integer.MAX_VALUE;
+        int prefillLeft;
         int decodeTokens;
         long decodeContext;
         final Map<Sequence, ScheduledChunk> chunks = new LinkedHashMap<>();
         final List<Sequence> preempted = new ArrayList<>();
         final List<Rejection> rejected = new ArrayList<>();
 
-        Round(int budget) {
+        void start(int budget) {
             this.budget = budget;
+            prefillLeft = Integer.MAX_VALUE;
+            decodeTokens = 0;
+            decodeContext = 0;
+            chunks.clear();
+            preempted.clear();
+            rejected.clear();
         }
 
         /** The decodes scheduled so far, as the latency model sees them. */
