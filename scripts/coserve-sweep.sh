@@ -12,13 +12,15 @@
 #    to --max-rate, then bisected --bisect times (2) between the last rate that passed and the first that
 #    failed. If --start-rate fails, it is halved (three times at most) first.
 # 3. Every policy (inference-only, coserve, spatial, temporal, finetune-only) at that rate, one table on
-#    stdout: attainment, TTFT p99, TPOT p99, finetuning tokens/s, the latency model's p90 error, the share of
-#    SLO-limited iterations over their limit, the longest GC pause. Progress goes to stderr.
+#    stdout: requests submitted, attainment, TTFT p99, TPOT p99, finetuning tokens/s, the latency model's p90
+#    error, the share of SLO-limited iterations over their limit, the longest GC pause. Progress: stderr.
 #
-# Every run lasts --duration seconds of arrivals (default 20) plus about 10 s of start-up, warm-up and grace
-# period. The default, synthetic:smollm-135m on two cores, makes 1 + 4-5 doublings + 2 bisections + 4 policies,
-# about 12 runs and 13 calibration seconds: about 6-8 minutes. A quick check of the script itself:
-#   scripts/coserve-sweep.sh --model synthetic:tiny --duration 5        (about 2-3 minutes)
+# Every run lasts --duration seconds of arrivals (default 20) plus start-up, warm-up and the last requests'
+# grace period (10-40 s). The default, synthetic:smollm-135m, took 11.5 minutes on a shared two-core machine
+# (where it decoded at 170 ms a token): the calibration (two runs), three more rates, four policies; a faster
+# machine serves a higher rate, and spends more doublings to find it. A quick check of the script itself:
+#   scripts/coserve-sweep.sh --model synthetic:tiny --duration 5        (2-2.5 minutes)
+# Its runs hold a handful of requests each, so its rate is noise; --duration 20 --start-rate 2 measures.
 # Options after -- go to every bench run (say, -- --prompt-len 64 --output-len 64 --ft-seq-len 128).
 # Needs python3 (to read the bench's JSON).
 set -euo pipefail
@@ -75,7 +77,11 @@ bench() {
 
 # passes OUT: whether the run's attainment reached the target (no request submitted counts as a miss).
 passes() { [ "$(py "$1" 'r["slo_attainment"] is not None and r["slo_attainment"] >= target')" = True ]; }
-attainment() { py "$1" '"-" if r["slo_attainment"] is None else "%.1f%%" % (100 * r["slo_attainment"])'; }
+# The attainment and what it is out of: a rate decided by three requests is noise (lengthen --duration).
+attainment() {
+  py "$1" '"%s of %d requests" % ("-" if r["slo_attainment"] is None else "%.1f%%" % (100 * r["slo_attainment"]),
+                                   r["requests_submitted"])'
+}
 
 # 1. The SLOs, and the first rate's result.
 say "calibrating the SLOs on $model at $start_rate requests/s (inference-only, --slo-auto)..."
@@ -83,9 +89,10 @@ bench inference-only "$start_rate" "$work/calibration.json" --slo-auto --slo-tpo
   --slo-ttft-factor "$ttft_factor"
 slo_ttft=$(py "$work/calibration.json" 'r["slo_ttft_ms"]')
 slo_tpot=$(py "$work/calibration.json" 'r["slo_tpot_ms"]')
-say "$(py "$work/calibration.json" '"SLOs: TTFT %.2f ms (%s x unloaded p99 %.2f ms), TPOT %.2f ms (%s x unloaded p50 %.2f ms)" % (
-  r["slo_ttft_ms"], r["slo_calibration"]["ttft_factor"], r["slo_calibration"]["unloaded_ttft_p99_ms"],
-  r["slo_tpot_ms"], r["slo_calibration"]["tpot_factor"], r["slo_calibration"]["unloaded_tpot_p50_ms"])')"
+say "$(py "$work/calibration.json" '("SLOs: TTFT %.2f ms (%s x unloaded p99 %.2f ms), TPOT %.2f ms (%s x"
+  " unloaded p50 %.2f ms)") % (r["slo_ttft_ms"], r["slo_calibration"]["ttft_factor"],
+  r["slo_calibration"]["unloaded_ttft_p99_ms"], r["slo_tpot_ms"], r["slo_calibration"]["tpot_factor"],
+  r["slo_calibration"]["unloaded_tpot_p50_ms"])')"
 slo=(--slo-ttft-ms "$slo_ttft" --slo-tpot-ms "$slo_tpot")
 
 # try RATE: inference-only at RATE under the SLOs; its report in $work/inference-only-RATE.json.
@@ -131,19 +138,23 @@ for policy in coserve spatial temporal finetune-only; do
   bench "$policy" "$rate" "$work/run-$policy.json" "${slo[@]}"
 done
 
-echo "$model, Poisson $rate requests/s for $duration s; SLO: TTFT $(rate_of "$slo_ttft") ms, TPOT $(rate_of "$slo_tpot") ms"
 python3 - "$work" <<'EOF'
 import json, sys
+r = json.load(open(f"{sys.argv[1]}/run-inference-only.json"))
+print("%s, Poisson %s requests/s for %s s; SLO: TTFT %.1f ms, TPOT %.2f ms" % (
+    r["model"], r["rate"], r["duration_s"], r["slo_ttft_ms"], r["slo_tpot_ms"]))
 def cell(value, form):
     return "-" if value is None else form % value
-rows = [("policy", "attainment", "TTFT p99 ms", "TPOT p99 ms", "finetune tok/s", "model err p90",
+def share(fraction):
+    return None if fraction is None else 100 * fraction
+rows = [("policy", "requests", "attainment", "TTFT p99 ms", "TPOT p99 ms", "finetune tok/s", "model err p90",
          "iters over limit", "GC pause max ms")]
 for policy in ["inference-only", "coserve", "spatial", "temporal", "finetune-only"]:
     r = json.load(open(f"{sys.argv[1]}/run-{policy}.json"))
     model, gc = r["latency_model"], r["gc_pauses"]
-    share = lambda v: None if v is None else 100 * v
-    rows.append((policy, cell(share(r["slo_attainment"]), "%.1f%%"), cell(r["ttft_p99_ms"], "%.1f"),
-                 cell(r["tpot_p99_ms"], "%.2f"), cell(r["finetune_tokens_per_s"], "%.1f"),
+    rows.append((policy, str(r["requests_submitted"]), cell(share(r["slo_attainment"]), "%.1f%%"),
+                 cell(r["ttft_p99_ms"], "%.1f"), cell(r["tpot_p99_ms"], "%.2f"),
+                 cell(r["finetune_tokens_per_s"], "%.1f"),
                  cell(share(model["error_p90"]), "%.1f%%"), cell(share(model["over_limit_share"]), "%.1f%%"),
                  cell(gc["max_ms"], "%.0f")))
 widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

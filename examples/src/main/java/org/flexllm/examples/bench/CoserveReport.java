@@ -125,6 +125,6 @@ public record CoserveReport(String policy, Double sloAttainment, Double ttftP50M
     }
 
     private static String milliseconds(Double ms) {
-        return ms == null ? "-" : String.format(Locale.ROOT, "%.1f ms", ms);
+        return ms == null ? "-" : String.format(Locale.ROOT, "%.2f ms", ms);
     }
 }

@@ -2,6 +2,7 @@ package org.flexllm.examples.cli;
 
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.flexllm.api.Slo;
 import org.flexllm.examples.bench.CoserveConfig;
 import org.flexllm.examples.bench.SloCalibration;
@@ -47,8 +48,9 @@ final class CoserveOptions {
     private Double sloTpotMs;
 
     @Option(names = "--slo-auto", description = "coserve: set the targets from the same workload run unloaded first"
-            + " (inference-only, no targets, the requested --duration up to " + SloCalibration.MAX_DURATION_S + " s): TPOT target ="
-            + " --slo-tpot-factor x its median per-request TPOT, TTFT target = --slo-ttft-factor x its p99 TTFT."
+            + " (inference-only, no targets, the requested --duration up to " + SloCalibration.MAX_DURATION_S
+            + " s): TPOT target = --slo-tpot-factor x its median per-request TPOT, TTFT target = --slo-ttft-factor x"
+            + " its p99 TTFT."
             + " Instead of --slo-ttft-ms and --slo-tpot-ms. At a rate that overloads even inference-only the targets"
             + " come out loose: calibrate at a low rate and pass them explicitly to compare rates"
             + " (scripts/coserve-sweep.sh does).")
@@ -101,12 +103,8 @@ final class CoserveOptions {
         require(durationS != null, "--duration");
         Slo slo = sloAuto ? SloCalibration.NONE : givenSlo();
         Path data = ftData.equals(SYNTHETIC) ? null : Path.of(ftData);
-        try {
-            return new CoserveConfig(model, policy, rate, trace, durationS, slo, promptLen, outputLen, data, ftSeqLen,
-                    loraR, seed, iterationTrace);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
-        }
+        return parameter(() -> new CoserveConfig(model, policy, rate, trace, durationS, slo, promptLen, outputLen,
+                data, ftSeqLen, loraR, seed, iterationTrace));
     }
 
     /**
@@ -123,18 +121,19 @@ final class CoserveOptions {
         check(sloTtftMs == null && sloTpotMs == null,
                 "--slo-auto sets the targets itself: give it or --slo-ttft-ms and --slo-tpot-ms, not both");
         check(policy != Policy.FINETUNE_ONLY, "--slo-auto measures requests: policy finetune-only serves none");
-        try {
-            return Optional.of(new SloFactors(sloTpotFactor, sloTtftFactor));
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
-        }
+        return Optional.of(parameter(() -> new SloFactors(sloTpotFactor, sloTtftFactor)));
     }
 
     private Slo givenSlo() {
         require(sloTtftMs != null, "--slo-ttft-ms (or --slo-auto)");
         require(sloTpotMs != null, "--slo-tpot-ms (or --slo-auto)");
+        return parameter(() -> new Slo(sloTtftMs, sloTpotMs));
+    }
+
+    /** What {@code make} makes; the {@link IllegalArgumentException} it throws as a command-line error. */
+    private <T> T parameter(Supplier<T> make) {
         try {
-            return new Slo(sloTtftMs, sloTpotMs);
+            return make.get();
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
