@@ -49,6 +49,22 @@ public record CoserveConfig(String model, Policy policy, Double rate, Path trace
         }
     }
 
+    /** This run under {@code other} targets. */
+    public CoserveConfig withSlo(Slo other) {
+        return new CoserveConfig(model, policy, rate, trace, durationS, other, promptLen, outputLen, ftData, ftSeqLen,
+                loraR, seed, iterationTrace);
+    }
+
+    /**
+     * The same requests, served alone under {@link Policy#INFERENCE_ONLY} and {@code slo}, for at most
+     * {@code maxDurationS} (the first arrivals of the workload: the same seed draws the same ones first); no
+     * iteration trace.
+     */
+    public CoserveConfig unloaded(Slo slo, double maxDurationS) {
+        return new CoserveConfig(model, Policy.INFERENCE_ONLY, rate, trace, Math.min(durationS, maxDurationS), slo,
+                promptLen, outputLen, ftData, ftSeqLen, loraR, seed, null);
+    }
+
     /** Whether requests are submitted. */
     public boolean servesRequests() {
         return policy != Policy.FINETUNE_ONLY;

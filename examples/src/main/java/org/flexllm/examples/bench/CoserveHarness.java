@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * the policy is inference-only) while requests arrive on schedule for the configured duration. A warm-up comes
  * first, untimed: a few requests and the job's first step. After the duration no more requests arrive; each one
  * still running gets until it can no longer meet its SLO and is cancelled after that; the job is cancelled; the
- * engine closes.
+ * engine closes. The engine's iterations and the garbage collector's pauses during the run are recorded.
  */
 public final class CoserveHarness {
     /** The job's adapter; one slot to spare. */
@@ -43,7 +43,8 @@ public final class CoserveHarness {
         List<Arrival> arrivals = config.arrivals(workload);
         var iterations = new IterationLog();
         var firstStep = new CompletableFuture<Void>();
-        try (AdapterRegistry registry = AdapterRegistry.create(ADAPTER_SLOTS, config.loraR());
+        try (GcPauses gc = GcPauses.listen();
+             AdapterRegistry registry = AdapterRegistry.create(ADAPTER_SLOTS, config.loraR());
              ScratchFolder output = ScratchFolder.create("flexllm-bench-coserve");
              LlmEngine engine = engine(config, registry, iterations);
              FinetuneJob job = config.finetunes() ? CoservedJob.start(config, engine, registry, output.path(), data,
@@ -60,7 +61,10 @@ public final class CoserveHarness {
             if (job != null) {
                 stop(job);
             }
-            return new CoserveRun(outcomes, iterations.between(start, end), (end - start) / 1e9);
+            // A pause is heard a little after it ended: one of the warm-up's last milliseconds may count, one
+            // that delayed the last request may not have been heard yet.
+            return new CoserveRun(outcomes, iterations.finetune(start, end), iterations.timings(start, end),
+                    gc.between(start, end), (end - start) / 1e9);
         }
     }
 

@@ -5,14 +5,24 @@ import java.util.List;
 /**
  * What a co-serving run measured.
  *
- * @param outcomes  every submitted request's, in order of arrival
- * @param finetune  the iterations that completed finetuning samples, in order
- * @param wallS     the run's wall time, from its start to the end of the grace period for the last requests
+ * @param outcomes   every submitted request's, in order of arrival
+ * @param finetune   the iterations that completed finetuning samples, in order
+ * @param iterations every iteration's predicted, measured and allowed latency, in order
+ * @param gcPauses   the garbage collector's pauses during the run
+ * @param wallS      the run's wall time, from its start to the end of the grace period for the last requests
  */
-public record CoserveRun(List<RequestOutcome> outcomes, List<FinetuneProgress> finetune, double wallS) {
+public record CoserveRun(List<RequestOutcome> outcomes, List<FinetuneProgress> finetune,
+                         List<IterationTiming> iterations, List<GcPause> gcPauses, double wallS) {
     public CoserveRun {
         outcomes = List.copyOf(outcomes);
         finetune = List.copyOf(finetune);
+        iterations = List.copyOf(iterations);
+        gcPauses = List.copyOf(gcPauses);
+    }
+
+    /** A run of which only the requests and the finetuning progress are known (no iterations, no pauses). */
+    public CoserveRun(List<RequestOutcome> outcomes, List<FinetuneProgress> finetune, double wallS) {
+        this(outcomes, finetune, List.of(), List.of(), wallS);
     }
 
     /** Tokens of finetuning samples whose backward completed during the run. */

@@ -47,7 +47,10 @@ import picocli.CommandLine.Spec;
                         + " SLO attainment (requests meeting both targets / submitted), TTFT and TPOT percentiles and"
                         + " inference and finetuning tokens/s over the wall time; requests still running when they"
                         + " can no longer meet their SLO are cancelled and count as misses. Untimed, first: eight"
-                        + " requests of the mean lengths and the job's first step, for the JIT."})
+                        + " requests of the mean lengths and the job's first step, for the JIT. Also reports the"
+                        + " latency model's error (p50 and p90 of |measured - predicted| / measured over the"
+                        + " iterations), the share of SLO-limited iterations that outlasted their limit, and the GC"
+                        + " pauses of the run (count, p99, max, in the JVM's whole milliseconds)."})
 final class BenchCommand implements Callable<Integer> {
     private static final int MAX_TOKEN_BUDGET = 8192;
     private static final int BLOCK_SIZE = 16;
@@ -129,7 +132,8 @@ final class BenchCommand implements Callable<Integer> {
         int generate = mode == Mode.decode ? genLen : 1;
         validate(prompt, generate);
         if (mode == Mode.coserve) {
-            CoserveReport report = CoserveBench.run(coserve.config(model, prompt, genLen, loraR), coserve.plot());
+            CoserveReport report = CoserveBench.run(coserve.config(model, prompt, genLen, loraR), coserve.sloAuto(),
+                    coserve.plot(), spec.commandLine().getErr());
             printLine(json ? Json.line(report) : report.table());
             return 0;
         }

@@ -2,8 +2,11 @@ package org.flexllm.examples.cli;
 
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.flexllm.api.Slo;
 import org.flexllm.examples.bench.CoserveConfig;
+import org.flexllm.examples.bench.SloCalibration;
+import org.flexllm.examples.bench.SloFactors;
 import org.flexllm.schedule.Policy;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
@@ -44,6 +47,23 @@ final class CoserveOptions {
             + " target.")
     private Double sloTpotMs;
 
+    @Option(names = "--slo-auto", description = "coserve: set the targets from the same workload run unloaded first"
+            + " (inference-only, no targets, the requested --duration up to " + SloCalibration.MAX_DURATION_S
+            + " s): TPOT target = --slo-tpot-factor x its median per-request TPOT, TTFT target = --slo-ttft-factor x"
+            + " its p99 TTFT."
+            + " Instead of --slo-ttft-ms and --slo-tpot-ms. At a rate that overloads even inference-only the targets"
+            + " come out loose: calibrate at a low rate and pass them explicitly to compare rates"
+            + " (scripts/coserve-sweep.sh does).")
+    private boolean sloAuto;
+
+    @Option(names = "--slo-tpot-factor", defaultValue = "1.5", paramLabel = "F",
+            description = "coserve --slo-auto: the TPOT target over the unloaded median TPOT.")
+    private double sloTpotFactor;
+
+    @Option(names = "--slo-ttft-factor", defaultValue = "3", paramLabel = "F",
+            description = "coserve --slo-auto: the TTFT target over the unloaded p99 TTFT.")
+    private double sloTtftFactor;
+
     @Option(names = "--ft-data", defaultValue = SYNTHETIC, paramLabel = "FILE|synthetic", description = "coserve: the"
             + " finetuning data, a JSONL dataset (as for finetune) or random token sequences.")
     private String ftData;
@@ -73,22 +93,54 @@ final class CoserveOptions {
     }
 
     /**
-     * The run these options and the shared ones describe.
+     * The run these options and the shared ones describe. Under {@code --slo-auto} its targets are
+     * {@link SloCalibration#NONE} until the calibration sets them.
      *
      * @throws ParameterException naming a missing or invalid option
      */
     CoserveConfig config(String model, int promptLen, int outputLen, int loraR) {
         require(policy != null, "--policy");
         require(durationS != null, "--duration");
-        require(sloTtftMs != null, "--slo-ttft-ms");
-        require(sloTpotMs != null, "--slo-tpot-ms");
+        Slo slo = sloAuto ? SloCalibration.NONE : givenSlo();
         Path data = ftData.equals(SYNTHETIC) ? null : Path.of(ftData);
+        return parameter(() -> new CoserveConfig(model, policy, rate, trace, durationS, slo, promptLen, outputLen,
+                data, ftSeqLen, loraR, seed, iterationTrace));
+    }
+
+    /**
+     * The factors of {@code --slo-auto}, or empty when the targets are given.
+     *
+     * @throws ParameterException when they conflict with the given targets, or the policy serves no requests
+     */
+    Optional<SloFactors> sloAuto() {
+        if (!sloAuto) {
+            check(!given("--slo-tpot-factor") && !given("--slo-ttft-factor"),
+                    "--slo-tpot-factor and --slo-ttft-factor need --slo-auto");
+            return Optional.empty();
+        }
+        check(sloTtftMs == null && sloTpotMs == null,
+                "--slo-auto sets the targets itself: give it or --slo-ttft-ms and --slo-tpot-ms, not both");
+        check(policy != Policy.FINETUNE_ONLY, "--slo-auto measures requests: policy finetune-only serves none");
+        return Optional.of(parameter(() -> new SloFactors(sloTpotFactor, sloTtftFactor)));
+    }
+
+    private Slo givenSlo() {
+        require(sloTtftMs != null, "--slo-ttft-ms (or --slo-auto)");
+        require(sloTpotMs != null, "--slo-tpot-ms (or --slo-auto)");
+        return parameter(() -> new Slo(sloTtftMs, sloTpotMs));
+    }
+
+    /** What {@code make} makes; the {@link IllegalArgumentException} it throws as a command-line error. */
+    private <T> T parameter(Supplier<T> make) {
         try {
-            return new CoserveConfig(model, policy, rate, trace, durationS, new Slo(sloTtftMs, sloTpotMs), promptLen,
-                    outputLen, data, ftSeqLen, loraR, seed, iterationTrace);
+            return make.get();
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
+    }
+
+    private boolean given(String option) {
+        return spec.commandLine().getParseResult().hasMatchedOption(option);
     }
 
     Optional<Path> plot() {
@@ -96,8 +148,12 @@ final class CoserveOptions {
     }
 
     private void require(boolean given, String option) {
-        if (!given) {
-            throw new ParameterException(spec.commandLine(), "coserve needs " + option);
+        check(given, "coserve needs " + option);
+    }
+
+    private void check(boolean ok, String message) {
+        if (!ok) {
+            throw new ParameterException(spec.commandLine(), message);
         }
     }
 }

@@ -70,6 +70,35 @@ class CoserveReportTest {
     }
 
     @Test
+    void theLatencyModelAndGcPausesAreReported() {
+        var run = new CoserveRun(OUTCOMES, List.of(), List.of(new IterationTiming(8, 10, 9),
+                new IterationTiming(10, 10, Double.POSITIVE_INFINITY)), List.of(new GcPause("G1 Young Generation", 5,
+                45)), 12.5);
+        CoserveReport r = CoserveReport.of(config(Policy.COSERVE), run);
+        assertEquals(2, r.latencyModel().iterations());
+        assertEquals(0.1, r.latencyModel().errorP50(), 1e-12);
+        assertEquals(1.0, r.latencyModel().overLimitShare(), "the one limited iteration took 10 ms of 9");
+        assertEquals(1, r.gcPauses().count());
+        assertEquals(45, r.gcPauses().maxMs());
+        assertNull(r.sloCalibration());
+        assertTrue(r.table().contains("error p50 10.0%, p90 18.0% over 2 iterations; 100.0% of the 1 with an SLO"
+                + " limit over it") && r.table().contains("GC pauses        1, p99 45 ms, max 45 ms")
+                && !r.table().contains("SLO calibration"), r.table());
+    }
+
+    @Test
+    void aCalibratedSloIsNamedWithWhatItCameFrom() {
+        var calibration = new SloCalibration(10, 18, 4, 50, 1.5, 3, 6, 150);
+        CoserveReport r = CoserveReport.of(config(Policy.COSERVE).withSlo(calibration.slo()),
+                new CoserveRun(OUTCOMES, List.of(), 12.5), calibration);
+        assertEquals(6, r.sloTpotMs());
+        assertEquals(150, r.sloTtftMs());
+        assertTrue(r.table().contains("SLO calibration  unloaded (inference-only, 10.0 s, 18 requests): TPOT p50"
+                + " 4.00 ms, TTFT p99 50.00 ms; TPOT SLO 1.5 x 4.00 = 6.00 ms, TTFT SLO 3.0 x 50.00 = 150.00 ms"),
+                r.table());
+    }
+
+    @Test
     void theTableShowsTheHeadlineNumbers() {
         String table = CoserveReport.of(config(Policy.INFERENCE_ONLY), new CoserveRun(OUTCOMES, List.of(), 12.5))
                 .table();

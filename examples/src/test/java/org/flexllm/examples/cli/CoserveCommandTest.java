@@ -27,9 +27,16 @@ class CoserveCommandTest {
 
     /** Two seconds of short requests on the tiny model, with generous targets. */
     private static Cli.Result run(String policy, String... more) {
+        List<String> args = new ArrayList<>(List.of("--slo-ttft-ms", "2000", "--slo-tpot-ms", "500"));
+        args.addAll(List.of(more));
+        return runWithout(policy, args.toArray(String[]::new));
+    }
+
+    /** Two seconds of short requests on the tiny model, with no targets unless {@code more} gives some. */
+    private static Cli.Result runWithout(String policy, String... more) {
         List<String> args = new ArrayList<>(List.of("bench", "coserve", "--model", "synthetic:tiny", "--policy", policy,
-                "--duration", "2", "--slo-ttft-ms", "2000", "--slo-tpot-ms", "500", "--prompt-len", "16",
-                "--output-len", "8", "--ft-seq-len", "32", "--lora-r", "4", "--json"));
+                "--duration", "2", "--prompt-len", "16", "--output-len", "8", "--ft-seq-len", "32", "--lora-r", "4",
+                "--json"));
         args.addAll(List.of(more));
         return Cli.run(args.toArray(String[]::new));
     }
@@ -69,6 +76,81 @@ class CoserveCommandTest {
         assertTrue(json.get("finetune_tokens_per_s").asDouble() > 0, json.toString());
         assertEquals(json.get("finetune_tokens").asDouble() / json.get("wall_s").asDouble(),
                 json.get("finetune_tokens_per_s").asDouble(), 1e-9);
+        assertConsistentLatencyModel(json.get("latency_model"));
+        assertConsistentGcPauses(json.get("gc_pauses"));
+        assertTrue(json.get("slo_calibration").isNull(), "the targets were given");
+    }
+
+    /** Errors are fractions, p50 at most p90; the share over the limit counts limited iterations only. */
+    private static void assertConsistentLatencyModel(JsonNode m) {
+        int iterations = m.get("iterations").asInt();
+        int limited = m.get("limited_iterations").asInt();
+        assertTrue(iterations > 0 && limited >= 0 && limited <= iterations, m.toString());
+        double p50 = m.get("error_p50").asDouble();
+        assertTrue(p50 >= 0 && p50 <= m.get("error_p90").asDouble(), m.toString());
+        JsonNode share = m.get("over_limit_share");
+        assertTrue(limited == 0 ? share.isNull() : share.asDouble() >= 0 && share.asDouble() <= 1, m.toString());
+    }
+
+    private static void assertConsistentGcPauses(JsonNode gc) {
+        int count = gc.get("count").asInt();
+        double p99 = gc.get("p99_ms").asDouble();
+        double max = gc.get("max_ms").asDouble();
+        assertTrue(count >= 0 && p99 >= 0 && p99 <= max && (count > 0 || max == 0), gc.toString());
+        assertTrue(gc.get("collectors").asText().length() > 0, gc.toString());
+    }
+
+    @Test
+    void sloAutoSetsTheTargetsFromAnUnloadedRunAndSaysSo() {
+        Cli.Result r = runWithout("coserve", "--rate", "5", "--slo-auto", "--slo-tpot-factor", "2");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode json = r.json();
+        JsonNode c = json.get("slo_calibration");
+        assertEquals(2, c.get("tpot_factor").asDouble());
+        assertEquals(3, c.get("ttft_factor").asDouble(), "the default");
+        assertEquals(2, c.get("duration_s").asDouble(), "the requested duration, under the calibration's cap");
+        assertTrue(c.get("requests_completed").asInt() > 0, c.toString());
+        double tpot = 2 * c.get("unloaded_tpot_p50_ms").asDouble();
+        double ttft = 3 * c.get("unloaded_ttft_p99_ms").asDouble();
+        assertEquals(tpot, c.get("slo_tpot_ms").asDouble(), 1e-9 * tpot);
+        assertEquals(ttft, c.get("slo_ttft_ms").asDouble(), 1e-9 * ttft);
+        assertEquals(tpot, json.get("slo_tpot_ms").asDouble(), 1e-9 * tpot, "the measured run's target");
+        assertEquals(ttft, json.get("slo_ttft_ms").asDouble(), 1e-9 * ttft);
+        assertTrue(r.err().contains("--slo-auto: unloaded TPOT p50"), r.err());
+    }
+
+    @Test
+    void sloAutoTheTableNamesTheCalibration() {
+        Cli.Result r = Cli.run("bench", "coserve", "--model", "synthetic:tiny", "--policy", "inference-only",
+                "--duration", "1", "--rate", "5", "--prompt-len", "16", "--output-len", "8", "--slo-auto");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("SLO calibration  unloaded (inference-only, 1.0 s") && r.out().contains(
+                "TPOT SLO 1.5 x ") && r.out().contains("latency model    error p50 ")
+                && r.out().contains("GC pauses        "), r.out());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"--slo-ttft-ms=100", "--slo-tpot-ms=10"})
+    void sloAutoConflictsWithGivenTargets(String target) {
+        Cli.Result r = runWithout("coserve", "--rate", "1", "--slo-auto", target);
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--slo-auto sets the targets itself"), r.err());
+    }
+
+    @Test
+    void sloAutoOptionsAreChecked() {
+        Cli.Result r = run("coserve", "--rate", "1", "--slo-tpot-factor", "2");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("need --slo-auto"), r.err());
+        r = runWithout("coserve", "--rate", "1", "--slo-auto", "--slo-ttft-factor", "0");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--slo-ttft-factor must be a positive number"), r.err());
+        r = runWithout("finetune-only", "--slo-auto");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("finetune-only serves none"), r.err());
+        r = runWithout("coserve", "--rate", "1");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--slo-ttft-ms (or --slo-auto)"), r.err());
     }
 
     @Test

@@ -1,0 +1,34 @@
+package org.flexllm.examples.bench;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * How well the latency model the scheduler plans with predicted a run's iterations, and how often an iteration
+ * outlasted what the SLOs allowed it. Errors are fractions (0.1 is 10%); they are null without iterations, the
+ * share null without limited iterations.
+ *
+ * @param iterations        iterations measured
+ * @param errorP50          median of |measured − predicted| / measured
+ * @param errorP90          90th percentile of the same
+ * @param limitedIterations iterations an SLO bounded (a finite limit)
+ * @param overLimitShare    the share of those that took longer than their limit
+ */
+public record LatencyModelError(int iterations, Double errorP50, Double errorP90, int limitedIterations,
+                                Double overLimitShare) {
+    /** The errors of {@code timings}. */
+    public static LatencyModelError of(List<IterationTiming> timings) {
+        double[] errors = timings.stream().mapToDouble(IterationTiming::relativeError).toArray();
+        List<IterationTiming> limited = timings.stream().filter(IterationTiming::limited).toList();
+        long over = limited.stream().filter(IterationTiming::overLimit).count();
+        return new LatencyModelError(timings.size(), Percentile.of(errors, 50), Percentile.of(errors, 90),
+                limited.size(), limited.isEmpty() ? null : (double) over / limited.size());
+    }
+
+    /** In words, for the report's table. */
+    public String text() {
+        return String.format(Locale.ROOT, "error p50 %s, p90 %s over %d iterations; %s of the %d with an SLO limit"
+                        + " over it", CoserveReport.percent(errorP50), CoserveReport.percent(errorP90), iterations,
+                CoserveReport.percent(overLimitShare), limitedIterations);
+    }
+}

@@ -1,0 +1,34 @@
+package org.flexllm.examples.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class LatencyModelErrorTest {
+    private static final double NONE = Double.POSITIVE_INFINITY;
+
+    @Test
+    void errorsAreRelativeToTheMeasuredLatency() {
+        // Errors 0.5, 0.25, 0, 1 (predicted twice what it took): sorted 0, 0.25, 0.5, 1.
+        var m = LatencyModelError.of(List.of(new IterationTiming(5, 10, 8), new IterationTiming(15, 20, NONE),
+                new IterationTiming(4, 4, 5), new IterationTiming(10, 5, 6)));
+        assertEquals(4, m.iterations());
+        assertEquals(0.375, m.errorP50(), 1e-12);
+        assertEquals(0.5 + 0.7 * 0.5, m.errorP90(), 1e-12);
+        assertEquals(3, m.limitedIterations(), "the one without a limit is left out of the share");
+        assertEquals(1.0 / 3, m.overLimitShare(), 1e-12, "10 ms against a limit of 8");
+    }
+
+    @Test
+    void withoutIterationsOrLimitsThereIsNothingToMeasure() {
+        var none = LatencyModelError.of(List.of());
+        assertNull(none.errorP50());
+        assertNull(none.overLimitShare());
+        var unlimited = LatencyModelError.of(List.of(new IterationTiming(1, 2, NONE)));
+        assertEquals(0.5, unlimited.errorP90());
+        assertEquals(0, unlimited.limitedIterations());
+        assertNull(unlimited.overLimitShare());
+    }
+}
