@@ -21,8 +21,9 @@ import org.flexllm.schedule.CoServingPlan.Window;
  * leaves finetuning nothing. "Ends before" is judged on the latency model's {@link LatencyModel#boundMs bound} (a
  * high quantile of its own error), never on the bare prediction. When nothing fits, finetuning waits (the plan
  * says so): the SLO comes first. With no request at all, finetuning takes the whole budget, in iterations of at
- * most the idle limit so that a request arriving meanwhile still meets its TTFT, but at least one backward layer
- * or one window token, so that a job always progresses while no request runs.
+ * most the idle limit so that a request arriving meanwhile still meets its TTFT; and an iteration without
+ * inference (none running, or those waiting cannot start: their KV blocks may be held by the job's own samples)
+ * runs at least one backward layer or one window token, so that the job always progresses.
  *
  * <p>The baselines: {@link Policy#SPATIAL} reserves a fixed share of the token budget for finetuning (backward
  * layer-tokens counted in forward tokens of equal predicted time, one layer at least); {@link Policy#TEMPORAL} runs a whole sample
@@ -108,7 +109,7 @@ public final class HybridScheduler {
         Slice slice = null;
         if (backward != null) {
             int length = backward.backwardSample().length();
-            int layers = Math.max(least(), largest(backward.backwardTop(),
+            int layers = Math.max(least(chunks), largest(backward.backwardTop(),
                     n -> latency.boundMs(c.withBackward((int) n, length)) <= limit));
             slice = layers > 0 ? new Slice(backward, layers) : null;
         }
@@ -118,7 +119,7 @@ public final class HybridScheduler {
         if (forward != null) {
             int room = Math.min(tokenBudget - c.forwardTokens(), forward.forwardLeft());
             int start = forward.forwardDone();
-            int count = Math.min(room, Math.max(least(), largest(room,
+            int count = Math.min(room, Math.max(least(chunks), largest(room,
                     w -> latency.boundMs(withSlice.plusWindow(start, (int) w)) <= limit)));
             window = count > 0 ? new Window(forward, count) : null;
         }
@@ -161,9 +162,12 @@ public final class HybridScheduler {
         return due == Long.MAX_VALUE ? idleLimitMs : Math.min(idleLimitMs, Math.max(0, (due - now) / 1e6));
     }
 
-    /** One layer of backward or one token of forward when no request runs, so that a job always progresses. */
-    private int least() {
-        return inference.hasWork() ? 0 : 1;
+    /**
+     * One layer of backward or one token of forward when the iteration has no inference, so that a job always
+     * progresses: also when requests wait for KV blocks that the job's own samples hold.
+     */
+    private static int least(IterationPlan inference) {
+        return inference.chunks().isEmpty() ? 1 : 0;
     }
     private CoServingPlan spatial() {
         int share = (int) Math.ceil(tokenBudget * spatialShare);

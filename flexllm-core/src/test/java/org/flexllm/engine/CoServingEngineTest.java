@@ -31,6 +31,7 @@ import org.flexllm.sampling.SamplingParams;
 import org.flexllm.schedule.LinearLatencyModel;
 import org.flexllm.schedule.Policy;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -91,6 +92,38 @@ class CoServingEngineTest {
                 new ObjectMapper().readTree(lines.getFirst()).get("predictedMs").asDouble(), 1e-12);
         assertEquals(8, meters.get("flexllm.requests").tag("outcome", "slo_met").counter().count());
         assertEquals(8, meters.get("flexllm.request.ttft").timer().count());
+    }
+
+    /**
+     * A KV cache of 4 blocks: a 40-token sample holds 3, so a 40-token prompt cannot start until it is done. The
+     * job must go on while the request waits, even when the request's TTFT leaves finetuning no time at all (it
+     * used to wait for the request, which waited for it: a stall).
+     */
+    @Test
+    @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aRequestWaitingForBlocksASampleHoldsDoesNotStallTheJob() throws Exception {
+        List<IterationRecord> records = new CopyOnWriteArrayList<>();
+        RecordingSource job = RecordingSource.of(6, 40, VOCAB);
+        try (LlmEngine engine = LlmEngine.builder().model(MODEL).policy(Policy.COSERVE).tokenBudget(32)
+                .maxFinetuneTokens(40).maxModelLen(64).blockSize(16)
+                .kvCacheBytes(4 * 16 * PagedKvCache.bytesPerToken(LoadedModel.open(MODEL).config()))
+                .clock(EngineClock.simulated()).latencyModel(LATENCY).slo(SLO).meterRegistry(new SimpleMeterRegistry())
+                .onIteration(records::add).build()) {
+            engine.attach(job);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (records.stream().noneMatch(r -> r.composition().finetuneTokens() > 0)) {
+                assertTrue(System.nanoTime() < deadline, "the job never started");
+                Thread.sleep(1);
+            }
+            int[] prompt = new int[40];
+            java.util.Arrays.fill(prompt, 7);
+            GenerationResult result = engine.submit(GenerationRequest.of(Prompt.ids(prompt)).withParams(
+                    SamplingParams.builder().temperature(0).maxTokens(8).ignoreEos(true).build())
+                    .withSlo(new Slo(1, 10))).get(60, TimeUnit.SECONDS);
+            assertEquals(8, result.ids().size());
+            assertNull(job.detached.get(60, TimeUnit.SECONDS), "the job finished normally");
+        }
+        assertEquals(6, job.losses.size(), "every sample completed");
     }
 
     @Test
