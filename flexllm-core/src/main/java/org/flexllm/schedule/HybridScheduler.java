@@ -39,6 +39,14 @@ public final class HybridScheduler {
      * the iterations it cannot shorten (inference alone slower than the TPOT).
      */
     private static final double MARGIN = 0.95;
+    /**
+     * Finetuning plans against the targets scaled by this: a request that runs ahead of its TPOT banks slack, and
+     * finetuning may spend only part of it, the rest staying for what cannot be planned (a prompt arriving, whose
+     * prefill the running requests then wait for).
+     */
+    private static final double FINETUNE_MARGIN = 0.9;
+    /** Prefill tokens an iteration carries at least for a prompt that will miss its TTFT whatever the pace. */
+    private static final int LATE_CHUNK = 16;
     /** A prompt chunked beside decodes is paced to finish within this share of the time its TTFT leaves. */
     private static final double PACE_SLACK = 0.5;
 
@@ -129,7 +137,8 @@ public final class HybridScheduler {
     /**
      * The prefill tokens an iteration with {@code decodes} may carry: as many as end it before the decoding
      * requests' next token is due; more only when the most urgent prompt would otherwise miss its first token's
-     * deadline — then the fewest that still finish it in time, or all of {@code room} when even that cannot.
+     * deadline — then the fewest that still finish it in time; a prompt that cannot make it at any pace gets a
+     * small chunk beside the decodes.
      */
     private int sloChunk(Composition decodes, Sequence urgent, int room) {
         long decodeDue = inference.earliestDecodeDue(MARGIN);
@@ -153,12 +162,13 @@ public final class HybridScheduler {
             return fits;
         }
         int chunks = largest(Math.min(prompt, atTpotPace), inTime);
-        return chunks == 0 ? room : Math.min(room, Math.ceilDiv(prompt, chunks));
+        // A prompt late whatever the pace keeps the running requests' TPOT and progresses a little at a time.
+        return chunks == 0 ? Math.min(room, Math.max(fits, LATE_CHUNK)) : Math.min(room, Math.ceilDiv(prompt, chunks));
     }
 
-    /** The time until the most urgent request's next token is due (with the margin), the idle limit at most. */
+    /** The time until the most urgent request's next token is due (finetuning's margin), the idle limit at most. */
     private double limitMs(long now) {
-        long due = inference.earliestDue(MARGIN);
+        long due = inference.earliestDue(FINETUNE_MARGIN);
         return due == Long.MAX_VALUE ? idleLimitMs : Math.min(idleLimitMs, Math.max(0, (due - now) / 1e6));
     }
 
