@@ -108,13 +108,15 @@ public final class LinearLatencyModel implements LatencyModel {
     private static final double PRIOR_ITERATIONS = 2;
     /**
      * An observation counts for at most this multiple of the prediction (plus {@link #OUTLIER_MS}): a pause of the
-     * process (a GC, another program) must not teach the model that a kind of work is slow. A real slow-down of
-     * the machine passes (it is far below this), and the margin covers the rest.
+     * process (a GC, another program) must not teach the model that a kind of work is slow — one 400 ms hiccup
+     * of a 70 ms iteration doubled the cost of the rare work in it for a dozen iterations. A real slow-down of the
+     * machine is still learned, in steps of this factor, and the margin (taken from the unclipped ratios) covers
+     * it meanwhile.
      */
-    private static final double OUTLIER = 3;
-    private static final double OUTLIER_MS = 5;
+    private static final double OUTLIER = 1.5;
+    private static final double OUTLIER_MS = 2;
     /** The quantile of measured / predicted that {@link #boundMs} plans with. */
-    static final double QUANTILE = 0.95;
+    static final double QUANTILE = 0.97;
     /** Iterations whose residuals the margin is taken over. */
     static final int RESIDUALS = 200;
     /** Before this many residuals, the margin is {@link #START_MARGIN}. */

@@ -37,8 +37,8 @@ class LinearLatencyModelTest {
         return c.isEmpty() ? c.plusDecode(1, 10) : c;
     }
 
-    /** A profile like the engine's start-up one: each kind of work at two sizes. */
-    private static List<Observation> profile(Coefficients truth) {
+    /** A profile like the engine's start-up one: each kind of work at two sizes, as {@code truth} costs it. */
+    static List<Observation> profile(Coefficients truth) {
         List<Observation> profile = new ArrayList<>();
         for (Composition c : List.of(Composition.EMPTY.plusPrefill(0, 16), Composition.EMPTY.plusPrefill(0, 64),
                 Composition.EMPTY.plusDecode(1, 65), Composition.EMPTY.plusDecode(4, 260),
@@ -55,7 +55,7 @@ class LinearLatencyModelTest {
         return truth.ms(c) * (0.95 + 0.1 * random.nextDouble());
     }
 
-    private static Coefficients scaled(Coefficients c, double factor) {
+    static Coefficients scaled(Coefficients c, double factor) {
         double[] b = c.toArray();
         for (int i = 0; i < b.length; i++) {
             b[i] *= factor;
@@ -157,6 +157,41 @@ class LinearLatencyModelTest {
         assertTrue(model.margin() < 1.5, "a margin that covers without planning for the worst: " + model.margin());
         LatencyModel.Accuracy accuracy = model.accuracy();
         assertTrue(accuracy.p50Error() <= accuracy.p90Error() && accuracy.p90Error() < 0.5, accuracy.toString());
+    }
+
+    /**
+     * A trace recorded by {@code bench coserve} on {@code synthetic:smollm-135m} on a 2-core machine (decodes,
+     * prefill chunks, windows and backward slices, what each took), replayed: the model calibrated on its first
+     * iterations, then each iteration's bound taken before the model sees what it took.
+     */
+    @Test
+    void theMarginCoversARecordedTrace() throws Exception {
+        List<Observation> trace = recordedTrace();
+        int profiled = 20;
+        LinearLatencyModel model = LinearLatencyModel.calibrated(trace.subList(0, profiled));
+        int covered = 0;
+        for (Observation o : trace.subList(profiled, trace.size())) {
+            covered += o.ms() <= model.boundMs(o.composition()) ? 1 : 0;
+            model.observe(o.composition(), o.ms());
+        }
+        double coverage = (double) covered / (trace.size() - profiled);
+        assertTrue(coverage >= 0.95, "covered " + coverage + " of " + (trace.size() - profiled) + ": " + model);
+    }
+
+    private static List<Observation> recordedTrace() throws java.io.IOException {
+        List<Observation> trace = new ArrayList<>();
+        try (var in = LinearLatencyModelTest.class.getResourceAsStream("coserve-trace.csv")) {
+            for (String line : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+                if (line.isBlank() || line.startsWith("#")) {
+                    continue;
+                }
+                String[] f = line.split(",");
+                var c = new Composition(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]),
+                        Long.parseLong(f[3]), Integer.parseInt(f[4]), Long.parseLong(f[5]));
+                trace.add(new Observation(c, Double.parseDouble(f[6])));
+            }
+        }
+        return trace;
     }
 
     @Test

@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Random;
 import org.flexllm.schedule.CoServingSimulation.Request;
 import org.flexllm.schedule.LinearLatencyModel.Coefficients;
-import org.flexllm.schedule.LinearLatencyModel.Observation;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,15 +29,7 @@ class SloUnderNoiseTest {
 
     /** The start-up profile, taken on a machine 30% faster than the one the engine then runs on. */
     private static LinearLatencyModel profiled() {
-        List<Observation> profile = new ArrayList<>();
-        for (Composition c : List.of(Composition.EMPTY.plusPrefill(0, 16), Composition.EMPTY.plusPrefill(0, 64),
-                Composition.EMPTY.plusDecode(1, 65), Composition.EMPTY.plusDecode(4, 260),
-                Composition.EMPTY.plusWindow(0, 1), Composition.EMPTY.plusWindow(1, 15),
-                Composition.EMPTY.plusWindow(16, 48), Composition.EMPTY.withBackward(1, 64),
-                Composition.EMPTY.withBackward(1, 16))) {
-            profile.add(new Observation(c, 0.7 * TRUTH.ms(c)));
-        }
-        return LinearLatencyModel.calibrated(profile);
+        return LinearLatencyModel.calibrated(LinearLatencyModelTest.profile(LinearLatencyModelTest.scaled(TRUTH, 0.7)));
     }
 
     /** A run's outcome: SLO attainment, finetuning samples completed, and the plans made while requests ran. */
