@@ -92,6 +92,15 @@ class CoServingEngineTest {
                 new ObjectMapper().readTree(lines.getFirst()).get("predictedMs").asDouble(), 1e-12);
         assertEquals(8, meters.get("flexllm.requests").tag("outcome", "slo_met").counter().count());
         assertEquals(8, meters.get("flexllm.request.ttft").timer().count());
+        assertEquals(records.size(), meters.get("flexllm.latency_model.error").summary().count(),
+                "the model's error, once per iteration");
+        assertEquals(0, meters.get("flexllm.latency_model.error").summary().max(), 1e-9,
+                "a simulated clock takes what the fixed model predicts");
+        assertEquals(1, meters.get("flexllm.latency_model.margin").gauge().value(), "a fixed model plans bare");
+        assertEquals(records.stream().mapToInt(IterationRecord::finetuneWaiting).sum(),
+                meters.get("flexllm.finetune.waiting").counter().count());
+        assertEquals(records.stream().filter(IterationRecord::overLimit).count(),
+                meters.get("flexllm.iterations.over_limit").counter().count());
     }
 
     /**
