@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.Timings;
 import org.flexllm.schedule.LatencyModel;
@@ -30,6 +31,9 @@ final class EngineMetrics {
     private final Counter overLimit;
     private final Counter finetuneWaiting;
 
+    /** Engines in this JVM: the latency model's gauges carry their engine's number (a gauge reads one engine). */
+    private static final AtomicInteger ENGINES = new AtomicInteger();
+
     EngineMetrics(MeterRegistry registry, LatencyModel latency) {
         this.registry = registry;
         this.queue = timer("flexllm.request.queue", "submission to first scheduled");
@@ -48,10 +52,11 @@ final class EngineMetrics {
         this.finetuneWaiting = Counter.builder("flexllm.finetune.waiting")
                 .description("job-iterations in which a finetuning job had work but none fit within the SLO limit")
                 .register(registry);
-        Gauge.builder("flexllm.latency_model.margin", latency, l -> l.accuracy().margin())
+        String engine = String.valueOf(ENGINES.incrementAndGet());
+        Gauge.builder("flexllm.latency_model.margin", latency, l -> l.accuracy().margin()).tag("engine", engine)
                 .description("what the scheduler multiplies predictions by: a high quantile of measured/predicted")
                 .register(registry);
-        Gauge.builder("flexllm.latency_model.error.p90", latency, l -> l.accuracy().p90Error())
+        Gauge.builder("flexllm.latency_model.error.p90", latency, l -> l.accuracy().p90Error()).tag("engine", engine)
                 .description("p90 of |measured - predicted| / measured over recent iterations").register(registry);
     }
 
