@@ -247,11 +247,15 @@ public final class Scheduler {
         }
 
         private void reject(Sequence s) {
+            boolean fitsAlone = fitsAlone(s);
             s.blocks().releaseAll(kv.blocks());
-            rejected.add(new Rejection(s, "the sequence needs " + BlockTable.ceilDiv(s.length(), kv.blockSize())
-                    + " KV blocks of " + kv.blockSize() + " tokens (" + s.length() + " tokens) but the whole cache"
-                    + " holds " + kv.blocks().capacity() + " blocks; raise the KV cache memory or shorten the"
-                    + " request"));
+            String needs = "the sequence needs " + BlockTable.ceilDiv(s.length(), kv.blockSize()) + " KV blocks of "
+                    + kv.blockSize() + " tokens (" + s.length() + " tokens) but ";
+            rejected.add(new Rejection(s, fitsAlone
+                    ? needs + "finetuning samples hold part of the cache's " + kv.blocks().capacity() + " blocks;"
+                            + " raise the KV cache memory or lower the finetuning sample length"
+                    : needs + "the whole cache holds " + kv.blocks().capacity() + " blocks; raise the KV cache"
+                            + " memory or shorten the request"));
         }
 
         private boolean fitsAlone(Sequence s) {
