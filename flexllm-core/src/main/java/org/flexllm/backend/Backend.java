@@ -68,10 +68,12 @@ public interface Backend extends AutoCloseable {
                         MemorySegment dGate, MemorySegment dUp);
 
     /**
-     * The gradient of {@link #attention} for one whole sequence: the batch's {@code n} tokens are positions
-     * {@code 0..n-1} of sequence 0, whose keys and values are in the cache. The softmax is recomputed from
-     * {@code q} and the cached keys. Writes {@code dq [n, heads·headDim]} and {@code dKeys}, {@code dValues}
-     * ({@code [n, kvHeads·headDim]}, row = position).
+     * The gradient of {@link #attention} for a run of one sequence's queries: the batch's {@code n} tokens are
+     * positions {@code [first, first + n)} of sequence 0 ({@code first = visible[0] − 1}), whose keys and values
+     * (and those of every earlier position) are in the cache. The softmax is recomputed from {@code q} and the
+     * cached keys. Writes {@code dq [n, heads·headDim]} and adds the run's contributions into rows
+     * {@code [0, first + n)} of {@code dKeys}, {@code dValues} ({@code [·, kvHeads·headDim]}, row = position): run
+     * over a sequence's chunks from the last to the first, the rows of a chunk are complete after its own run.
      */
     void attentionBackward(MemorySegment q, MemorySegment dOut, AttentionBatch batch, KvLayer layer,
                            MemorySegment dq, MemorySegment dKeys, MemorySegment dValues);

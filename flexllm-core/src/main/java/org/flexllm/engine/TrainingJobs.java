@@ -146,14 +146,17 @@ final class TrainingJobs {
         w.lane().forwarded(w.count());
     }
 
-    /** Runs a backward slice; returns the tokens of the sample it completed, or 0. */
+    /**
+     * Runs a backward slice (whole layers, or a chunk of one layer's rows); returns the tokens of the sample it
+     * completed, or 0.
+     */
     int backward(Slice slice) {
         TrainingLane lane = slice.lane();
         TrainingSequence s = lane.backwardSample();
-        var batch = whole.buildTraining(s, 0, s.length(), adapter(lane), lossWeight(lane, s), false);
+        var batch = whole.buildTraining(s, slice.firstRow(), slice.rows(), adapter(lane), lossWeight(lane, s), false);
         int top = lane.backwardTop();
         model.backward(batch, kv, s, top, top - slice.layers());
-        return lane.backwarded(slice.layers()) ? complete(byLane.get(lane), s) : 0;
+        return lane.backwarded(slice) ? complete(byLane.get(lane), s) : 0;
     }
 
     /** A lane's sample whole: what is left of its forward, in windows of the token budget, then its backward. */
@@ -165,7 +168,7 @@ final class TrainingJobs {
                     kv, null);
             lane.forwarded(count);
         }
-        return backward(new Slice(lane, lane.layers()));
+        return backward(Slice.ofLayers(lane, lane.layers()));
     }
 
     private int complete(Job job, TrainingSequence s) {

@@ -11,8 +11,8 @@ import org.flexllm.schedule.Sequence;
 
 /**
  * Runs finetuning sequences through a compiled model: the forward in windows that attend to the earlier
- * windows through the KV cache, then the backward top-down in slices of layers. The co-serving engine
- * interleaves the same windows and slices with inference; this runner does them back to back.
+ * windows through the KV cache, then the backward top-down in slices of layers (or of a layer's rows). The
+ * co-serving engine interleaves the same windows and slices with inference; this runner does them back to back.
  */
 public final class TrainingRunner {
     private final CompiledModel model;
@@ -46,13 +46,35 @@ public final class TrainingRunner {
      * @param lossWeight each target's weight (1 / targets of the optimizer step)
      */
     public double run(TrainingSequence s, int adapter, float lossWeight, int window, int slice) {
-        reserve(s.blocks(), s.length());
-        try {
-            forwardWindows(s, adapter, lossWeight, window);
+        return run(s, adapter, lossWeight, window, () -> {
             var whole = batches.buildTraining(s, 0, s.length(), adapter, lossWeight, false);
             for (int top = model.config().numLayers(); top > 0; top -= slice) {
                 model.backward(whole, kv, s, top, Math.max(0, top - slice));
             }
+        });
+    }
+
+    /**
+     * As {@link #run(TrainingSequence, int, float, int, int)}, with backward slices smaller than a layer: each
+     * layer in chunks of {@code rows} rows, its last rows first.
+     */
+    public double runInRowChunks(TrainingSequence s, int adapter, float lossWeight, int window, int rows) {
+        return run(s, adapter, lossWeight, window, () -> {
+            for (int layer = model.config().numLayers() - 1; layer >= 0; layer--) {
+                for (int end = s.length(); end > 0; end -= rows) {
+                    int first = Math.max(0, end - rows);
+                    model.backward(batches.buildTraining(s, first, end - first, adapter, lossWeight, false), kv, s,
+                            layer + 1, layer);
+                }
+            }
+        });
+    }
+
+    private double run(TrainingSequence s, int adapter, float lossWeight, int window, Runnable backward) {
+        reserve(s.blocks(), s.length());
+        try {
+            forwardWindows(s, adapter, lossWeight, window);
+            backward.run();
             return s.loss();
         } finally {
             s.blocks().releaseAll(kv.blocks());

@@ -162,43 +162,64 @@ public final class CompiledModel {
      * Back-propagates a sequence whose forward is complete through layers {@code [bottom, top)}, top-down,
      * adding the bypass parameters' gradients: a backward slice. The first slice starts at the last layer.
      *
-     * @param batch the whole sequence as one batch: positions {@code 0..length-1}, its block table
+     * <p>A slice of one layer may also take a chunk of the sequence's rows, so that a layer too slow for one
+     * iteration spreads over several: a layer's chunks run from its last rows to its first. Every op but attention
+     * is per row, and attention's backward for a chunk's queries adds to the keys and values of the chunk and of
+     * every earlier row (gathered on the tape); so when a chunk runs, all later queries have added theirs, its keys
+     * and values' gradients are complete, and its rows' gradient below the layer is too.
+     *
+     * @param batch the sequence's rows {@code [first, first + n)} as one batch (positions, its block table): the
+     *              whole sequence, or for a slice of one layer, the chunk of rows above the ones already done
      */
     public void backward(ForwardBatch batch, PagedKvCache kv, TrainingSequence sequence, int top, int bottom) {
+        if (top - bottom > 1 && batch.n() < sequence.length()) {
+            throw new IllegalArgumentException("a backward slice of " + (top - bottom) + " layers runs on the whole "
+                    + sequence.length() + "-token sequence, not on " + batch.n() + " rows of it");
+        }
         Gradients g = gradients();
-        Value x = residual;
-        long bytes = (long) batch.n() * x.width() * Float.BYTES;
-        MemorySegment.copy(sequence.tape().residualGrad(), 0, g.of(x), 0, bytes);
-        Step step = this.step.start(batch, kv, null, g);
+        Tape tape = sequence.tape();
+        int first = batch.training().firstPosition();
+        long rowBytes = (long) residual.width() * Float.BYTES;
+        long bytes = batch.n() * rowBytes;
+        MemorySegment.copy(tape.residualGrad(), first * rowBytes, g.of(residual), 0, bytes);
+        Step step = this.step.start(batch, kv, null, g).backwardOf(tape);
+        boolean layerStarts = first + batch.n() == sequence.length();
         for (int l = top - 1; l >= bottom; l--) {
             step.enterLayer(l);
-            backwardLayer(step, sequence.tape(), g);
+            backwardLayer(step, tape, first, layerStarts ? sequence.length() : 0);
         }
-        MemorySegment.copy(g.of(x), 0, sequence.tape().residualGrad(), 0, bytes);
+        MemorySegment.copy(g.of(residual), 0, tape.residualGrad(), first * rowBytes, bytes);
     }
 
-    private void backwardLayer(Step step, Tape tape, Gradients g) {
+    /**
+     * The current layer's backward for the step's rows, from position {@code first}; the cached keys' and values'
+     * gradients of the first {@code fresh} positions are zeroed first (the whole sequence when the layer starts).
+     */
+    private void backwardLayer(Step step, Tape tape, int first, int fresh) {
         List<Op> body = graph.layer();
         for (int k = 0; k < bodyValues.size(); k++) {
-            g.zero(bodyValues.get(k), step.rows());
+            gradients.zero(bodyValues.get(k), step.rows());
         }
-        replay(step, tape);
+        backend.zero(tape.kvGrads().keys(), (long) fresh * config.kvDim());
+        backend.zero(tape.kvGrads().values(), (long) fresh * config.kvDim());
+        replay(step, tape, first);
         for (int i = body.size() - 1; i >= 0; i--) {
-            useSaved(step, i, tape);
+            useSaved(step, i, tape, first);
             body.get(i).backward(step);
         }
     }
 
     /** Re-runs the ops whose outputs the backward needs and were not kept, capturing those outputs. */
-    private void replay(Step step, Tape tape) {
+    private void replay(Step step, Tape tape, int first) {
         List<Op> body = graph.layer();
         long rows = step.rows();
         for (int i = 0; i < body.size(); i++) {
             List<Version> restore = plan.restoreBefore(i);
             for (int k = 0; k < restore.size(); k++) {
                 Version v = restore.get(k);
-                MemorySegment.copy(tape.kept(step.layer(), plan.slotOf(v)), 0, buffers.get(v.value()), 0,
-                        rows * v.value().width() * Float.BYTES);
+                long rowBytes = (long) v.value().width() * Float.BYTES;
+                MemorySegment.copy(tape.kept(step.layer(), plan.slotOf(v)), first * rowBytes, buffers.get(v.value()),
+                        0, rows * rowBytes);
             }
             List<Version> capture = plan.captureBefore(i);
             for (int k = 0; k < capture.size(); k++) {
@@ -212,17 +233,22 @@ public final class CompiledModel {
         }
     }
 
-    /** Hands op {@code op}'s backward what it saved: kept on the tape, or captured by the replay. */
-    private void useSaved(Step step, int op, Tape tape) {
+    /**
+     * Hands op {@code op}'s backward what it saved: kept on the tape (the rows from position {@code first}), or
+     * captured by the replay.
+     */
+    private void useSaved(Step step, int op, Tape tape, int first) {
         step.clearSaved();
         for (Save s : saves[op]) {
-            step.save(s.value(), s.slot() >= 0 ? tape.kept(step.layer(), s.slot()) : captures.get(s.version()));
+            step.save(s.value(), s.slot() >= 0
+                    ? tape.kept(step.layer(), s.slot()).asSlice((long) first * s.value().width() * Float.BYTES)
+                    : captures.get(s.version()));
         }
     }
 
     private Gradients gradients() {
         if (gradients == null) {
-            gradients = new Gradients(backend, graph, maxTokens, config.kvDim());
+            gradients = new Gradients(backend, graph, maxTokens);
             captures = new HashMap<>();
             for (Version v : plan.rematerialized()) {
                 captures.put(v, backend.allocate(v.value().floats(maxTokens)));
@@ -237,7 +263,7 @@ public final class CompiledModel {
             throw new IllegalArgumentException("sequences of " + maxSequenceTokens + " tokens exceed the compiled "
                     + maxTokens + " tokens per pass, which the backward runs at once");
         }
-        return new Tape(backend, plan, config.numLayers(), config.hiddenSize(), maxSequenceTokens);
+        return new Tape(backend, plan, config.numLayers(), config.hiddenSize(), config.kvDim(), maxSequenceTokens);
     }
 
     /** The activations a finetuning forward keeps per token, and where (the pruning plan). */

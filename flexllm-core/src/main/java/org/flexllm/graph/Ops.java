@@ -104,10 +104,12 @@ public final class Ops {
             s.backend().storeKv(s.buffer(k), s.buffer(v), s.batch().attention(), s.kv().layer(s.layer()));
         }
 
+        /** The rows' keys and values are complete: every query that sees them has run its backward. */
         public void backward(Step s) {
             long floats = (long) s.rows() * k.width();
-            s.backend().axpy(1f, s.kvGrads().keys(), s.grad(k), floats);
-            s.backend().axpy(1f, s.kvGrads().values(), s.grad(v), floats);
+            long from = (long) s.training().firstPosition() * k.width() * Float.BYTES;
+            s.backend().axpy(1f, s.kvGrads().keys().asSlice(from), s.grad(k), floats);
+            s.backend().axpy(1f, s.kvGrads().values().asSlice(from), s.grad(v), floats);
         }
     }
 
@@ -125,7 +127,7 @@ public final class Ops {
             s.backend().attention(s.buffer(q), s.batch().attention(), s.kv().layer(s.layer()), s.buffer(out));
         }
 
-        /** Writes {@code dq} (the rotated q has no other reader) and the cache's key and value gradients. */
+        /** Writes {@code dq} (the rotated q has no other reader) and adds to the cache's key and value gradients. */
         public void backward(Step s) {
             s.backend().attentionBackward(s.saved(q), s.grad(out), s.batch().attention(), s.kv().layer(s.layer()),
                     s.grad(q), s.kvGrads().keys(), s.kvGrads().values());

@@ -35,6 +35,8 @@ public final class Step {
     private LogitsSink sink;
     private ForwardBatch batch;
     private Gradients gradients;
+    /** The tape of the sequence a backward runs on, or null. */
+    private Tape tape;
     private int layer;
     private int rows;
 
@@ -61,6 +63,7 @@ public final class Step {
         this.kv = kv;
         this.sink = sink;
         this.gradients = gradients;
+        this.tape = null;
         this.rows = batch.n();
         this.layer = 0;
         useSaved(Map.of());
@@ -138,9 +141,18 @@ public final class Step {
         return gradients.of(v);
     }
 
-    /** The keys' and values' gradients attention's backward leaves for the cache writer's backward. */
-    Gradients.KvGrads kvGrads() {
-        return gradients.kv();
+    /** Readies a started step for a backward of the sequence whose tape this is. */
+    Step backwardOf(Tape tape) {
+        this.tape = tape;
+        return this;
+    }
+
+    /**
+     * The gradients of the cached keys and values (row = position) that attention's backward adds to and the cache
+     * writer's backward reads, gathered on the sequence's tape across the chunks of a layer.
+     */
+    Tape.KvGrads kvGrads() {
+        return tape.kvGrads();
     }
 
     /** {@code v} as the op whose backward is running read it in the forward pass. */

@@ -20,8 +20,23 @@ public record CoServingPlan(IterationPlan inference, Window window, Slice slice,
     /** Positions {@code [lane.forwardDone(), + count)} of a lane's forward sample. */
     public record Window(TrainingLane lane, int count) {}
 
-    /** Layers {@code [lane.backwardTop() - layers, lane.backwardTop())} of a lane's backward sample. */
-    public record Slice(TrainingLane lane, int layers) {}
+    /**
+     * Layers {@code [lane.backwardTop() - layers, lane.backwardTop())} of a lane's backward sample, each on its
+     * last {@code rows} of the rows left: whole layers (rows = the sample's length), or one layer's chunk of rows
+     * when a whole layer does not fit the iteration.
+     */
+    public record Slice(TrainingLane lane, int layers, int rows) {
+
+        /** {@code layers} whole layers. */
+        public static Slice ofLayers(TrainingLane lane, int layers) {
+            return new Slice(lane, layers, lane.backwardSample().length());
+        }
+
+        /** The rows {@code [first, first + rows)} of the sample it runs on. */
+        public int firstRow() {
+            return lane.backwardRowsLeft() - rows;
+        }
+    }
 
     public boolean isEmpty() {
         return composition.isEmpty();

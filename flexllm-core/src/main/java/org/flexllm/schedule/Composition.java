@@ -13,7 +13,7 @@ package org.flexllm.schedule;
  * @param attentionContext    keys read by the attention of every forward row, summed (a row at position p reads
  *                            p + 1)
  * @param backwardLayers      layers of a backward slice
- * @param backwardLayerTokens layers of a backward slice times the tokens of its sample
+ * @param backwardLayerTokens layers of a backward slice times the rows it runs (its sample's tokens, or a chunk's)
  */
 public record Composition(int decodeTokens, int prefillTokens, int finetuneTokens, long attentionContext,
                           int backwardLayers, long backwardLayerTokens) {
@@ -45,7 +45,10 @@ public record Composition(int decodeTokens, int prefillTokens, int finetuneToken
                 attentionContext + context(start, count), backwardLayers, backwardLayerTokens);
     }
 
-    /** This iteration with a backward slice of {@code layers} layers of a sample of {@code length} tokens. */
+    /**
+     * This iteration with a backward slice of {@code layers} layers of a sample of {@code length} tokens, or of
+     * one layer's chunk of {@code length} rows.
+     */
     public Composition withBackward(int layers, int length) {
         return new Composition(decodeTokens, prefillTokens, finetuneTokens, attentionContext, layers,
                 (long) layers * length);

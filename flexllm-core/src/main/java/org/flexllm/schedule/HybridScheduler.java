@@ -23,7 +23,9 @@ import org.flexllm.schedule.CoServingPlan.Window;
  * says so): the SLO comes first. With no request at all, finetuning takes the whole budget, in iterations of at
  * most the idle limit so that a request arriving meanwhile still meets its TTFT; and an iteration without
  * inference (none running, or those waiting cannot start: their KV blocks may be held by the job's own samples)
- * runs at least one backward layer or one window token, so that the job always progresses.
+ * runs at least one backward row or one window token, so that the job always progresses. A backward slice is whole
+ * layers when one fits, else a chunk of one layer's rows (the last first), so that a layer slower than the
+ * tightest TPOT still runs, over several iterations.
  *
  * <p>The baselines: {@link Policy#SPATIAL} reserves a fixed share of the token budget for finetuning (backward
  * layer-tokens counted in forward tokens of equal predicted time, one layer at least); {@link Policy#TEMPORAL} runs a whole sample
@@ -114,14 +116,8 @@ public final class HybridScheduler {
         double limit = limitMs(now);
         Composition c = composition(chunks);
         TrainingLane backward = pick(BACKWARD);
-        Slice slice = null;
-        if (backward != null) {
-            int length = backward.backwardSample().length();
-            int layers = Math.max(least(chunks), largest(backward.backwardTop(),
-                    n -> latency.boundMs(c.withBackward((int) n, length)) <= limit));
-            slice = layers > 0 ? new Slice(backward, layers) : null;
-        }
-        Composition withSlice = slice == null ? c : c.withBackward(slice.layers(), backward.backwardSample().length());
+        Slice slice = backward == null ? null : backwardSlice(backward, c, limit, least(chunks));
+        Composition withSlice = slice == null ? c : c.withBackward(slice.layers(), slice.rows());
         TrainingLane forward = pick(FORWARD);
         Window window = null;
         if (forward != null) {
@@ -166,6 +162,23 @@ public final class HybridScheduler {
         return chunks == 0 ? Math.min(room, Math.max(fits, LATE_CHUNK)) : Math.min(room, Math.ceilDiv(prompt, chunks));
     }
 
+    /**
+     * The largest backward slice that ends the iteration within the limit: whole layers while the layer on top is
+     * untouched and one fits, else the largest chunk of the layer's rows left (costed as one layer's weights and
+     * that many layer-tokens), at least {@code least} rows.
+     */
+    private Slice backwardSlice(TrainingLane lane, Composition c, double limit, int least) {
+        int length = lane.backwardSample().length();
+        int left = lane.backwardRowsLeft();
+        int layers = left < length ? 0
+                : largest(lane.backwardTop(), n -> latency.boundMs(c.withBackward((int) n, length)) <= limit);
+        if (layers > 0) {
+            return Slice.ofLayers(lane, layers);
+        }
+        int rows = Math.max(least, largest(left, r -> latency.boundMs(c.withBackward(1, (int) r)) <= limit));
+        return rows > 0 ? new Slice(lane, 1, rows) : null;
+    }
+
     /** The time until the most urgent request's next token is due (finetuning's margin), the idle limit at most. */
     private double limitMs(long now) {
         long due = inference.earliestDue(FINETUNE_MARGIN);
@@ -173,7 +186,7 @@ public final class HybridScheduler {
     }
 
     /**
-     * One layer of backward or one token of forward when the iteration has no inference, so that a job always
+     * One row of backward or one token of forward when the iteration has no inference, so that a job always
      * progresses: also when requests wait for KV blocks that the job's own samples hold.
      */
     private static int least(IterationPlan inference) {
@@ -183,7 +196,7 @@ public final class HybridScheduler {
         int share = (int) Math.ceil(tokenBudget * spatialShare);
         IterationPlan chunks = inference.schedule(tokenBudget - share, sloChunks);
         TrainingLane backward = pick(BACKWARD);
-        Slice slice = backward == null ? null : new Slice(backward, Math.max(1, largest(backward.backwardTop(),
+        Slice slice = backward == null ? null : Slice.ofLayers(backward, Math.max(1, largest(backward.backwardTop(),
                 n -> forwardEquivalent((int) n, backward.backwardSample().length()) <= share)));
         TrainingLane forward = pick(FORWARD);
         Window window = forward == null ? null : new Window(forward, Math.min(share, forward.forwardLeft()));
@@ -235,7 +248,7 @@ public final class HybridScheduler {
                                   double limit) {
         Composition inference = composition(chunks);
         Composition sliceOnly = slice == null ? inference
-                : inference.withBackward(slice.layers(), slice.lane().backwardSample().length());
+                : inference.withBackward(slice.layers(), slice.rows());
         Composition windowOnly = window == null ? inference
                 : inference.plusWindow(window.lane().forwardDone(), window.count());
         Composition c = window == null ? sliceOnly : sliceOnly.plusWindow(window.lane().forwardDone(), window.count());

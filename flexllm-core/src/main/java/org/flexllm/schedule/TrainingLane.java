@@ -5,7 +5,8 @@ import org.flexllm.graph.TrainingSequence;
 /**
  * A finetuning job's token accounting, as {@link Sequence} is a request's: the sample in its forward windows
  * (how many of its tokens are computed) and the sample in its backward slices (the layer the next slice starts
- * from). A sample whose forward is complete waits for the backward slot to free.
+ * from, and how many of that layer's rows are left: a slice smaller than a layer runs a chunk of its rows, the
+ * last rows first). A sample whose forward is complete waits for the backward slot to free.
  */
 public final class TrainingLane {
     private final double weight;
@@ -14,6 +15,7 @@ public final class TrainingLane {
     private int forwardDone;
     private TrainingSequence backward;
     private int backwardTop;
+    private int backwardRowsLeft;
     private double served;
 
     /**
@@ -68,9 +70,22 @@ public final class TrainingLane {
         return backwardTop;
     }
 
-    /** A slice of {@code count} layers ran; returns whether the sample's backward is complete. */
-    public boolean backwarded(int count) {
-        backwardTop -= count;
+    /**
+     * How many rows of layer {@code backwardTop() − 1} are still to run: rows {@code [0, left)}, the ones above
+     * are done. The whole sample while no chunk of the layer has run.
+     */
+    public int backwardRowsLeft() {
+        return backwardRowsLeft;
+    }
+
+    /** The slice ran; returns whether the sample's backward is complete. */
+    public boolean backwarded(CoServingPlan.Slice slice) {
+        backwardRowsLeft -= slice.rows();
+        if (backwardRowsLeft > 0) {
+            return false;
+        }
+        backwardTop -= slice.layers();
+        backwardRowsLeft = backward.length();
         if (backwardTop > 0) {
             return false;
         }
@@ -83,6 +98,7 @@ public final class TrainingLane {
         if (backward == null && forward != null && forwardDone == forward.length()) {
             backward = forward;
             backwardTop = layers;
+            backwardRowsLeft = backward.length();
             forward = null;
         }
     }

@@ -8,6 +8,7 @@ import org.flexllm.backend.cpu.CpuBackend;
 import org.flexllm.graph.CompiledModel;
 import org.flexllm.graph.TrainingSequence;
 import org.flexllm.kv.PagedKvCache;
+import org.flexllm.schedule.CoServingPlan.Slice;
 
 /**
  * The hybrid scheduler on a fake clock: no model runs; each plan is "executed" by advancing its sequences and
@@ -125,12 +126,12 @@ final class CoServingSimulation implements AutoCloseable {
         if (plan.window() != null) {
             plan.window().lane().forwarded(plan.window().count());
         }
-        if (plan.slice() != null && plan.slice().lane().backwarded(plan.slice().layers())) {
+        if (plan.slice() != null && plan.slice().lane().backwarded(plan.slice())) {
             samplesCompleted++;
         }
         if (plan.whole() != null) {
             plan.whole().forwarded(plan.whole().forwardLeft());
-            samplesCompleted += plan.whole().backwarded(plan.whole().layers()) ? 1 : 0;
+            samplesCompleted += plan.whole().backwarded(Slice.ofLayers(plan.whole(), plan.whole().layers())) ? 1 : 0;
         }
     }
 

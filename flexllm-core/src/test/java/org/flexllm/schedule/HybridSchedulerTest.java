@@ -165,6 +165,39 @@ class HybridSchedulerTest {
         }
     }
 
+    /**
+     * 0.5 ms a backward layer-token: one layer of a 64-token sample takes 32 ms, past the 20 ms TPOT even alone,
+     * and four decodes take 9 ms of it. The backward runs in chunks of a layer's rows beside every decode, within
+     * the limit, and samples complete.
+     */
+    @Test
+    void aLayerLongerThanTheTpotRunsInChunksOfRowsBesideTheDecodes() throws Exception {
+        var slowLayer = LinearLatencyModel.fixed(LinearLatencyModel.Coefficients.builder()
+            .iteration(5).decodeToken(1).prefillToken(0.1).finetuneToken(0.1).backwardLayerToken(0.5).build());
+        try (var sim = new CoServingSimulation(Policy.COSERVE, slowLayer)) {
+            TrainingLane lane = sim.lane(1);
+            for (int i = 0; i < 4; i++) {
+                sim.submit(1, 300);
+            }
+            int chunks = 0;
+            for (int iteration = 0; iteration < 250; iteration++) {
+                sim.refill(64);
+                CoServingPlan plan = sim.plan();
+                assertTrue(plan.boundMs() <= plan.limitMs(), "every iteration within the limit: " + plan);
+                if (plan.slice() != null) {
+                    assertEquals(1, plan.slice().layers(), plan.toString());
+                    assertTrue(plan.slice().rows() < 64, "a chunk of the layer's rows: " + plan);
+                    chunks++;
+                }
+                sim.run(plan);
+            }
+            assertTrue(sim.requests.stream().allMatch(r -> r.tokenMs.size() > 200 && r.tpotMs() <= TPOT_MS),
+                    "the requests decode at their TPOT");
+            assertTrue(sim.samplesCompleted >= 3, "samples completed: " + sim.samplesCompleted + " in " + chunks
+                    + " chunks of " + lane.layers() + " layers of 64 rows");
+        }
+    }
+
     @Test
     void aLayerLongerThanTheLimitStillRunsWhenNoRequestWaitsAndUnderSpatial() throws Exception {
         var slowBackward = LinearLatencyModel.fixed(LinearLatencyModel.Coefficients.builder()
@@ -176,7 +209,7 @@ class HybridSchedulerTest {
                     sim.refill(32);
                     sim.run(sim.plan());
                 }
-                assertEquals(1, sim.samplesCompleted, policy + ": a sample completed, one layer at a time");
+                assertEquals(1, sim.samplesCompleted, policy + ": a sample completed, a layer (or a chunk of one) at a time");
             }
         }
     }

@@ -12,8 +12,9 @@ import org.flexllm.tensor.Shape;
 import org.flexllm.tensor.Tensor;
 
 /**
- * The gradient of {@link PagedAttention#attention} for one whole sequence (token t at position t, attending to
- * positions {@code [0, t]}), as matrix products on the GEMM kernels. For a query head, with K and V its kv head's
+ * The gradient of {@link PagedAttention#attention} for a run of one sequence's queries (token t at position t,
+ * attending to positions {@code [0, t]}; the run is the whole sequence or a chunk of its rows, which a backward
+ * slice smaller than a layer takes last chunk first), as matrix products on the GEMM kernels. For a query head, with K and V its kv head's
  * keys and values gathered from the paged cache and Q, dO its columns of q and dOut:
  * <pre>
  *   P = softmax(Q·Kᵀ/√d), causal    dP = dO·Vᵀ    dS = P ⊙ (dP − rowsum(P ⊙ dP)) / √d
@@ -25,30 +26,37 @@ import org.flexllm.tensor.Tensor;
  *
  * <p>The cores split the query heads, each head's products running whole on one core (small sequences would
  * otherwise spend their time starting GEMMs). Heads of one GQA group share their kv head's gradients, so each head
- * writes its own, and a last pass sums them per group.
+ * writes its own, and a last pass adds them per group into the caller's key and value gradients, which gather the
+ * contributions of every chunk.
  */
 final class AttentionBackward {
     static final int QUERY_BLOCK = 256;
 
     private AttentionBackward() {}
 
-    /** Writes dq {@code [n, heads·headDim]} and dKeys, dValues {@code [n, kvHeads·headDim]} (row = position). */
+    /**
+     * Writes dq {@code [n, heads·headDim]} of the batch's n queries, positions {@code [first, first + n)}, and adds
+     * their contributions into dKeys, dValues rows {@code [0, first + n)} ({@code [·, kvHeads·headDim]}, row =
+     * position).
+     */
     static void backward(MemorySegment q, MemorySegment dOut, AttentionBatch b, KvLayer layer, MemorySegment dq,
                          MemorySegment dKeys, MemorySegment dValues) {
-        long perHead = (long) b.n() * b.headDim();
+        int first = b.visible()[0] - 1;
+        int keys = first + b.n();
+        long perHead = (long) keys * b.headDim();
         MemorySegment partials = Scratch.get().partials(2 * b.heads() * perHead);
         Parallel.forRange(b.heads(), (from, to) -> {
-            Workspace w = Workspace.of(b.n(), b.headDim());
+            Workspace w = Workspace.of(first, b.n(), b.headDim());
             for (int head = from; head < to; head++) {
                 MemorySegment dK = partials.asSlice(head * perHead * Float.BYTES, perHead * Float.BYTES);
                 MemorySegment dV = partials.asSlice((b.heads() + head) * perHead * Float.BYTES, perHead * Float.BYTES);
                 head(q, dOut, b, layer, head, w, dq, dK, dV);
             }
         });
-        Parallel.forRange(b.n(), (from, to) -> {
+        Parallel.forRange(keys, (from, to) -> {
             for (int t = from; t < to; t++) {
-                sumGroups(partials, b, layer.kvDim(), t, dKeys, 0);
-                sumGroups(partials, b, layer.kvDim(), t, dValues, b.heads());
+                addGroups(partials, b, keys, layer.kvDim(), t, dKeys, 0);
+                addGroups(partials, b, keys, layer.kvDim(), t, dValues, b.heads());
             }
         });
     }
@@ -59,9 +67,9 @@ final class AttentionBackward {
         int hd = b.headDim();
         int qDim = b.heads() * hd;
         int g = head / (b.heads() / b.kvHeads());
-        long[] rows = PagedAttention.rows(b, b.blockTables()[0], b.n(), g, layer.kvDim());
-        gather(layer.keys(), rows, w.keys(), hd);
-        gather(layer.values(), rows, w.values(), hd);
+        long[] rows = PagedAttention.rows(b, b.blockTables()[0], w.keys(), g, layer.kvDim());
+        gather(layer.keys(), rows, w.keyRows(), hd);
+        gather(layer.values(), rows, w.valueRows(), hd);
         copyColumns(q, qDim, head * hd, w.q(), hd, 0, hd, b.n());
         copyColumns(dOut, qDim, head * hd, w.dOut(), hd, 0, hd, b.n());
         dK.fill((byte) 0);
@@ -72,9 +80,9 @@ final class AttentionBackward {
         copyColumns(w.dq(), hd, 0, dq, qDim, head * hd, hd, b.n());
     }
 
-    /** Queries {@code [r0, r0 + count)} against keys {@code [0, r0 + count)}. */
+    /** Queries {@code [r0, r0 + count)} against the keys they see, {@code [0, first + r0 + count)}. */
     private static void queryBlock(Workspace w, int r0, int count, MemorySegment dK, MemorySegment dV) {
-        int keys = r0 + count;
+        int keys = w.first() + r0 + count;
         MemorySegment p = w.p().asSlice(0, (long) count * keys * Float.BYTES);
         MemorySegment dS = w.dS().asSlice(0, (long) count * keys * Float.BYTES);
         MemorySegment q = w.rows(w.q(), r0, count);
@@ -83,11 +91,11 @@ final class AttentionBackward {
         Matmul.matmul(dOut, count, w.valuesMatrix(keys), dS, false);
         float scale = (float) (1 / Math.sqrt(w.headDim()));
         for (int i = 0; i < count; i++) {
-            softmaxRow(p, dS, (long) i * keys, r0 + i + 1, keys, scale);
+            softmaxRow(p, dS, (long) i * keys, w.first() + r0 + i + 1, keys, scale);
         }
         Matmul.transposed(dS, count, w.keysMatrix(keys), w.rows(w.dq(), r0, count), false);
-        Matmul.weightGradient(dS, q, count, keys, w.headDim(), dK);
-        Matmul.weightGradient(p, dOut, count, keys, w.headDim(), dV);
+        Matmul.weightGradient(dS, q, count, keys, w.headDim(), w.rows(dK, 0, keys));
+        Matmul.weightGradient(p, dOut, count, keys, w.headDim(), w.rows(dV, 0, keys));
     }
 
     /**
@@ -113,19 +121,18 @@ final class AttentionBackward {
     }
 
     /**
-     * Row t of kv head g's gradient, for every g: the sum of the per-head rows of its group's query heads, from the
-     * per-head gradients that start at head {@code first} in {@code partials}.
+     * Adds into row t of kv head g's gradient, for every g, the per-head rows of its group's query heads, from the
+     * per-head gradients ({@code keys} rows each) that start at head {@code first} in {@code partials}.
      */
-    private static void sumGroups(MemorySegment partials, AttentionBatch b, int kvDim, int t, MemorySegment dst,
-                                  int first) {
+    private static void addGroups(MemorySegment partials, AttentionBatch b, int keys, int kvDim, int t,
+                                  MemorySegment dst, int first) {
         int hd = b.headDim();
         int group = b.heads() / b.kvHeads();
-        long perHead = (long) b.n() * hd;
+        long perHead = (long) keys * hd;
         for (int g = 0; g < b.kvHeads(); g++) {
             long to = (long) t * kvDim + (long) g * hd;
             long from = (first + (long) g * group) * perHead + (long) t * hd;
-            MemorySegment.copy(partials, from * Float.BYTES, dst, to * Float.BYTES, (long) hd * Float.BYTES);
-            for (int h = 1; h < group; h++) {
+            for (int h = 0; h < group; h++) {
                 VectorMath.axpy(1f, partials, from + h * perHead, dst, to, hd);
             }
         }
@@ -149,32 +156,41 @@ final class AttentionBackward {
     }
 
     /**
-     * One head's matrices, carved from the thread's scratch: five {@code [n, headDim]} and two
-     * {@code [QUERY_BLOCK, n]}.
+     * One head's matrices, carved from the thread's scratch, for n queries from position {@code first}: the keys and
+     * values they see ({@code [first + n, headDim]} each), three {@code [n, headDim]} (q, dOut, dq) and two
+     * {@code [QUERY_BLOCK, first + n]} (P, dS).
      */
-    private record Workspace(int n, int headDim, MemorySegment keys, MemorySegment values, MemorySegment q,
-                             MemorySegment dOut, MemorySegment dq, MemorySegment p, MemorySegment dS) {
+    private record Workspace(int first, int n, int headDim, MemorySegment keyRows, MemorySegment valueRows,
+                             MemorySegment q, MemorySegment dOut, MemorySegment dq, MemorySegment p,
+                             MemorySegment dS) {
 
-        static Workspace of(int n, int headDim) {
+        static Workspace of(int first, int n, int headDim) {
+            long seen = (long) (first + n) * headDim * Float.BYTES;
             long narrow = (long) n * headDim * Float.BYTES;
-            long block = (long) Math.min(n, QUERY_BLOCK) * n * Float.BYTES;
-            MemorySegment all = Scratch.get().workspace((5 * narrow + 2 * block) / Float.BYTES);
-            return new Workspace(n, headDim, all.asSlice(0, narrow), all.asSlice(narrow, narrow),
-                    all.asSlice(2 * narrow, narrow), all.asSlice(3 * narrow, narrow), all.asSlice(4 * narrow, narrow),
-                    all.asSlice(5 * narrow, block), all.asSlice(5 * narrow + block, block));
+            long block = (long) Math.min(n, QUERY_BLOCK) * (first + n) * Float.BYTES;
+            MemorySegment all = Scratch.get().workspace((2 * seen + 3 * narrow + 2 * block) / Float.BYTES);
+            long at = 2 * seen + 3 * narrow;
+            return new Workspace(first, n, headDim, all.asSlice(0, seen), all.asSlice(seen, seen),
+                    all.asSlice(2 * seen, narrow), all.asSlice(2 * seen + narrow, narrow),
+                    all.asSlice(2 * seen + 2 * narrow, narrow), all.asSlice(at, block), all.asSlice(at + block, block));
         }
 
-        /** Rows {@code [r0, r0 + count)} of an {@code [n, headDim]} matrix. */
+        /** How many keys the queries see: positions {@code [0, first + n)}. */
+        int keys() {
+            return first + n;
+        }
+
+        /** Rows {@code [r0, r0 + count)} of a {@code [·, headDim]} matrix. */
         MemorySegment rows(MemorySegment matrix, int r0, int count) {
             return matrix.asSlice((long) r0 * headDim * Float.BYTES, (long) count * headDim * Float.BYTES);
         }
 
         Tensor keysMatrix(int count) {
-            return new Tensor("keys", DType.F32, Shape.of(count, headDim), rows(keys, 0, count));
+            return new Tensor("keys", DType.F32, Shape.of(count, headDim), rows(keyRows, 0, count));
         }
 
         Tensor valuesMatrix(int count) {
-            return new Tensor("values", DType.F32, Shape.of(count, headDim), rows(values, 0, count));
+            return new Tensor("values", DType.F32, Shape.of(count, headDim), rows(valueRows, 0, count));
         }
     }
 }

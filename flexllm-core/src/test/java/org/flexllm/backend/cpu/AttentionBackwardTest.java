@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
@@ -122,19 +123,73 @@ class AttentionBackwardTest {
         try (Arena arena = Arena.ofShared()) {
             Setup s = Setup.of(arena, new Random(n * 31L + heads), n, heads, kvHeads, headDim, blockSize);
             int kvDim = kvHeads * headDim;
-            // Garbage in the outputs: all three are overwritten.
+            // Garbage in the outputs: dq is overwritten, the keys' and values' gradients are added to.
             Random random = new Random(1);
             MemorySegment dq = TestData.floats(arena, random, (long) n * s.qDim());
             MemorySegment dKeys = TestData.floats(arena, random, (long) n * kvDim);
             MemorySegment dValues = TestData.floats(arena, random, (long) n * kvDim);
+            double[] keysBefore = doubles(dKeys);
+            double[] valuesBefore = doubles(dValues);
 
             backend.attentionBackward(s.q(), s.dOut(), s.batch(), s.layer(), dq, dKeys, dValues);
+
+            Reference expected = Reference.of(s);
+            assertClose(expected.dq(), dq, "dq");
+            assertClose(plus(expected.dKeys(), keysBefore), dKeys, "dKeys");
+            assertClose(plus(expected.dValues(), valuesBefore), dValues, "dValues");
+        }
+    }
+
+    /**
+     * A backward slice smaller than a layer: the queries in chunks of {@code chunk} rows, the last chunk first, each
+     * chunk's run seeing the keys up to its last row; together they give the whole sequence's gradients.
+     */
+    @ParameterizedTest(name = "n={0} chunk={1}")
+    @CsvSource({"37, 1", "37, 10", "37, 37", "300, 7", "600, 260"})
+    void chunksFromTheLastAddUpToTheWholeGradient(int n, int chunk) {
+        try (Arena arena = Arena.ofShared()) {
+            Setup s = Setup.of(arena, new Random(n + chunk), n, 4, 2, 8, 5);
+            int kvDim = s.layer().kvDim();
+            int qDim = s.qDim();
+            MemorySegment dq = arena.allocate((long) n * qDim * Float.BYTES);
+            MemorySegment dKeys = arena.allocate((long) n * kvDim * Float.BYTES);
+            MemorySegment dValues = arena.allocate((long) n * kvDim * Float.BYTES);
+            AttentionBatch b = s.batch();
+            for (int end = n; end > 0; end -= chunk) {
+                int first = Math.max(0, end - chunk);
+                int count = end - first;
+                AttentionBatch rows = new AttentionBatch(b.heads(), b.kvHeads(), b.headDim(), b.blockSize(), count,
+                        Arrays.copyOfRange(b.slot(), first, end), new int[count],
+                        Arrays.copyOfRange(b.visible(), first, end), b.blockTables());
+                backend.attentionBackward(rowsOf(s.q(), first, qDim), rowsOf(s.dOut(), first, qDim), rows, s.layer(),
+                        rowsOf(dq, first, qDim), dKeys, dValues);
+            }
 
             Reference expected = Reference.of(s);
             assertClose(expected.dq(), dq, "dq");
             assertClose(expected.dKeys(), dKeys, "dKeys");
             assertClose(expected.dValues(), dValues, "dValues");
         }
+    }
+
+    private static MemorySegment rowsOf(MemorySegment m, int first, int width) {
+        return m.asSlice((long) first * width * Float.BYTES);
+    }
+
+    private static double[] doubles(MemorySegment m) {
+        double[] d = new double[(int) (m.byteSize() / Float.BYTES)];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = TestData.get(m, i);
+        }
+        return d;
+    }
+
+    private static double[] plus(double[] a, double[] b) {
+        double[] sum = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            sum[i] = a[i] + b[i];
+        }
+        return sum;
     }
 
     /**

@@ -152,6 +152,48 @@ class GoldenLoraTest {
         }
     }
 
+    static Stream<org.junit.jupiter.params.provider.Arguments> rowChunks() throws IOException {
+        return cases().flatMap(dir -> Stream.of(1, 3, 8, 20).map(rows ->
+                org.junit.jupiter.params.provider.Arguments.of(dir, rows)));
+    }
+
+    /**
+     * Backward slices smaller than a layer: each layer in chunks of {@code rows} rows (3 and 8 do not divide the
+     * 20-token sample), the last chunk first. The gradients equal the whole-layer backward's, and the golden ones.
+     */
+    @ParameterizedTest(name = "{0} chunks of {1} rows")
+    @MethodSource("rowChunks")
+    void rowChunkedBackwardMatchesTheWholeLayers(Path dir, int rows) throws IOException {
+        try (Loaded c = load(dir, Pruning.PRUNED); Arena arena = Arena.ofConfined()) {
+            TrainingSequence whole = new TrainingSequence(c.ids(), c.labels(), c.model().newTape(c.ids().length));
+            double wholeLoss = c.runner().run(whole, 0, 1f / whole.targetCount(), 7, 99);
+            List<float[]> wholeGrads = c.parameters().stream()
+                    .map(p -> p.grad().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)).toList();
+            c.parameters().forEach(p -> p.grad().fill((byte) 0));
+
+            TrainingSequence s = new TrainingSequence(c.ids(), c.labels(), c.model().newTape(c.ids().length));
+            assertEquals(wholeLoss, c.runner().runInRowChunks(s, 0, 1f / s.targetCount(), 7, rows), 1e-6 * wholeLoss);
+            SafetensorsFile grads = SafetensorsFile.open(dir.resolve("grads.safetensors"), arena);
+            for (int k = 0; k < c.parameters().size(); k++) {
+                Parameter p = c.parameters().get(k);
+                Tensor golden = grads.get(p.name()).orElseThrow();
+                float[] expected = wholeGrads.get(k);
+                double largest = 0;
+                double worst = 0;
+                for (int i = 0; i < p.count(); i++) {
+                    float got = p.grad().getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i);
+                    largest = Math.max(largest, Math.abs(expected[i]));
+                    worst = Math.max(worst, Math.abs(got - expected[i]));
+                    assertEquals(golden.getFloat(i), got, 2e-5, p.name() + "[" + i + "] (golden)");
+                }
+                // Relative to the tensor's largest gradient: chunks sum each entry's rows in another order, and an
+                // entry that is a small sum of large terms of both signs carries their rounding.
+                assertTrue(worst <= 1e-5 * largest, p.name() + ": the chunks' gradient is off by " + worst
+                        + " where the largest is " + largest);
+            }
+        }
+    }
+
     static Stream<org.junit.jupiter.params.provider.Arguments> optimizerSteps() throws IOException {
         return cases().filter(dir -> dir.getFileName().toString().equals("lora")).flatMap(dir -> Stream.of(
                 org.junit.jupiter.params.provider.Arguments.of(dir, "after_sgd.safetensors"),

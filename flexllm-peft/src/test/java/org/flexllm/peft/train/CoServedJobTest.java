@@ -24,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.flexllm.FlexLlmException;
 import org.flexllm.api.AdapterSlotsBusyException;
 import org.flexllm.api.GenerationRequest;
@@ -44,6 +45,7 @@ import org.flexllm.peft.format.AdapterFolder;
 import org.flexllm.peft.init.AdapterInit;
 import org.flexllm.peft.serve.AdapterRegistry;
 import org.flexllm.sampling.SamplingParams;
+import org.flexllm.schedule.Composition;
 import org.flexllm.schedule.LinearLatencyModel;
 import org.flexllm.schedule.Policy;
 import org.flexllm.tensor.Tensor;
@@ -52,6 +54,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Co-served jobs in a co-serving engine on {@code synthetic:tiny} with a simulated clock and a fixed latency
@@ -85,9 +89,34 @@ class CoServedJobTest {
     void engine() {
         registry = AdapterRegistry.create(2, 8);
         meters = new SimpleMeterRegistry();
-        engine = LlmEngine.builder().model(MODEL).adapters(registry).policy(Policy.COSERVE).tokenBudget(TOKEN_BUDGET)
-                .maxFinetuneTokens(MAX_LEN).clock(EngineClock.simulated()).latencyModel(LATENCY)
+        engine = engine(LATENCY);
+    }
+
+    private LlmEngine engine(LinearLatencyModel latency) {
+        return LlmEngine.builder().model(MODEL).adapters(registry).policy(Policy.COSERVE).tokenBudget(TOKEN_BUDGET)
+                .maxFinetuneTokens(MAX_LEN).clock(EngineClock.simulated()).latencyModel(latency)
                 .slo(new Slo(200, 10)).meterRegistry(meters).onIteration(iterations::add).build();
+    }
+
+    /** How the latency model makes the engine cut the job's backward beside the decodes. */
+    private enum Slices {
+        /** {@link #LATENCY}: one of the two layers at a time. */
+        LAYERS(LATENCY, c -> c.backwardLayers() == 1),
+        /**
+         * 1 ms a backward layer-token: one layer of a sample (19 to 23 ms) never fits the 10 ms TPOT, and runs in
+         * chunks of its rows.
+         */
+        ROW_CHUNKS(LinearLatencyModel.fixed(Coefficients.builder().iteration(4).decodeToken(0.5).prefillToken(0.05)
+                .finetuneToken(0.05).backwardLayerToken(1).build()),
+                c -> c.backwardLayers() == 1 && c.backwardLayerTokens() < 19);
+
+        final LinearLatencyModel latency;
+        final Predicate<Composition> slice;
+
+        Slices(LinearLatencyModel latency, Predicate<Composition> slice) {
+            this.latency = latency;
+            this.slice = slice;
+        }
     }
 
     @AfterEach
@@ -97,12 +126,15 @@ class CoServedJobTest {
     }
 
     /**
-     * Two samples a step, dropout on, forward windows and one-layer backward slices beside decodes of requests on
-     * another adapter, in the registry's second slot: the adapter and the losses are those of the standalone job, which runs each sample
-     * in one window and its backward over all layers at once.
+     * Two samples a step, dropout on, forward windows and backward slices of one layer (or of a chunk of its rows)
+     * beside decodes of requests on another adapter, in the registry's second slot: the adapter and the losses are
+     * those of the standalone job, which runs each sample in one window and its backward over all layers at once.
      */
-    @Test
-    void aJobTrainedInWindowsBesideRequestsEndsWithTheStandaloneAdapter() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Slices.class)
+    void aJobTrainedInWindowsBesideRequestsEndsWithTheStandaloneAdapter(Slices slices) throws Exception {
+        engine.close();
+        engine = engine(slices.latency);
         FinetuneOptions options = options().gradAccum(2).steps(4).build();
         Adapter standalone;
         List<StepRecord> expected;
@@ -124,8 +156,8 @@ class CoServedJobTest {
         assertEquals(List.of("other", "demo"), resident.join(), "the job trains in the second slot");
         assertTrue(iterations.stream().anyMatch(r -> r.composition().finetuneTokens() > 0
                 && r.composition().decodeTokens() > 0), "windows rode beside decodes");
-        assertTrue(iterations.stream().anyMatch(r -> r.composition().backwardLayers() == 1 && r.composition().decodeTokens() > 0),
-                "backward slices of one of the two layers ran beside decodes");
+        assertTrue(iterations.stream().anyMatch(r -> slices.slice.test(r.composition())
+                && r.composition().decodeTokens() > 0), "backward slices (" + slices + ") ran beside decodes");
         assertClose(standalone, coServed);
         for (int i = 0; i < expected.size(); i++) {
             assertEquals(expected.get(i).loss(), job.history().get(i).loss(), 1e-5, "step " + (i + 1));
