@@ -192,6 +192,7 @@ public final class HybridScheduler {
     private static int least(IterationPlan inference) {
         return inference.chunks().isEmpty() ? 1 : 0;
     }
+
     private CoServingPlan spatial() {
         int share = (int) Math.ceil(tokenBudget * spatialShare);
         IterationPlan chunks = inference.schedule(tokenBudget - share, sloChunks);
