@@ -18,6 +18,9 @@ import org.flexllm.kv.PagedKvCache;
 import org.flexllm.model.ModelConfig;
 import org.flexllm.schedule.LatencyModel;
 import org.flexllm.schedule.Policy;
+import org.flexllm.speculation.SpeculationTarget;
+import org.flexllm.speculation.Speculator;
+import org.flexllm.speculation.SpeculatorFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +54,7 @@ public final class EngineBuilder {
     private MeterRegistry meters = Metrics.globalRegistry;
     private Path traceFile;
     private final List<Consumer<IterationRecord>> iterationListeners = new ArrayList<>();
+    private SpeculatorFactory speculation;
 
     EngineBuilder() {}
 
@@ -174,6 +178,16 @@ public final class EngineBuilder {
         return this;
     }
 
+    /**
+     * Speculative decoding: each iteration, {@code factory}'s speculator drafts a token tree per decoding request
+     * and the engine verifies all of them in its one forward pass (see {@code flexllm-spec} for draft sources
+     * and policies). Default: none.
+     */
+    public EngineBuilder speculation(SpeculatorFactory factory) {
+        this.speculation = Objects.requireNonNull(factory, "factory");
+        return this;
+    }
+
     /** Called on the engine thread after every iteration; must return quickly. */
     public EngineBuilder onIteration(Consumer<IterationRecord> listener) {
         iterationListeners.add(Objects.requireNonNull(listener, "listener"));
@@ -217,8 +231,10 @@ public final class EngineBuilder {
                 config.maxPassTokens(), Math.max(contextLimit, maxFinetuneTokens));
         var instruments = new CoServingEngine.Instruments(clock, latencyModel, meters, traceFile,
                 List.copyOf(iterationListeners));
+        Speculator speculator = speculation == null ? null
+                : speculation.create(new SpeculationTarget(loaded, b, compiled, config.maxModelLen(), seed));
         return new CoServingEngine(compiled, kv, loaded.tokenizer(), config, adapters, loaded.resources(),
-                instruments);
+                instruments, speculator);
     }
 
     private EngineConfig config(long kvBytes, int contextLimit) {

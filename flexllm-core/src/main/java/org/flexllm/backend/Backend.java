@@ -39,6 +39,12 @@ public interface Backend extends AutoCloseable {
     /** Writes the keys and values of the batch's tokens into their KV-cache slots. */
     void storeKv(MemorySegment k, MemorySegment v, AttentionBatch batch, KvLayer layer);
 
+    /**
+     * Copies the keys and values of cache slots {@code from[i]} to slots {@code to[i]}, for {@code i < count}, in
+     * order: a verified token tree's accepted path is compacted into the positions it now holds.
+     */
+    void copyKv(int[] from, int[] to, int count, KvLayer layer);
+
     /** Causal attention of each token's queries over its sequence's cached keys and values. */
     void attention(MemorySegment q, AttentionBatch batch, KvLayer layer, MemorySegment out);
 

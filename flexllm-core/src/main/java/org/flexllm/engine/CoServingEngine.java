@@ -38,6 +38,8 @@ import org.flexllm.schedule.IterationPlan.Rejection;
 import org.flexllm.schedule.ScheduledChunk;
 import org.flexllm.schedule.Scheduler;
 import org.flexllm.schedule.Sequence;
+import org.flexllm.schedule.TreeDrafting;
+import org.flexllm.speculation.Speculator;
 import org.flexllm.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -91,6 +93,9 @@ public final class CoServingEngine implements AutoCloseable {
     private final List<Request> cancelled = new ArrayList<>();
     private final BatchBuilder.LogitsWanted logitsWanted = (s, p) -> live.get(s).wantsLogits(p);
     private final LogitsSink onLogits = this::onLogits;
+    /** Speculative decoding, or null when the engine decodes one token per request and iteration. */
+    private final Speculation speculation;
+    private final BatchBuilder.Trees trees;
 
     /**
      * How the engine measures and reports.
@@ -131,10 +136,12 @@ public final class CoServingEngine implements AutoCloseable {
      * Starts the loop.
      *
      * @param adapters the adapters requests may name; {@code model} was compiled with its passes
-     * @param weights  what holds the model's weights (a mapped checkpoint), closed after the loop's last pass
+     * @param weights    what holds the model's weights (a mapped checkpoint), closed after the loop's last pass
+     * @param speculator drafts and verifies token trees, or null for no speculative decoding
      */
     public CoServingEngine(CompiledModel model, PagedKvCache kv, Tokenizer tokenizer, EngineConfig config,
-                           AdapterHost adapters, AutoCloseable weights, Instruments instruments) {
+                           AdapterHost adapters, AutoCloseable weights, Instruments instruments,
+                           Speculator speculator) {
         this.model = model;
         this.instruments = instruments;
         this.adapters = adapters;
@@ -148,8 +155,12 @@ public final class CoServingEngine implements AutoCloseable {
                 : new Profiler(model, kv, batches).calibrate(config.tokenBudget(), config.maxSequences(),
                         config.policy() != Policy.INFERENCE_ONLY);
         LOG.debug("latency model: {}", latency);
+        this.speculation = speculator == null ? null : new Speculation(speculator, latency, kv, model.backend(),
+                live, config, model.config().vocabSize(), new SpeculationMetrics(instruments.meters()));
+        this.trees = speculation == null ? BatchBuilder.Trees.NONE : speculation::treeOf;
         this.hybrid = new HybridScheduler(scheduler, latency, config.policy(), config.tokenBudget(),
-                config.slo().ttftMs() / 4, config.temporalEvery(), config.spatialShare());
+                config.slo().ttftMs() / 4, config.temporalEvery(), config.spatialShare(),
+                speculation == null ? TreeDrafting.NONE : speculation);
         this.jobs = new TrainingJobs(model, kv, hybrid, config.maxFinetuneTokens(), config.tokenBudget());
         this.metrics = new EngineMetrics(instruments.meters(), latency);
         this.trace = instruments.traceFile() == null ? null : new IterationTrace(instruments.traceFile());
@@ -266,6 +277,9 @@ public final class CoServingEngine implements AutoCloseable {
         }
         dropCancelled();
         long start = instruments.clock().nanoTime();
+        if (speculation != null) {
+            speculation.startsAt(start);
+        }
         CoServingPlan plan = hybrid.plan(start);
         List<Rejection> rejected = plan.inference().rejected();
         for (int i = 0; i < rejected.size(); i++) {
@@ -325,7 +339,8 @@ public final class CoServingEngine implements AutoCloseable {
             failed.forEach(this::fail);
         }
         for (int i = 0; i < sampled.size(); i++) {
-            if (!failed.containsKey(sampled.request(i))) {
+            // A request that stopped on an accepted draft token emits none of the tokens after it.
+            if (!failed.containsKey(sampled.request(i)) && live.containsKey(sampled.request(i).sequence)) {
                 deliver(sampled.request(i), sampled.token(i), sampled.logprob(i), end);
             }
         }
@@ -340,7 +355,7 @@ public final class CoServingEngine implements AutoCloseable {
         CoServingPlan.Window window = plan.window();
         try {
             TrainingWindow training = window == null ? null : jobs.window(window);
-            var batch = batches.build(chunks, logitsWanted, training,
+            var batch = batches.build(chunks, logitsWanted, trees, training,
                     window == null ? -1 : jobs.adapter(window.lane()));
             model.forward(batch, kv, onLogits);
         } catch (RuntimeException e) {
@@ -356,6 +371,9 @@ public final class CoServingEngine implements AutoCloseable {
         for (int i = 0; i < chunks.size(); i++) {
             ScheduledChunk c = chunks.get(i);
             c.sequence().advance(c.count());
+        }
+        if (speculation != null) {
+            speculation.verify(sampled, failed);
         }
         if (window != null) {
             jobs.forwarded(window);
@@ -400,6 +418,10 @@ public final class CoServingEngine implements AutoCloseable {
     private void onLogits(int index, float[] logits) {
         Sequence s = batches.rowSequence(index);
         int position = batches.rowPosition(index);
+        if (batches.rowNode(index) >= 0) {
+            speculation.logits(s, batches.rowNode(index), logits);
+            return;
+        }
         Request r = live.get(s);
         try {
             if (position == s.length() - 1) {
@@ -457,6 +479,9 @@ public final class CoServingEngine implements AutoCloseable {
         live.remove(r.sequence);
         scheduler.remove(r.sequence);
         r.releaseAdapter(adapters);
+        if (speculation != null) {
+            speculation.finished(r);
+        }
     }
 
     private void failAll() {

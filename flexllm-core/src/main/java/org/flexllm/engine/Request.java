@@ -17,6 +17,7 @@ import org.flexllm.sampling.SamplingParams;
 import org.flexllm.sampling.TokenHistory;
 import org.flexllm.schedule.Deadlines;
 import org.flexllm.schedule.Sequence;
+import org.flexllm.speculation.Decoding;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * An inference request inside the engine: its sequence, how it samples, what it has produced so far, and the
  * caller's future and listener. Touched only by the engine thread (apart from the future).
  */
-final class Request {
+final class Request implements Decoding {
     private static final Logger LOG = LoggerFactory.getLogger(Request.class);
 
     final Sequence sequence;
@@ -62,6 +63,56 @@ final class Request {
         this.listener = listener;
         this.future = future;
         this.promptLogprobs = params.promptLogprobs().isPresent() ? new SampledToken[sequence.promptLength()] : null;
+    }
+
+    @Override
+    public long id() {
+        return sequence.id();
+    }
+
+    @Override
+    public int length() {
+        return sequence.length();
+    }
+
+    @Override
+    public int token(int position) {
+        return sequence.token(position);
+    }
+
+    @Override
+    public int promptLength() {
+        return sequence.promptLength();
+    }
+
+    @Override
+    public int generated() {
+        return sequence.generated();
+    }
+
+    @Override
+    public long firstTokenNanos() {
+        return firstTokenNanos;
+    }
+
+    @Override
+    public Slo slo() {
+        return slo;
+    }
+
+    @Override
+    public SamplingParams params() {
+        return params;
+    }
+
+    @Override
+    public TokenHistory history() {
+        return history;
+    }
+
+    @Override
+    public RandomGenerator random() {
+        return random;
     }
 
     /**

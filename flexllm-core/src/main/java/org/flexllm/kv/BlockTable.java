@@ -23,6 +23,22 @@ public final class BlockTable {
         }
     }
 
+    /**
+     * Releases the blocks beyond those holding the first {@code tokens} positions: a sequence rolls back to
+     * {@code tokens} (a speculative tree's rejected nodes).
+     */
+    public void truncateTo(int tokens, int blockSize, BlockAllocator allocator) {
+        int kept = ceilDiv(tokens, blockSize);
+        while (count > kept) {
+            allocator.release(blocks[--count]);
+        }
+    }
+
+    /** Blocks held. */
+    public int size() {
+        return count;
+    }
+
     public void releaseAll(BlockAllocator allocator) {
         for (int i = 0; i < count; i++) {
             allocator.release(blocks[i]);

@@ -45,6 +45,11 @@ public final class PagedKvCache {
         return layers[l];
     }
 
+    /** Layers, each with its own keys and values. */
+    public int layers() {
+        return layers.length;
+    }
+
     public int blockSize() {
         return blockSize;
     }

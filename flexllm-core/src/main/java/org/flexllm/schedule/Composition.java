@@ -14,13 +14,21 @@ package org.flexllm.schedule;
  *                            p + 1)
  * @param backwardLayers      layers of a backward slice
  * @param backwardLayerTokens layers of a backward slice times the rows it runs (its sample's tokens, or a chunk's)
+ * @param treeTokens          speculative token-tree nodes verified beside their requests' decode tokens (a
+ *                            decode row with a tree is still one decode token)
  */
 public record Composition(int decodeTokens, int prefillTokens, int finetuneTokens, long attentionContext,
-                          int backwardLayers, long backwardLayerTokens) {
-    public static final Composition EMPTY = new Composition(0, 0, 0, 0, 0, 0);
+                          int backwardLayers, long backwardLayerTokens, int treeTokens) {
+    public static final Composition EMPTY = new Composition(0, 0, 0, 0, 0, 0, 0);
 
     /** The latency model's features, in the order of {@link LinearLatencyModel.Coefficients}. */
-    static final int FEATURES = 9;
+    static final int FEATURES = 10;
+
+    /** An iteration without speculation. */
+    public Composition(int decodeTokens, int prefillTokens, int finetuneTokens, long attentionContext,
+                       int backwardLayers, long backwardLayerTokens) {
+        this(decodeTokens, prefillTokens, finetuneTokens, attentionContext, backwardLayers, backwardLayerTokens, 0);
+    }
 
     /** Keys read by a chunk of {@code count} rows at positions {@code [start, start + count)}. */
     public static long context(int start, int count) {
@@ -30,19 +38,19 @@ public record Composition(int decodeTokens, int prefillTokens, int finetuneToken
     /** This iteration with {@code count} decode tokens more, reading {@code context} keys. */
     public Composition plusDecode(int count, long context) {
         return new Composition(decodeTokens + count, prefillTokens, finetuneTokens, attentionContext + context,
-                backwardLayers, backwardLayerTokens);
+                backwardLayers, backwardLayerTokens, treeTokens);
     }
 
     /** This iteration with a prefill chunk of {@code count} tokens starting at position {@code start} more. */
     public Composition plusPrefill(int start, int count) {
         return new Composition(decodeTokens, prefillTokens + count, finetuneTokens,
-                attentionContext + context(start, count), backwardLayers, backwardLayerTokens);
+                attentionContext + context(start, count), backwardLayers, backwardLayerTokens, treeTokens);
     }
 
     /** This iteration with a finetuning window of {@code count} tokens at positions from {@code start} more. */
     public Composition plusWindow(int start, int count) {
         return new Composition(decodeTokens, prefillTokens, finetuneTokens + count,
-                attentionContext + context(start, count), backwardLayers, backwardLayerTokens);
+                attentionContext + context(start, count), backwardLayers, backwardLayerTokens, treeTokens);
     }
 
     /**
@@ -51,12 +59,18 @@ public record Composition(int decodeTokens, int prefillTokens, int finetuneToken
      */
     public Composition withBackward(int layers, int length) {
         return new Composition(decodeTokens, prefillTokens, finetuneTokens, attentionContext, layers,
-                (long) layers * length);
+                (long) layers * length, treeTokens);
+    }
+
+    /** This iteration with {@code count} tree nodes more, reading {@code context} keys. */
+    public Composition plusTree(int count, long context) {
+        return new Composition(decodeTokens, prefillTokens, finetuneTokens, attentionContext + context,
+                backwardLayers, backwardLayerTokens, treeTokens + count);
     }
 
     /** Tokens of the iteration's forward pass. */
     public int forwardTokens() {
-        return decodeTokens + prefillTokens + finetuneTokens;
+        return decodeTokens + prefillTokens + finetuneTokens + treeTokens;
     }
 
     public boolean isEmpty() {
@@ -66,7 +80,8 @@ public record Composition(int decodeTokens, int prefillTokens, int finetuneToken
     /**
      * Writes the features into {@code x}: the iteration itself, a forward pass (every weight streamed once),
      * decode, prefill and finetuning tokens (their GEMM FLOPs), attention context, a finetuning window (its fixed
-     * cost), and the backward slice's layers (their weights streamed) and layer-tokens (its FLOPs).
+     * cost), the backward slice's layers (their weights streamed) and layer-tokens (its FLOPs), and tree tokens
+     * (their GEMM FLOPs, batched with the decodes they extend).
      */
     void features(double[] x) {
         x[0] = 1;
@@ -78,5 +93,6 @@ public record Composition(int decodeTokens, int prefillTokens, int finetuneToken
         x[6] = finetuneTokens > 0 ? 1 : 0;
         x[7] = backwardLayers;
         x[8] = backwardLayerTokens;
+        x[9] = treeTokens;
     }
 }

@@ -68,6 +68,7 @@ public final class HybridScheduler {
     /** When the iteration being planned starts. */
     private long now;
     private final Scheduler.PrefillCap sloChunks = this::sloChunk;
+    private final TreeDrafting trees;
 
     /**
      * @param idleLimitMs   the longest iteration while no request runs (a request arriving waits for it)
@@ -76,6 +77,13 @@ public final class HybridScheduler {
      */
     public HybridScheduler(Scheduler inference, LatencyModel latency, Policy policy, int tokenBudget,
                            double idleLimitMs, int temporalEvery, double spatialShare) {
+        this(inference, latency, policy, tokenBudget, idleLimitMs, temporalEvery, spatialShare, TreeDrafting.NONE);
+    }
+
+    /** As above, with speculative decoding: {@code trees} extends each iteration's decodes. */
+    public HybridScheduler(Scheduler inference, LatencyModel latency, Policy policy, int tokenBudget,
+                           double idleLimitMs, int temporalEvery, double spatialShare, TreeDrafting trees) {
+        this.trees = trees;
         this.inference = inference;
         this.latency = latency;
         this.policy = policy;
@@ -114,7 +122,7 @@ public final class HybridScheduler {
     private CoServingPlan coserve() {
         IterationPlan chunks = inference.schedule(tokenBudget, sloChunks);
         double limit = limitMs(now);
-        Composition c = composition(chunks);
+        Composition c = trees.draft(chunks, composition(chunks), !hasFinetuningWork());
         TrainingLane backward = pick(BACKWARD);
         Slice slice = backward == null ? null : backwardSlice(backward, c, limit, least(chunks));
         Composition withSlice = slice == null ? c : c.withBackward(slice.layers(), slice.rows());
@@ -127,7 +135,11 @@ public final class HybridScheduler {
                     w -> latency.boundMs(withSlice.plusWindow(start, (int) w)) <= limit)));
             window = count > 0 ? new Window(forward, count) : null;
         }
-        return planned(chunks, window, slice, null, limit);
+        return planned(chunks, c, window, slice, null, limit);
+    }
+
+    private boolean hasFinetuningWork() {
+        return pick(l -> l.forwardLeft() > 0 || l.backwardSample() != null) != null;
     }
 
     /**
@@ -201,7 +213,7 @@ public final class HybridScheduler {
                 n -> forwardEquivalent((int) n, backward.backwardSample().length()) <= share)));
         TrainingLane forward = pick(FORWARD);
         Window window = forward == null ? null : new Window(forward, Math.min(share, forward.forwardLeft()));
-        return planned(chunks, window, slice, null, Double.POSITIVE_INFINITY);
+        return planned(chunks, composition(chunks), window, slice, null, Double.POSITIVE_INFINITY);
     }
 
     /** Forward tokens the latency model predicts to take as long as a backward slice of this size. */
@@ -237,17 +249,18 @@ public final class HybridScheduler {
     }
 
     private CoServingPlan inferenceOnly(int budget) {
-        return planned(inference.schedule(budget, sloChunks), null, null, null, Double.POSITIVE_INFINITY);
+        IterationPlan chunks = inference.schedule(budget, sloChunks);
+        return planned(chunks, trees.draft(chunks, composition(chunks), true), null, null, null,
+                Double.POSITIVE_INFINITY);
     }
 
     private CoServingPlan nothing() {
-        return planned(IterationPlan.EMPTY, null, null, null, Double.POSITIVE_INFINITY);
+        return planned(IterationPlan.EMPTY, Composition.EMPTY, null, null, null, Double.POSITIVE_INFINITY);
     }
 
     /** The plan, its prediction, and each lane charged for the time its work adds to the iteration. */
-    private CoServingPlan planned(IterationPlan chunks, Window window, Slice slice, TrainingLane whole,
-                                  double limit) {
-        Composition inference = composition(chunks);
+    private CoServingPlan planned(IterationPlan chunks, Composition inference, Window window, Slice slice,
+                                  TrainingLane whole, double limit) {
         Composition sliceOnly = slice == null ? inference
                 : inference.withBackward(slice.layers(), slice.rows());
         Composition windowOnly = window == null ? inference

@@ -36,15 +36,16 @@ public final class LinearLatencyModel implements LatencyModel {
      * @param window             a finetuning window's fixed cost (its loss pass through lm_head)
      * @param backwardLayer      a backward slice's layer: its weights streamed
      * @param backwardLayerToken one layer of backward for one token
+     * @param treeToken          a speculative tree node's GEMM work
      */
     public record Coefficients(double iteration, double pass, double decodeToken, double prefillToken,
                                double finetuneToken, double attentionKey, double window, double backwardLayer,
-                               double backwardLayerToken) {
-        public static final Coefficients ZERO = new Coefficients(0, 0, 0, 0, 0, 0, 0, 0, 0);
+                               double backwardLayerToken, double treeToken) {
+        public static final Coefficients ZERO = new Coefficients(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
         public Coefficients {
             for (double c : new double[] {iteration, pass, decodeToken, prefillToken, finetuneToken, attentionKey,
-                    window, backwardLayer, backwardLayerToken}) {
+                    window, backwardLayer, backwardLayerToken, treeToken}) {
                 if (!(c >= 0) || Double.isInfinite(c)) {
                     throw new IllegalArgumentException("latency coefficients must be finite and >= 0, got " + c);
                 }
@@ -53,11 +54,11 @@ public final class LinearLatencyModel implements LatencyModel {
 
         double[] toArray() {
             return new double[] {iteration, pass, decodeToken, prefillToken, finetuneToken, attentionKey, window,
-                    backwardLayer, backwardLayerToken};
+                    backwardLayer, backwardLayerToken, treeToken};
         }
 
         static Coefficients of(double[] b) {
-            return new Coefficients(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8]);
+            return new Coefficients(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9]);
         }
 
         /** Costs built by name; those not given are 0. */
@@ -91,6 +92,7 @@ public final class LinearLatencyModel implements LatencyModel {
         public Builder window(double ms) { return set(6, ms); }
         public Builder backwardLayer(double ms) { return set(7, ms); }
         public Builder backwardLayerToken(double ms) { return set(8, ms); }
+        public Builder treeToken(double ms) { return set(9, ms); }
 
         public Coefficients build() {
             return Coefficients.of(costs);

@@ -38,6 +38,18 @@ final class SingleSequence implements AutoCloseable {
         return out;
     }
 
+    CompiledModel model() {
+        return model;
+    }
+
+    PagedKvCache kv() {
+        return kv;
+    }
+
+    BatchBuilder batches() {
+        return batches;
+    }
+
     @Override
     public void close() {
         model.backend().close();

@@ -80,6 +80,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void copyKv(int[] from, int[] to, int count, KvLayer layer) {
+        PagedAttention.copyKv(from, to, count, layer);
+    }
+
+    @Override
     public void attention(MemorySegment q, AttentionBatch batch, KvLayer layer, MemorySegment out) {
         PagedAttention.attention(q, batch, layer, out);
     }

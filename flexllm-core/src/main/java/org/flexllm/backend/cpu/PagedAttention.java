@@ -10,7 +10,8 @@ import org.flexllm.backend.KvLayer;
 
 /**
  * Attention over a paged KV cache. Each token attends to the first {@code visible} positions of its own
- * sequence (causal: its own position and before), reading keys and values through the sequence's block table.
+ * sequence (causal: its own position and before), reading keys and values through the sequence's block table;
+ * a token-tree node skips the tree positions that are not its ancestors.
  * One work item is a (token, kv head) pair: each cached key and value is read once for all the query heads of
  * its GQA group.
  */
@@ -31,6 +32,14 @@ final class PagedAttention {
         }
     }
 
+    static void copyKv(int[] from, int[] to, int count, KvLayer layer) {
+        long bytes = (long) layer.kvDim() * Float.BYTES;
+        for (int i = 0; i < count; i++) {
+            MemorySegment.copy(layer.keys(), from[i] * bytes, layer.keys(), to[i] * bytes, bytes);
+            MemorySegment.copy(layer.values(), from[i] * bytes, layer.values(), to[i] * bytes, bytes);
+        }
+    }
+
     static void attention(MemorySegment q, AttentionBatch b, KvLayer layer, MemorySegment out) {
         int group = b.heads() / b.kvHeads();
         Parallel.forRange(b.n() * b.kvHeads(), (from, to) -> {
@@ -47,11 +56,7 @@ final class PagedAttention {
      * {@code table}, in a per-thread array that the next call overwrites.
      */
     static long[] rows(AttentionBatch b, int[] table, int visible, int g, int kvDim) {
-        long[] rows = ROWS.get();
-        if (rows.length < visible) {
-            rows = new long[Math.max(visible, 2 * rows.length)];
-            ROWS.set(rows);
-        }
+        long[] rows = rowScratch(visible);
         int bs = b.blockSize();
         for (int block = 0, j = 0; j < visible; block++) {
             long first = (long) table[block] * bs * kvDim + (long) g * b.headDim();
@@ -60,6 +65,35 @@ final class PagedAttention {
             }
         }
         return rows;
+    }
+
+    private static long[] rowScratch(int count) {
+        long[] rows = ROWS.get();
+        if (rows.length < count) {
+            rows = new long[Math.max(count, 2 * rows.length)];
+            ROWS.set(rows);
+        }
+        return rows;
+    }
+
+    /**
+     * As {@link #rows}, for the positions token {@code t} attends to: all of {@code [0, visible)} outside a
+     * tree, its prefix and its ancestors inside one. Returns how many; their offsets are in {@link #ROWS}.
+     */
+    private static int attended(AttentionBatch b, int t, int g, int kvDim) {
+        int[] table = b.blockTables()[b.sequence()[t]];
+        int visible = b.visible()[t];
+        long[] rows = rows(b, table, visible, g, kvDim);
+        if (b.treeStart() == null || b.treeStart()[t] >= visible) {
+            return visible;
+        }
+        int count = b.treeStart()[t];
+        for (int j = count; j < visible; j++) {
+            if (b.attends(t, j)) {
+                rows[count++] = rows[j];
+            }
+        }
+        return count;
     }
 
     private static float[] scratch(int floats) {
@@ -76,23 +110,23 @@ final class PagedAttention {
                                     int g, float[] scores) {
         int hd = b.headDim();
         int group = b.heads() / b.kvHeads();
-        int visible = b.visible()[t];
+        int keys = attended(b, t, g, layer.kvDim());
+        long[] rows = ROWS.get();
         long firstHead = ((long) t * b.heads() + (long) g * group) * hd;
         float scale = (float) (1.0 / Math.sqrt(hd));
-        long[] rows = rows(b, b.blockTables()[b.sequence()[t]], visible, g, layer.kvDim());
-        for (int j = 0; j < visible; j++) {
+        for (int j = 0; j < keys; j++) {
             for (int h = 0; h < group; h++) {
-                scores[h * visible + j] = VectorMath.dot(q, firstHead + (long) h * hd, layer.keys(), rows[j], hd)
+                scores[h * keys + j] = VectorMath.dot(q, firstHead + (long) h * hd, layer.keys(), rows[j], hd)
                         * scale;
             }
         }
         for (int h = 0; h < group; h++) {
-            softmax(scores, h * visible, visible);
+            softmax(scores, h * keys, keys);
         }
         out.asSlice(firstHead * Float.BYTES, (long) group * hd * Float.BYTES).fill((byte) 0);
-        for (int j = 0; j < visible; j++) {
+        for (int j = 0; j < keys; j++) {
             for (int h = 0; h < group; h++) {
-                VectorMath.axpy(scores[h * visible + j], layer.values(), rows[j], out, firstHead + (long) h * hd, hd);
+                VectorMath.axpy(scores[h * keys + j], layer.values(), rows[j], out, firstHead + (long) h * hd, hd);
             }
         }
     }
