@@ -232,7 +232,8 @@ public final class EngineBuilder {
         var instruments = new CoServingEngine.Instruments(clock, latencyModel, meters, traceFile,
                 List.copyOf(iterationListeners));
         Speculator speculator = speculation == null ? null
-                : speculation.create(new SpeculationTarget(loaded, b, compiled, config.maxModelLen(), seed));
+                : speculation.create(new SpeculationTarget(loaded, b, compiled, config.maxModelLen(),
+                        config.maxSequences(), seed));
         return new CoServingEngine(compiled, kv, loaded.tokenizer(), config, adapters, loaded.resources(),
                 instruments, speculator);
     }

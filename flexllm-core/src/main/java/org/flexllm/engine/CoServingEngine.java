@@ -153,7 +153,7 @@ public final class CoServingEngine implements AutoCloseable {
         this.batches = new BatchBuilder(model.config(), kv, config.tokenBudget());
         this.latency = instruments.latency() != null ? instruments.latency()
                 : new Profiler(model, kv, batches).calibrate(config.tokenBudget(), config.maxSequences(),
-                        config.policy() != Policy.INFERENCE_ONLY);
+                        config.policy() != Policy.INFERENCE_ONLY, speculator != null);
         LOG.debug("latency model: {}", latency);
         this.speculation = speculator == null ? null : new Speculation(speculator, latency, kv, model.backend(),
                 live, config, model.config().vocabSize(), new SpeculationMetrics(instruments.meters()));

@@ -33,15 +33,16 @@ final class Profiler {
 
     /**
      * Profiles within the token budget, the sequence limit and what the KV cache holds; with {@code finetunes},
-     * a finetuning window and a one-layer backward slice of a dummy sample too.
+     * a finetuning window and a one-layer backward slice of a dummy sample too; with {@code speculates}, a
+     * decode verifying a chain of tree tokens.
      */
-    LinearLatencyModel calibrate(int tokenBudget, int maxSequences, boolean finetunes) {
-        profile(tokenBudget, maxSequences, finetunes);
-        return LinearLatencyModel.calibrated(profile(tokenBudget, maxSequences, finetunes));
+    LinearLatencyModel calibrate(int tokenBudget, int maxSequences, boolean finetunes, boolean speculates) {
+        profile(tokenBudget, maxSequences, finetunes, speculates);
+        return LinearLatencyModel.calibrated(profile(tokenBudget, maxSequences, finetunes, speculates));
     }
 
     /** The profile's observations; the first round only warms the JIT up. */
-    private List<Observation> profile(int tokenBudget, int maxSequences, boolean finetunes) {
+    private List<Observation> profile(int tokenBudget, int maxSequences, boolean finetunes, boolean speculates) {
         List<Observation> profile = new ArrayList<>();
         int large = Math.min(Math.min(64, tokenBudget), kv.capacityTokens());
         int small = Math.min(16, large);
@@ -56,10 +57,29 @@ final class Profiler {
                         decode(batch, context)));
             }
         }
+        if (speculates && large > small) {
+            profile.add(tree(small, Math.min(small, tokenBudget - 1)));
+        }
         if (finetunes) {
             profile.addAll(finetuning(small, large));
         }
         return profile;
+    }
+
+    /**
+     * One decode at {@code context} with a chain of {@code nodes} tree tokens: a chain attends as a prompt chunk
+     * does, so it is timed as one.
+     */
+    private Observation tree(int context, int nodes) {
+        Sequence s = dummy(context + 1 + nodes);
+        timed(List.of(new ScheduledChunk(s, 0, context)));
+        double best = Double.MAX_VALUE;
+        for (int r = 0; r < REPEATS; r++) {
+            best = Math.min(best, timed(List.of(new ScheduledChunk(s, context, 1 + nodes))));
+        }
+        s.blocks().releaseAll(kv.blocks());
+        long keys = Composition.context(context + 1, nodes);
+        return new Observation(Composition.EMPTY.plusDecode(1, context + 1).plusTree(nodes, keys), best);
     }
 
     /**

@@ -52,6 +52,13 @@ public record ModelConfig(
         }
     }
 
+    /** This model cut to its first {@code layers} decoder layers (an early-exit draft of it). */
+    public ModelConfig withLayers(int layers) {
+        return new ModelConfig(architecture, hiddenSize, intermediateSize, layers, numHeads, numKvHeads, headDim,
+                vocabSize, rmsNormEps, ropeTheta, ropeScaling, maxPositionEmbeddings, tieWordEmbeddings, qkvBias,
+                oBias, mlpBias, bosTokenId, eosTokenIds);
+    }
+
     /** Width of the concatenated query heads. */
     public int qDim() {
         return numHeads * headDim;

@@ -23,4 +23,9 @@ public record ModelWeights(Tensor embedTokens, List<LayerWeights> layers, Tensor
         Tensor head = lmHead == embedTokens ? embed : f.apply(lmHead);
         return new ModelWeights(embed, layers.stream().map(l -> l.map(f)).toList(), f.apply(norm), head);
     }
+
+    /** The first {@code count} layers, with the same embeddings, final norm and lm_head. */
+    public ModelWeights firstLayers(int count) {
+        return new ModelWeights(embedTokens, layers.subList(0, count), norm, lmHead);
+    }
 }

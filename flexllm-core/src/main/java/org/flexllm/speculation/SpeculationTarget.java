@@ -10,8 +10,9 @@ import org.flexllm.graph.CompiledModel;
  * @param model       the target's config, weights and tokenizer
  * @param backend     the backend the target runs on (a draft model may run there too)
  * @param compiled    the target compiled for the engine
- * @param maxModelLen the longest sequence the engine accepts
- * @param seed        the engine's random seed
+ * @param maxModelLen  the longest sequence the engine accepts
+ * @param maxSequences the most requests running at once
+ * @param seed         the engine's random seed
  */
 public record SpeculationTarget(LoadedModel model, Backend backend, CompiledModel compiled, int maxModelLen,
-                                long seed) {}
+                                int maxSequences, long seed) {}
