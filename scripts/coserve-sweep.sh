@@ -2,7 +2,8 @@
 # Compares the co-serving policies at the heaviest load inference alone can serve within its SLO.
 #
 #   scripts/coserve-sweep.sh [--model M] [--duration S] [--start-rate R] [--max-rate R] [--target A]
-#                            [--slo-tpot-factor F] [--slo-ttft-factor F] [--bisect N] [-- BENCH OPTIONS...]
+#                            [--slo-tpot-factor F] [--slo-ttft-factor F] [--bisect N] [--light-share F]
+#                            [-- BENCH OPTIONS...]
 #
 # 1. SLOs: `flexllm bench coserve --slo-auto` at --start-rate under inference-only (its unloaded run sets
 #    TPOT target = 1.5 x median TPOT, TTFT target = 3 x p99 TTFT by default). They are then passed to every
@@ -13,7 +14,10 @@
 #    failed. If --start-rate fails, it is halved (three times at most) first.
 # 3. Every policy (inference-only, coserve, spatial, temporal, finetune-only) at that rate, one table on
 #    stdout: requests submitted, attainment, TTFT p99, TPOT p99, finetuning tokens/s, the latency model's p90
-#    error, the share of SLO-limited iterations over their limit, the longest GC pause. Progress: stderr.
+#    error, the share of SLO-limited iterations over their limit (all of them, and those that carried
+#    finetuning work: the co-serving scheduler's own misses), the longest GC pause. Progress: stderr.
+# 4. coserve and temporal again at the lightest rate, --light-share of that rate (default 0.25), in the same
+#    table: where finetuning should come closest to its finetune-only peak.
 #
 # Every run lasts --duration seconds of arrivals (default 20) plus start-up, warm-up and the last requests'
 # grace period (10-40 s). The default, synthetic:smollm-135m, took 11.5 minutes on a shared two-core machine
@@ -34,6 +38,7 @@ target=0.95
 tpot_factor=1.5
 ttft_factor=3
 bisect=2
+light_share=0.25
 extra=()
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
@@ -47,6 +52,7 @@ while [ $# -gt 0 ]; do
     --slo-tpot-factor) tpot_factor=$2; shift 2 ;;
     --slo-ttft-factor) ttft_factor=$2; shift 2 ;;
     --bisect) bisect=$2; shift 2 ;;
+    --light-share) light_share=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "coserve-sweep: unknown option $1 (--help lists them)" >&2; exit 2 ;;
@@ -138,6 +144,13 @@ for policy in coserve spatial temporal finetune-only; do
   bench "$policy" "$rate" "$work/run-$policy.json" "${slo[@]}"
 done
 
+# 4. The lightest rate.
+light=$(rate_of "$rate * $light_share")
+for policy in coserve temporal; do
+  say "$policy at the lightest rate, $light requests/s..."
+  bench "$policy" "$light" "$work/light-$policy.json" "${slo[@]}"
+done
+
 python3 - "$work" <<'EOF'
 import json, sys
 r = json.load(open(f"{sys.argv[1]}/run-inference-only.json"))
@@ -147,16 +160,17 @@ def cell(value, form):
     return "-" if value is None else form % value
 def share(fraction):
     return None if fraction is None else 100 * fraction
-rows = [("policy", "requests", "attainment", "TTFT p99 ms", "TPOT p99 ms", "finetune tok/s", "model err p90",
-         "iters over limit", "GC pause max ms")]
-for policy in ["inference-only", "coserve", "spatial", "temporal", "finetune-only"]:
-    r = json.load(open(f"{sys.argv[1]}/run-{policy}.json"))
+rows = [("policy", "rate", "requests", "attainment", "TTFT p99 ms", "TPOT p99 ms", "finetune tok/s",
+         "model err p90", "iters over limit", "with finetuning", "GC pause max ms")]
+runs = [f"run-{p}" for p in ["inference-only", "coserve", "spatial", "temporal", "finetune-only"]]
+for run in runs + ["light-coserve", "light-temporal"]:
+    r = json.load(open(f"{sys.argv[1]}/{run}.json"))
     model, gc = r["latency_model"], r["gc_pauses"]
-    rows.append((policy, str(r["requests_submitted"]), cell(share(r["slo_attainment"]), "%.1f%%"),
+    rows.append((r["policy"], str(r["rate"]), str(r["requests_submitted"]), cell(share(r["slo_attainment"]), "%.1f%%"),
                  cell(r["ttft_p99_ms"], "%.1f"), cell(r["tpot_p99_ms"], "%.2f"),
                  cell(r["finetune_tokens_per_s"], "%.1f"),
                  cell(share(model["error_p90"]), "%.1f%%"), cell(share(model["over_limit_share"]), "%.1f%%"),
-                 cell(gc["max_ms"], "%.0f")))
+                 cell(share(model["finetune_over_limit_share"]), "%.1f%%"), cell(gc["max_ms"], "%.0f")))
 widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
 for row in rows:
     print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))

@@ -28,4 +28,9 @@ public record IterationRecord(long index, double startMs, Composition compositio
     public boolean overLimit() {
         return measuredMs > limitMs;
     }
+
+    /** Whether the iteration carried finetuning work: a forward window or a backward slice. */
+    public boolean finetuned() {
+        return composition.finetuneTokens() > 0 || composition.backwardLayers() > 0;
+    }
 }

@@ -121,7 +121,8 @@ public final class HybridScheduler {
 
     private CoServingPlan coserve() {
         IterationPlan chunks = inference.schedule(tokenBudget, sloChunks);
-        double limit = limitMs(now);
+        double sloLimit = sloLimitMs(now);
+        double limit = Math.min(idleLimitMs, sloLimit);
         Composition c = trees.draft(chunks, composition(chunks), !hasFinetuningWork());
         TrainingLane backward = pick(BACKWARD);
         Slice slice = backward == null ? null : backwardSlice(backward, c, limit, least(chunks));
@@ -135,7 +136,7 @@ public final class HybridScheduler {
                     w -> latency.boundMs(withSlice.plusWindow(start, (int) w)) <= limit)));
             window = count > 0 ? new Window(forward, count) : null;
         }
-        return planned(chunks, c, window, slice, null, limit);
+        return planned(chunks, c, window, slice, null, sloLimit);
     }
 
     private boolean hasFinetuningWork() {
@@ -191,10 +192,13 @@ public final class HybridScheduler {
         return rows > 0 ? new Slice(lane, 1, rows) : null;
     }
 
-    /** The time until the most urgent request's next token is due (finetuning's margin), the idle limit at most. */
-    private double limitMs(long now) {
+    /**
+     * The time until the most urgent request's next token is due (finetuning's margin); infinite without
+     * requests, when only the idle limit bounds the iteration.
+     */
+    private double sloLimitMs(long now) {
         long due = inference.earliestDue(FINETUNE_MARGIN);
-        return due == Long.MAX_VALUE ? idleLimitMs : Math.min(idleLimitMs, Math.max(0, (due - now) / 1e6));
+        return due == Long.MAX_VALUE ? Double.POSITIVE_INFINITY : Math.max(0, (due - now) / 1e6);
     }
 
     /**

@@ -39,7 +39,7 @@ final class IterationLog implements Consumer<IterationRecord> {
      */
     List<IterationTiming> timings(long startNanos, long endNanos) {
         return between(startNanos, endNanos).map(Ended::record).filter(r -> r.measuredMs() > 0)
-                .map(r -> new IterationTiming(r.predictedMs(), r.measuredMs(), r.limitMs())).toList();
+                .map(r -> new IterationTiming(r.predictedMs(), r.measuredMs(), r.limitMs(), r.finetuned())).toList();
     }
 
     private Stream<Ended> between(long startNanos, long endNanos) {

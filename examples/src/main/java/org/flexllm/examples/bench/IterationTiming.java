@@ -7,8 +7,9 @@ package org.flexllm.examples.bench;
  * @param measuredMs  the measured latency
  * @param limitMs     the latency the SLOs allowed; infinite when nothing bounded it (no request ran, or a policy
  *                    that plans without the SLOs)
+ * @param finetuned   whether it carried finetuning work (a window or a backward slice)
  */
-public record IterationTiming(double predictedMs, double measuredMs, double limitMs) {
+public record IterationTiming(double predictedMs, double measuredMs, double limitMs, boolean finetuned) {
     /** |measured − predicted| / measured: how far off the model was, relative to what happened. */
     public double relativeError() {
         return Math.abs(measuredMs - predictedMs) / measuredMs;

@@ -13,22 +13,32 @@ import java.util.Locale;
  * @param errorP90          90th percentile of the same
  * @param limitedIterations iterations an SLO bounded (a finite limit)
  * @param overLimitShare    the share of those that took longer than their limit
+ * @param finetuneOverLimitShare the share of those that carried finetuning work and took longer than their limit:
+ *                          the co-serving scheduler's own misses (an iteration of inference alone that outlasts
+ *                          the limit, because the requests' tokens take longer or a prompt's TTFT needs a larger
+ *                          chunk, is not one the scheduler could have shortened)
  */
 public record LatencyModelError(int iterations, Double errorP50, Double errorP90, int limitedIterations,
-                                Double overLimitShare) {
+                                Double overLimitShare, Double finetuneOverLimitShare) {
     /** The errors of {@code timings}. */
     public static LatencyModelError of(List<IterationTiming> timings) {
         double[] errors = timings.stream().mapToDouble(IterationTiming::relativeError).toArray();
         List<IterationTiming> limited = timings.stream().filter(IterationTiming::limited).toList();
         long over = limited.stream().filter(IterationTiming::overLimit).count();
+        long finetuneOver = limited.stream().filter(t -> t.overLimit() && t.finetuned()).count();
         return new LatencyModelError(timings.size(), Percentile.of(errors, 50), Percentile.of(errors, 90),
-                limited.size(), limited.isEmpty() ? null : (double) over / limited.size());
+                limited.size(), share(over, limited.size()), share(finetuneOver, limited.size()));
+    }
+
+    private static Double share(long count, int of) {
+        return of == 0 ? null : (double) count / of;
     }
 
     /** In words, for the report's table. */
     public String text() {
         return String.format(Locale.ROOT, "error p50 %s, p90 %s over %d iterations; %s of the %d with an SLO limit"
-                        + " over it", CoserveReport.percent(errorP50), CoserveReport.percent(errorP90), iterations,
-                CoserveReport.percent(overLimitShare), limitedIterations);
+                        + " over it (%s with finetuning work)", CoserveReport.percent(errorP50),
+                CoserveReport.percent(errorP90), iterations, CoserveReport.percent(overLimitShare), limitedIterations,
+                CoserveReport.percent(finetuneOverLimitShare));
     }
 }

@@ -71,8 +71,8 @@ class CoserveReportTest {
 
     @Test
     void theLatencyModelAndGcPausesAreReported() {
-        var run = new CoserveRun(OUTCOMES, List.of(), List.of(new IterationTiming(8, 10, 9),
-                new IterationTiming(10, 10, Double.POSITIVE_INFINITY)), List.of(new GcPause("G1 Young Generation", 5,
+        var run = new CoserveRun(OUTCOMES, List.of(), List.of(new IterationTiming(8, 10, 9, false),
+                new IterationTiming(10, 10, Double.POSITIVE_INFINITY, true)), List.of(new GcPause("G1 Young Generation", 5,
                 45)), 12.5);
         CoserveReport r = CoserveReport.of(config(Policy.COSERVE), run);
         assertEquals(2, r.latencyModel().iterations());
