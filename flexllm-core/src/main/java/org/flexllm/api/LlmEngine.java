@@ -84,7 +84,7 @@ public final class LlmEngine implements AutoCloseable {
      */
     public CompletableFuture<GenerationResult> submit(GenerationRequest request) {
         return engine.submit(encode(request.prompt()), request.params(), request.listener(), request.adapter(),
-                request.slo());
+                request.slo(), request.speculative());
     }
 
     /**

@@ -175,7 +175,7 @@ public final class CoServingEngine implements AutoCloseable {
     /**
      * Queues a generation, on the named adapter (pinned here, on the caller's thread, until the request ends)
      * or on the base model when {@code adapter} is null, under latency targets {@code slo} (null: the engine's
-     * defaults). Thread-safe.
+     * defaults), speculatively when the engine speculates and {@code speculative} is set. Thread-safe.
      *
      * @throws PromptTooLongException   when the prompt leaves no room for a token within {@code maxModelLen}
      * @throws IllegalArgumentException when the prompt is empty or holds ids outside the vocabulary
@@ -184,7 +184,7 @@ public final class CoServingEngine implements AutoCloseable {
      * @throws org.flexllm.api.AdapterSlotsBusyException when every adapter slot is pinned
      */
     public CompletableFuture<GenerationResult> submit(int[] prompt, SamplingParams params, TokenListener listener,
-                                                      String adapter, Slo slo) {
+                                                      String adapter, Slo slo, boolean speculative) {
         checkOpen();
         validate(prompt);
         var future = new CompletableFuture<GenerationResult>();
@@ -195,7 +195,7 @@ public final class CoServingEngine implements AutoCloseable {
         int slot = adapter == null ? -1 : adapters.acquire(adapter);
         var sequence = new Sequence(nextId.getAndIncrement(), prompt, expectedLength, slot);
         Request request = new Request(sequence, params, randoms.forRequest(params), history, text, listener, future,
-                slo == null ? config.slo() : slo, instruments.clock().nanoTime());
+                slo == null ? config.slo() : slo, instruments.clock().nanoTime(), speculative);
         inbox.add(request);
         // The loop drains the inbox once after it stops; a request that arrived later is answered here.
         if (closing && inbox.remove(request)) {

@@ -37,6 +37,8 @@ final class Request implements Decoding {
     final OutputText text;
     final CompletableFuture<GenerationResult> future;
     final Slo slo;
+    /** Whether it decodes speculatively when the engine speculates. */
+    final boolean speculative;
     private final TokenListener listener;
     private final List<SampledToken> logprobs = new ArrayList<>();
     private final SampledToken[] promptLogprobs;
@@ -49,8 +51,10 @@ final class Request implements Decoding {
     private boolean adapterReleased;
 
     Request(Sequence sequence, SamplingParams params, RandomGenerator random, TokenHistory history, OutputText text,
-            TokenListener listener, CompletableFuture<GenerationResult> future, Slo slo, long arrivalNanos) {
+            TokenListener listener, CompletableFuture<GenerationResult> future, Slo slo, long arrivalNanos,
+            boolean speculative) {
         this.slo = slo;
+        this.speculative = speculative;
         this.arrivalNanos = arrivalNanos;
         sequence.setDeadlines(new Deadlines(arrivalNanos, Math.round(slo.ttftMs() * 1e6),
                 Math.round(slo.tpotMs() * 1e6)));

@@ -85,8 +85,9 @@ final class Speculation implements TreeDrafting, TreeRound {
         List<ScheduledChunk> chunks = plan.chunks();
         long context = 0;
         for (int i = 0; i < chunks.size() && decoding.size() < proposed.length; i++) {
-            if (chunks.get(i).isDecode()) {
-                decoding.add(live.get(chunks.get(i).sequence()));
+            Request r = live.get(chunks.get(i).sequence());
+            if (chunks.get(i).isDecode() && r.speculative) {
+                decoding.add(r);
                 context += chunks.get(i).start() + 2;
             }
         }

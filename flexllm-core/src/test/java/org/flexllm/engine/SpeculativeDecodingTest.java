@@ -98,6 +98,20 @@ class SpeculativeDecodingTest {
         assertTrue(speculator.drafted.get() > 0, "trees were drafted");
     }
 
+    @Test
+    void aRequestThatOptsOutIsNeverDrafted() {
+        int[] prompt = {1, 2, 3};
+        var params = SamplingParams.builder().temperature(0).maxTokens(8).build();
+        var speculator = new ReferenceSpeculator(List.of(new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}), DEPTH,
+                512);
+        try (LlmEngine engine = LlmEngine.builder().model(StoriesTest.MODEL).speculation(target -> speculator)
+                .build()) {
+            var request = GenerationRequest.of(Prompt.ids(prompt)).withParams(params).withSpeculation(false);
+            assertEquals(8, join(engine.submit(request)).ids().size());
+        }
+        assertEquals(0, speculator.drafted.get(), "no tree for a request that opted out");
+    }
+
     private static GenerationResult join(CompletableFuture<GenerationResult> future) {
         return future.orTimeout(120, TimeUnit.SECONDS).join();
     }
