@@ -17,10 +17,11 @@ import org.flexllm.tensor.Tensor;
  */
 public final class Matmul {
     /**
-     * Up to this many rows of x, streaming W once beats packing x into GEMM panels (measured: the GEMM's
-     * 32-row panels cost the same for 1 to 32 rows; the GEMV adds about a twelfth of its one-row time per row).
+     * Up to this many rows of x, streaming W once beats packing x into GEMM panels: a panel costs the same for 1
+     * to {@link MicroKernel#PANEL} rows, while the GEMV adds about a twelfth of its one-row time per row (measured
+     * on AVX-512, whose panel is 32 rows: 16 there, 8 on AVX2, 4 on NEON).
      */
-    static final int GEMV_MAX_ROWS = 16;
+    static final int GEMV_MAX_ROWS = MicroKernel.PANEL / 2;
 
     private Matmul() {}
 

@@ -13,8 +13,12 @@ import jdk.incubator.vector.VectorSpecies;
  * (c is yᵀ), {@link BackwardGemm} broadcasts rows of dy against panels of W or x (c is dx or dW itself).
  */
 final class MicroKernel {
-    /** Rows of a tile: 24 named accumulators (of the 32 vector registers), so that they stay in registers. */
-    static final int ROWS = 12;
+    /**
+     * Rows of a tile, so that its accumulators stay in registers: 12 rows, 24 accumulators, where there are 32
+     * vector registers (AVX-512, AArch64); 6 rows, 12 accumulators, where there are 16 (AVX2), whose 24 would
+     * spill on every k. Either way two registers hold b and one the broadcast element.
+     */
+    static final int ROWS = VectorRegisters.COUNT >= 32 ? 12 : 6;
     /** Lanes of a tile: two vectors. */
     static final int PANEL = 2 * F.length();
     /** Distance between the rows of a, in floats: a constant, so that the row streams need no address arithmetic. */
@@ -22,11 +26,21 @@ final class MicroKernel {
 
     private MicroKernel() {}
 
-    /**
-     * Adds the tile's products over {@code k < kc} to c. 12 rows per load of b halve the loads of 6 rows, which
-     * limited the forward GEMM's single-panel case.
-     */
+    /** Adds the tile's products over {@code k < kc} to c, with the tile this CPU's registers hold. */
     static void multiply(float[] a, int aAt, int kc, float[] b, int bAt, float[] c, int cAt, int stride) {
+        if (ROWS == 12) {
+            multiply12(a, aAt, kc, b, bAt, c, cAt, stride);
+        } else {
+            multiply6(a, aAt, kc, b, bAt, c, cAt, stride);
+        }
+    }
+
+    /**
+     * The 32-register tile. 12 rows per load of b halve the loads of 6 rows, which limited the forward GEMM's
+     * single-panel case. Written out rather than looped over arrays of vectors, which C2 would not keep in
+     * registers; the 6-row tile repeats its first half for the same reason.
+     */
+    private static void multiply12(float[] a, int aAt, int kc, float[] b, int bAt, float[] c, int cAt, int stride) {
         VectorSpecies<Float> s = F;
         int lanes = s.length();
         FloatVector lo0 = FloatVector.fromArray(s, c, cAt);
@@ -118,5 +132,58 @@ final class MicroKernel {
         hi10.intoArray(c, cAt + 10 * stride + lanes);
         lo11.intoArray(c, cAt + 11 * stride);
         hi11.intoArray(c, cAt + 11 * stride + lanes);
+    }
+
+    /** The 16-register tile: 12 accumulators, two b vectors and the broadcast. */
+    private static void multiply6(float[] a, int aAt, int kc, float[] b, int bAt, float[] c, int cAt, int stride) {
+        VectorSpecies<Float> s = F;
+        int lanes = s.length();
+        FloatVector lo0 = FloatVector.fromArray(s, c, cAt);
+        FloatVector hi0 = FloatVector.fromArray(s, c, cAt + lanes);
+        FloatVector lo1 = FloatVector.fromArray(s, c, cAt + stride);
+        FloatVector hi1 = FloatVector.fromArray(s, c, cAt + stride + lanes);
+        FloatVector lo2 = FloatVector.fromArray(s, c, cAt + 2 * stride);
+        FloatVector hi2 = FloatVector.fromArray(s, c, cAt + 2 * stride + lanes);
+        FloatVector lo3 = FloatVector.fromArray(s, c, cAt + 3 * stride);
+        FloatVector hi3 = FloatVector.fromArray(s, c, cAt + 3 * stride + lanes);
+        FloatVector lo4 = FloatVector.fromArray(s, c, cAt + 4 * stride);
+        FloatVector hi4 = FloatVector.fromArray(s, c, cAt + 4 * stride + lanes);
+        FloatVector lo5 = FloatVector.fromArray(s, c, cAt + 5 * stride);
+        FloatVector hi5 = FloatVector.fromArray(s, c, cAt + 5 * stride + lanes);
+        for (int k = 0; k < kc; k++) {
+            int bk = bAt + k * PANEL;
+            FloatVector b0 = FloatVector.fromArray(s, b, bk);
+            FloatVector b1 = FloatVector.fromArray(s, b, bk + lanes);
+            FloatVector e = FloatVector.broadcast(s, a[aAt + k]);
+            lo0 = e.fma(b0, lo0);
+            hi0 = e.fma(b1, hi0);
+            e = FloatVector.broadcast(s, a[aAt + DEPTH + k]);
+            lo1 = e.fma(b0, lo1);
+            hi1 = e.fma(b1, hi1);
+            e = FloatVector.broadcast(s, a[aAt + 2 * DEPTH + k]);
+            lo2 = e.fma(b0, lo2);
+            hi2 = e.fma(b1, hi2);
+            e = FloatVector.broadcast(s, a[aAt + 3 * DEPTH + k]);
+            lo3 = e.fma(b0, lo3);
+            hi3 = e.fma(b1, hi3);
+            e = FloatVector.broadcast(s, a[aAt + 4 * DEPTH + k]);
+            lo4 = e.fma(b0, lo4);
+            hi4 = e.fma(b1, hi4);
+            e = FloatVector.broadcast(s, a[aAt + 5 * DEPTH + k]);
+            lo5 = e.fma(b0, lo5);
+            hi5 = e.fma(b1, hi5);
+        }
+        lo0.intoArray(c, cAt);
+        hi0.intoArray(c, cAt + lanes);
+        lo1.intoArray(c, cAt + stride);
+        hi1.intoArray(c, cAt + stride + lanes);
+        lo2.intoArray(c, cAt + 2 * stride);
+        hi2.intoArray(c, cAt + 2 * stride + lanes);
+        lo3.intoArray(c, cAt + 3 * stride);
+        hi3.intoArray(c, cAt + 3 * stride + lanes);
+        lo4.intoArray(c, cAt + 4 * stride);
+        hi4.intoArray(c, cAt + 4 * stride + lanes);
+        lo5.intoArray(c, cAt + 5 * stride);
+        hi5.intoArray(c, cAt + 5 * stride + lanes);
     }
 }
