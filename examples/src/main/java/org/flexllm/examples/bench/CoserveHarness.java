@@ -1,6 +1,7 @@
 package org.flexllm.examples.bench;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CancellationException;
@@ -12,6 +13,7 @@ import java.util.concurrent.TimeoutException;
 import org.flexllm.api.LlmEngine;
 import org.flexllm.peft.serve.AdapterRegistry;
 import org.flexllm.peft.train.FinetuneJob;
+import org.flexllm.speculation.SpeculatorFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +37,15 @@ public final class CoserveHarness {
 
     /** Runs {@code config} in real time; takes its duration and the grace period of the last requests. */
     public static CoserveRun run(CoserveConfig config) throws InterruptedException {
+        return run(config, SloMix.of(config.slo()), null);
+    }
+
+    /**
+     * As {@link #run(CoserveConfig)}, each request under a latency class drawn from {@code mix} and, unless
+     * {@code speculating} is null, decoding speculatively.
+     */
+    public static CoserveRun run(CoserveConfig config, SloMix mix, Speculating speculating)
+            throws InterruptedException {
         // One stream per use, so that changing one (say, the data) leaves the others as they were.
         var seeds = new SplittableRandom(config.seed());
         SplittableRandom workload = seeds.split();
@@ -43,18 +54,27 @@ public final class CoserveHarness {
         List<Arrival> arrivals = config.arrivals(workload);
         var iterations = new IterationLog();
         var firstStep = new CompletableFuture<Void>();
+        ModelShape shape = ModelShape.of(config.model());
+        List<Planned> planned = RequestDriver.plan(arrivals.stream().map(a -> a.fittedTo(shape.maxModelLen()))
+                .toList(), mix, shape.vocabSize(), prompts);
+        List<Planned> warmUp = RequestDriver.plan(Collections.nCopies(config.servesRequests() ? WARM_UP_REQUESTS : 0,
+                new Arrival(0, config.promptLen(), config.outputLen()).fittedTo(shape.maxModelLen())), mix,
+                shape.vocabSize(), prompts);
+        SpeculatorFactory speculation = speculating == null ? null
+                : speculating.factory(speculating.needsReferences() ? References.greedy(config.model(), planned)
+                        : List.of());
+        var metrics = new SimpleMeterRegistry();
         try (GcPauses gc = GcPauses.listen();
              AdapterRegistry registry = AdapterRegistry.create(ADAPTER_SLOTS, config.loraR());
              ScratchFolder output = ScratchFolder.create("flexllm-bench-coserve");
-             LlmEngine engine = engine(config, registry, iterations);
+             LlmEngine engine = engine(config, registry, iterations, metrics, speculation);
              FinetuneJob job = config.finetunes() ? CoservedJob.start(config, engine, registry, output.path(), data,
                      step -> firstStep.complete(null)) : null) {
-            int room = engine.maxModelLen();
-            var driver = new RequestDriver(engine, config.slo(), prompts);
-            warmUp(config, driver, room, job, firstStep);
+            var driver = new RequestDriver(engine);
+            warmUp(driver, warmUp, job, firstStep);
+            SpecCounts before = SpecCounts.of(metrics);
             long start = System.nanoTime();
-            List<RequestDriver.InFlight> inFlight = driver.replay(arrivals.stream().map(a -> a.fittedTo(room))
-                    .toList(), start);
+            List<RequestDriver.InFlight> inFlight = driver.replay(planned, start);
             RequestDriver.sleepUntil(start + Math.round(config.durationS() * 1e9));
             List<RequestOutcome> outcomes = RequestDriver.settle(inFlight);
             long end = System.nanoTime();
@@ -64,14 +84,18 @@ public final class CoserveHarness {
             // A pause is heard a little after it ended: one of the warm-up's last milliseconds may count, one
             // that delayed the last request may not have been heard yet.
             return new CoserveRun(outcomes, iterations.finetune(start, end), iterations.timings(start, end),
-                    gc.between(start, end), (end - start) / 1e9);
+                    gc.between(start, end), (end - start) / 1e9, SpecCounts.of(metrics).minus(before));
         }
     }
 
-    private static LlmEngine engine(CoserveConfig config, AdapterRegistry registry, IterationLog iterations) {
+    private static LlmEngine engine(CoserveConfig config, AdapterRegistry registry, IterationLog iterations,
+                                    SimpleMeterRegistry metrics, SpeculatorFactory speculation) {
         var builder = LlmEngine.builder().model(config.model()).policy(config.policy()).slo(config.slo())
                 .adapters(registry).maxFinetuneTokens(config.ftSeqLen()).seed(config.seed())
-                .meterRegistry(new SimpleMeterRegistry()).onIteration(iterations);
+                .meterRegistry(metrics).onIteration(iterations);
+        if (speculation != null) {
+            builder.speculation(speculation);
+        }
         return (config.iterationTrace() == null ? builder : builder.traceFile(config.iterationTrace())).build();
     }
 
@@ -80,11 +104,9 @@ public final class CoserveHarness {
      * then the job's first step (the run starts anyway after a limit, and then measures how little the engine gave
      * the job).
      */
-    private static void warmUp(CoserveConfig config, RequestDriver driver, int room, FinetuneJob job,
+    private static void warmUp(RequestDriver driver, List<Planned> requests, FinetuneJob job,
                                CompletableFuture<Void> firstStep) throws InterruptedException {
-        if (config.servesRequests()) {
-            driver.warmUp(new Arrival(0, config.promptLen(), config.outputLen()).fittedTo(room), WARM_UP_REQUESTS);
-        }
+        driver.warmUp(requests);
         if (job != null) {
             awaitFirstStep(job, firstStep);
         }

@@ -17,59 +17,69 @@ import org.flexllm.sampling.SamplingParams;
 
 /**
  * Submits a workload's requests to an engine at their arrival times, in real time, and settles them at the end:
- * random prompt ids, greedy decoding, exactly the asked number of tokens (EOS ignored), the engine's default SLO.
+ * random prompt ids, greedy decoding, exactly the asked number of tokens (EOS ignored), each request under the
+ * latency class it drew.
  */
 final class RequestDriver {
     private final LlmEngine engine;
-    private final Slo slo;
-    private final RandomGenerator random;
 
     /** A submitted request and the time after which it can no longer meet its SLO. */
-    record InFlight(Arrival arrival, long deadlineNanos, CompletableFuture<GenerationResult> result) {}
+    record InFlight(Planned request, long deadlineNanos, CompletableFuture<GenerationResult> result) {}
 
-    /**
-     * @param slo    the engine's default targets, which the requests run under
-     * @param random draws the prompts' ids
-     */
-    RequestDriver(LlmEngine engine, Slo slo, RandomGenerator random) {
+    RequestDriver(LlmEngine engine) {
         this.engine = engine;
-        this.slo = slo;
-        this.random = random;
     }
 
     /**
-     * Runs {@code count} requests of {@code shape}'s lengths at once and waits for them: the JIT compiles the
+     * Draws each arrival's prompt (ids below {@code vocabSize}) and latency class (from {@code mix}), in order.
+     */
+    static List<Planned> plan(List<Arrival> arrivals, SloMix mix, int vocabSize, RandomGenerator random) {
+        List<Planned> planned = new ArrayList<>(arrivals.size());
+        for (Arrival a : arrivals) {
+            int[] ids = random.ints(a.promptLen(), 0, vocabSize).toArray();
+            planned.add(new Planned(a, ids, mix.draw(random)));
+        }
+        return planned;
+    }
+
+    /**
+     * Runs {@code requests} at once and waits for them: the JIT compiles the
      * kernels here, not in the first seconds of the measured run, whose requests would otherwise queue behind
      * interpreted iterations.
      */
-    void warmUp(Arrival shape, int count) {
-        List<CompletableFuture<GenerationResult>> results = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            results.add(submit(shape).result());
+    void warmUp(List<Planned> requests) {
+        List<CompletableFuture<GenerationResult>> results = new ArrayList<>(requests.size());
+        for (Planned p : requests) {
+            results.add(submit(p).result());
         }
         results.forEach(CompletableFuture::join);
     }
 
-    /** Submits each arrival at {@code startNanos} plus its time; returns when the last one is submitted. */
-    List<InFlight> replay(List<Arrival> arrivals, long startNanos) throws InterruptedException {
-        List<InFlight> inFlight = new ArrayList<>(arrivals.size());
-        for (Arrival a : arrivals) {
-            sleepUntil(startNanos + Math.round(a.timeS() * 1e9));
-            inFlight.add(submit(a));
+    /** Submits each request at {@code startNanos} plus its arrival time; returns when the last one is submitted. */
+    List<InFlight> replay(List<Planned> requests, long startNanos) throws InterruptedException {
+        List<InFlight> inFlight = new ArrayList<>(requests.size());
+        for (Planned p : requests) {
+            sleepUntil(startNanos + Math.round(p.arrival().timeS() * 1e9));
+            inFlight.add(submit(p));
         }
         return inFlight;
     }
 
-    private InFlight submit(Arrival a) {
-        int[] ids = random.ints(a.promptLen(), 0, engine.config().vocabSize()).toArray();
-        SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(a.outputLen()).ignoreEos(true)
-                .build();
-        CompletableFuture<GenerationResult> result = engine.submit(new GenerationRequest(Prompt.ids(ids), params,
-                null));
+    private InFlight submit(Planned p) {
+        Arrival a = p.arrival();
+        Slo slo = p.slo();
+        CompletableFuture<GenerationResult> result = engine.submit(request(p).withSlo(slo));
         // A request still running this long after its submission is too late for its TTFT plus the TPOT of every
         // token after the first.
         long deadline = System.nanoTime() + Math.round((slo.ttftMs() + (a.outputLen() - 1) * slo.tpotMs()) * 1e6);
-        return new InFlight(a, deadline, result);
+        return new InFlight(p, deadline, result);
+    }
+
+    /** The request of {@code p}: its prompt, greedy, exactly its output length. */
+    static GenerationRequest request(Planned p) {
+        SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(p.arrival().outputLen())
+                .ignoreEos(true).build();
+        return GenerationRequest.of(Prompt.ids(p.prompt())).withParams(params);
     }
 
     /**
@@ -82,8 +92,9 @@ final class RequestDriver {
         List<RequestOutcome> outcomes = new ArrayList<>(inFlight.size());
         for (InFlight f : inFlight) {
             await(f);
-            outcomes.add(f.result().isCancelled() ? RequestOutcome.missed(f.arrival().timeS())
-                    : RequestOutcome.of(f.arrival().timeS(), f.result().join()));
+            double arrivalS = f.request().arrival().timeS();
+            outcomes.add(f.result().isCancelled() ? RequestOutcome.missed(arrivalS, f.request().slo())
+                    : RequestOutcome.of(arrivalS, f.result().join()));
         }
         return outcomes;
     }

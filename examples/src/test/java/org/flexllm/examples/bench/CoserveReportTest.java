@@ -10,12 +10,13 @@ import org.flexllm.schedule.Policy;
 import org.junit.jupiter.api.Test;
 
 class CoserveReportTest {
+    private static final Slo SLO = new Slo(1000, 100);
     private static CoserveConfig config(Policy policy) {
         return new CoserveConfig("synthetic:tiny", policy, 2.0, null, 10, new Slo(100, 20), 64, 32, null, 128, 8, 5, null);
     }
 
     private static RequestOutcome done(double at, boolean met, double ttft, double tpot, int tokens) {
-        return new RequestOutcome(at, true, met, ttft, tpot, tokens);
+        return new RequestOutcome(at, true, met, ttft, tpot, tokens, SLO);
     }
 
     /** Five requests: three met their SLO, one was late, one was cancelled; one generated a single token. */
@@ -24,7 +25,7 @@ class CoserveReportTest {
             done(0.5, true, 10, 0, 1),
             done(1.2, false, 300, 12, 20),
             done(2.0, true, 20, 18, 10),
-            RequestOutcome.missed(3.0));
+            RequestOutcome.missed(3.0, SLO));
 
     @Test
     void attainmentCountsEverySubmittedRequest() {
@@ -72,8 +73,9 @@ class CoserveReportTest {
     @Test
     void theLatencyModelAndGcPausesAreReported() {
         var run = new CoserveRun(OUTCOMES, List.of(), List.of(new IterationTiming(8, 10, 9, false),
-                new IterationTiming(10, 10, Double.POSITIVE_INFINITY, true)), List.of(new GcPause("G1 Young Generation", 5,
-                45)), 12.5);
+                new IterationTiming(10, 10, Double.POSITIVE_INFINITY, true)),
+                List.of(new GcPause("G1 Young Generation", 5,
+                45)), 12.5, SpecCounts.NONE);
         CoserveReport r = CoserveReport.of(config(Policy.COSERVE), run);
         assertEquals(2, r.latencyModel().iterations());
         assertEquals(0.1, r.latencyModel().errorP50(), 1e-12);

@@ -1,5 +1,7 @@
 package org.flexllm.examples.bench;
 
+import org.flexllm.api.Slo;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class TimelinePlotTest {
+    private static final Slo SLO = new Slo(1000, 100);
     @TempDir
     Path temp;
 
@@ -24,7 +27,7 @@ class TimelinePlotTest {
 
     @Test
     void threeChartsAreStackedInOnePng() throws IOException {
-        var run = new CoserveRun(List.of(new RequestOutcome(0.5, true, true, 10, 5, 8), RequestOutcome.missed(2.5)),
+        var run = new CoserveRun(List.of(new RequestOutcome(0.5, true, true, 10, 5, 8, SLO), RequestOutcome.missed(2.5, SLO)),
                 List.of(new FinetuneProgress(1.5, 256)), 4);
         Path file = temp.resolve("timeline.png");
         TimelinePlot.write(Timeline.of(run, 1), "coserve on synthetic:tiny", file);

@@ -1,5 +1,7 @@
 package org.flexllm.examples.bench;
 
+import org.flexllm.api.Slo;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,11 +9,12 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class TimelineTest {
+    private static final Slo SLO = new Slo(1000, 100);
     private static final List<RequestOutcome> OUTCOMES = List.of(
-            new RequestOutcome(0.2, true, true, 1, 1, 5),
-            new RequestOutcome(0.7, true, false, 1, 1, 5),
-            RequestOutcome.missed(0.9),
-            new RequestOutcome(2.5, true, true, 1, 1, 5));
+            new RequestOutcome(0.2, true, true, 1, 1, 5, SLO),
+            new RequestOutcome(0.7, true, false, 1, 1, 5, SLO),
+            RequestOutcome.missed(0.9, SLO),
+            new RequestOutcome(2.5, true, true, 1, 1, 5, SLO));
     private static final List<FinetuneProgress> FINETUNE = List.of(
             new FinetuneProgress(0.5, 100), new FinetuneProgress(1.0, 50), new FinetuneProgress(3.2, 64));
 
