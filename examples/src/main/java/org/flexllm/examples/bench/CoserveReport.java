@@ -79,12 +79,12 @@ public record CoserveReport(String policy, Double sloAttainment, Double ttftP50M
         return config.servesRequests() ? setting : null;
     }
 
-    private static Double attainment(List<RequestOutcome> outcomes) {
+    static Double attainment(List<RequestOutcome> outcomes) {
         return outcomes.isEmpty() ? null
                 : (double) outcomes.stream().filter(RequestOutcome::sloMet).count() / outcomes.size();
     }
 
-    private static Double percentile(List<RequestOutcome> outcomes, ToDoubleFunction<RequestOutcome> value, int p) {
+    static Double percentile(List<RequestOutcome> outcomes, ToDoubleFunction<RequestOutcome> value, int p) {
         return Percentile.of(outcomes.stream().mapToDouble(value).toArray(), p);
     }
 
@@ -120,11 +120,11 @@ public record CoserveReport(String policy, Double sloAttainment, Double ttftP50M
         return share == null ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * share);
     }
 
-    private static String row(String name, String value) {
+    static String row(String name, String value) {
         return String.format(Locale.ROOT, "%-16s %s", name, value);
     }
 
-    private static String milliseconds(Double ms) {
+    static String milliseconds(Double ms) {
         return ms == null ? "-" : String.format(Locale.ROOT, "%.2f ms", ms);
     }
 }
