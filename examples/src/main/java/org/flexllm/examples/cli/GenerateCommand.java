@@ -1,7 +1,9 @@
 package org.flexllm.examples.cli;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
@@ -15,6 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code flexllm generate}: one completion, streamed to stdout as it is generated. */
@@ -49,6 +52,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "Makes sampling reproducible.")
     private Long seed;
 
+    @Option(names = "--num-samples", defaultValue = "1", paramLabel = "N", description = "Draw N independent"
+            + " samples in this one process, under seeds S, S+1, ... (S: --seed, else 0); with --json one object"
+            + " per sample and line, in seed order.")
+    private int numSamples;
+
     @Option(names = "--json", description = "Print one object with prompt_ids, ids, text, finish_reason, ttft_ms, "
             + "tpot_ms at the end instead of streaming text.")
     private boolean json;
@@ -73,28 +81,55 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (numSamples < 1) {
+            throw new ParameterException(spec.commandLine(), "--num-samples must be at least 1, was " + numSamples);
+        }
         PrintWriter out = spec.commandLine().getOut();
         try (AdapterRegistry adapters = adapter.registry();
-             LlmEngine engine = AdapterOption.serving(LlmEngine.builder().model(model).maxSequences(1), adapters)
-                     .build()) {
-            TokenListener stream = event -> {
-                out.print(event.text());
-                out.flush();
-            };
-            GenerationResult r = engine.generate(
-                    new GenerationRequest(prompt.toPrompt(), params(), json ? null : stream, adapter.name()));
-            out.println(json ? Json.line(new Generated(r.promptIds(), r.ids(), r.text(), r.finishReason().label(),
-                    r.timings().ttftMs(), r.timings().tpotMs())) : "");
+             LlmEngine engine = AdapterOption.serving(LlmEngine.builder().model(model).maxSequences(numSamples),
+                     adapters).build()) {
+            if (json) {
+                printJson(engine, out);
+            } else {
+                stream(engine, out);
+            }
         }
         out.flush();
         return 0;
     }
 
-    private SamplingParams params() {
+    /** All samples at once, batched; then one object per sample, in seed order. */
+    private void printJson(LlmEngine engine, PrintWriter out) {
+        List<CompletableFuture<GenerationResult>> results = new ArrayList<>();
+        for (int i = 0; i < numSamples; i++) {
+            results.add(engine.submit(new GenerationRequest(prompt.toPrompt(), params(i), null, adapter.name())));
+        }
+        for (CompletableFuture<GenerationResult> result : results) {
+            GenerationResult r = result.join();
+            out.println(Json.line(new Generated(r.promptIds(), r.ids(), r.text(), r.finishReason().label(),
+                    r.timings().ttftMs(), r.timings().tpotMs())));
+        }
+    }
+
+    /** One sample after the other, each streamed as it is generated; a blank line between them. */
+    private void stream(LlmEngine engine, PrintWriter out) {
+        TokenListener stream = event -> {
+            out.print(event.text());
+            out.flush();
+        };
+        for (int i = 0; i < numSamples; i++) {
+            out.print(i == 0 ? "" : System.lineSeparator());
+            engine.generate(new GenerationRequest(prompt.toPrompt(), params(i), stream, adapter.name()));
+            out.println();
+        }
+    }
+
+    /** The settings of the {@code sample}-th sample: its seed is the first's plus {@code sample}. */
+    private SamplingParams params(int sample) {
         SamplingParams.Builder params = SamplingParams.builder()
                 .maxTokens(maxTokens).temperature(temperature).topP(topP).topK(topK);
-        if (seed != null) {
-            params.seed(seed);
+        if (seed != null || numSamples > 1) {
+            params.seed((seed == null ? 0 : seed) + sample);
         }
         return params.build();
     }

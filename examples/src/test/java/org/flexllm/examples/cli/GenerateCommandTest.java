@@ -1,6 +1,7 @@
 package org.flexllm.examples.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -70,5 +71,21 @@ class GenerateCommandTest {
         String[] more = Arrays.copyOf(args, args.length + 1);
         more[args.length] = arg;
         return more;
+    }
+
+    @Test
+    void eachOfSeveralSamplesIsTheRunOfItsOwnSeed() {
+        String[] args = {"generate", "--model", Cli.STORIES.toString(), "--prompt-ids", Cli.csv(promptIds()),
+                "--max-tokens", "12", "--temperature", "1", "--json"};
+        Cli.Result samples = Cli.run(append(append(append(append(args, "--num-samples"), "3"), "--seed"), "7"));
+        assertEquals(0, samples.exitCode(), samples.err());
+        String[] lines = samples.out().strip().split("\\R");
+        assertEquals(3, lines.length, samples.out());
+        for (int i = 0; i < 3; i++) {
+            Cli.Result alone = Cli.run(append(append(args, "--seed"), String.valueOf(7 + i)));
+            assertEquals(Cli.ints(alone.json().get("ids")), Cli.ints(Cli.parse(lines[i]).get("ids")), "sample " + i);
+        }
+        assertNotEquals(Cli.ints(Cli.parse(lines[0]).get("ids")), Cli.ints(Cli.parse(lines[1]).get("ids")),
+                "two seeds, two samples");
     }
 }
