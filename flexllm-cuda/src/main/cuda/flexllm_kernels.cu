@@ -1,0 +1,181 @@
+// FlexLLM's device kernels: the forward pass's non-GEMM ops (the GEMMs go to cuBLAS), compiled by nvcc into
+// one fatbin that the Java side loads with cuModuleLoadData and launches by name (extern "C": no mangling).
+// Layouts match the CPU backend: activations row-major f32, [tokens, width]; the paged KV cache per layer
+// [slots, kvDim] f32, slot = block * blockSize + offset.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <math_constants.h>
+
+namespace {
+
+// Sum over a block of up to 1024 threads; every thread gets the total.
+__device__ float block_sum(float v) {
+    __shared__ float partial[32];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    int warps = (blockDim.x + 31) >> 5;
+    v = lane < warps ? partial[lane] : 0.f;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads();
+    return v;
+}
+
+__device__ float block_max(float v) {
+    __shared__ float partial[32];
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    int warps = (blockDim.x + 31) >> 5;
+    v = lane < warps ? partial[lane] : -CUDART_INF_F;
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    __syncthreads();
+    return v;
+}
+
+}  // namespace
+
+extern "C" {
+
+// out[t] = x[t] / rms(x[t]) * weight; one block per row.
+__global__ void flexllm_rms_norm(const float* x, const float* weight, float* out, int width, float eps) {
+    const float* row = x + (size_t) blockIdx.x * width;
+    float squares = 0.f;
+    for (int i = threadIdx.x; i < width; i += blockDim.x) squares += row[i] * row[i];
+    float scale = rsqrtf(block_sum(squares) / width + eps);
+    float* dst = out + (size_t) blockIdx.x * width;
+    for (int i = threadIdx.x; i < width; i += blockDim.x) dst[i] = row[i] * scale * weight[i];
+}
+
+// out = silu(gate) * up, elementwise over n values.
+__global__ void flexllm_swiglu(const float* gate, const float* up, float* out, long n) {
+    for (long i = blockIdx.x * (long) blockDim.x + threadIdx.x; i < n; i += (long) gridDim.x * blockDim.x) {
+        float g = gate[i];
+        out[i] = g / (1.f + __expf(-g)) * up[i];
+    }
+}
+
+// RoPE, rotate_half layout: dimension i of a head turns with i + half. One block per token, threads over
+// (head, i). cos/sin tables are [position, half].
+__global__ void flexllm_rope(float* x, const int* positions, const float* cos, const float* sin, int heads,
+                             int half, float direction) {
+    float* row = x + (size_t) blockIdx.x * heads * 2 * half;
+    const float* c = cos + (size_t) positions[blockIdx.x] * half;
+    const float* s = sin + (size_t) positions[blockIdx.x] * half;
+    for (int k = threadIdx.x; k < heads * half; k += blockDim.x) {
+        int h = k / half, i = k % half;
+        float* head = row + h * 2 * half;
+        float a = head[i], b = head[i + half], sn = s[i] * direction;
+        head[i] = a * c[i] - b * sn;
+        head[i + half] = b * c[i] + a * sn;
+    }
+}
+
+// Embedding lookup from a bf16 (dtype 1), f16 (2) or f32 (0) table; one block per token.
+__global__ void flexllm_embed(const void* table, int dtype, const int* ids, float* out, int width) {
+    size_t from = (size_t) ids[blockIdx.x] * width;
+    float* dst = out + (size_t) blockIdx.x * width;
+    for (int i = threadIdx.x; i < width; i += blockDim.x) {
+        dst[i] = dtype == 1 ? __bfloat162float(((const __nv_bfloat16*) table)[from + i])
+               : dtype == 2 ? __half2float(((const __half*) table)[from + i])
+               : ((const float*) table)[from + i];
+    }
+}
+
+// Writes token t's key and value rows into KV slot slot[t]; one block per token.
+__global__ void flexllm_store_kv(const float* k, const float* v, const int* slot, float* keys, float* values,
+                                 int kvDim) {
+    size_t dst = (size_t) slot[blockIdx.x] * kvDim, src = (size_t) blockIdx.x * kvDim;
+    for (int i = threadIdx.x; i < kvDim; i += blockDim.x) {
+        keys[dst + i] = k[src + i];
+        values[dst + i] = v[src + i];
+    }
+}
+
+// Copies KV slot from[i] to to[i], in order (a verified tree's accepted path compacted into place); one block.
+__global__ void flexllm_copy_kv(const int* from, const int* to, int count, float* keys, float* values, int kvDim) {
+    for (int i = 0; i < count; i++) {
+        size_t src = (size_t) from[i] * kvDim, dst = (size_t) to[i] * kvDim;
+        for (int j = threadIdx.x; j < kvDim; j += blockDim.x) {
+            keys[dst + j] = keys[src + j];
+            values[dst + j] = values[src + j];
+        }
+        __syncthreads();
+    }
+}
+
+// Paged attention, one block per (token, query head): softmax(q·kᵀ/√d)·v over the positions the token sees:
+// [0, visible) of its sequence, minus tree positions [treeStart, visible) that are not its ancestors.
+// scores is scratch of [tokens * heads, maxVisible] floats.
+__global__ void flexllm_attention(const float* q, const float* keys, const float* values, const int* sequence,
+                                  const int* visible, const int* treeStart, const unsigned long long* ancestors,
+                                  const int* blockTables, int tableWidth, int blockSize, int heads, int kvHeads,
+                                  int headDim, float* scores, int maxVisible, float* out) {
+    int t = blockIdx.x / heads, h = blockIdx.x % heads;
+    int g = h / (heads / kvHeads), kvDim = kvHeads * headDim;
+    const float* query = q + ((size_t) t * heads + h) * headDim;
+    const int* table = blockTables + (size_t) sequence[t] * tableWidth;
+    int seen = visible[t], start = treeStart[t];
+    float* score = scores + (size_t) blockIdx.x * maxVisible;
+    float scale = rsqrtf((float) headDim);
+    float localMax = -CUDART_INF_F;
+    for (int j = threadIdx.x; j < seen; j += blockDim.x) {
+        bool attends = j < start || ((ancestors[t] >> (j - start)) & 1ull);
+        float s = -CUDART_INF_F;
+        if (attends) {
+            const float* key = keys + ((size_t) table[j / blockSize] * blockSize + j % blockSize) * kvDim
+                    + g * headDim;
+            s = 0.f;
+            for (int d = 0; d < headDim; d++) s += query[d] * key[d];
+            s *= scale;
+        }
+        score[j] = s;
+        localMax = fmaxf(localMax, s);
+    }
+    float max = block_max(localMax);
+    float localSum = 0.f;
+    for (int j = threadIdx.x; j < seen; j += blockDim.x) {
+        float e = score[j] == -CUDART_INF_F ? 0.f : __expf(score[j] - max);
+        score[j] = e;
+        localSum += e;
+    }
+    float inverse = 1.f / block_sum(localSum);
+    float* dst = out + ((size_t) t * heads + h) * headDim;
+    for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
+        float acc = 0.f;
+        for (int j = 0; j < seen; j++) {
+            if (score[j] != 0.f) {
+                acc += score[j] * values[((size_t) table[j / blockSize] * blockSize + j % blockSize) * kvDim
+                        + g * headDim + d];
+            }
+        }
+        dst[d] = acc * inverse;
+    }
+}
+
+// y[t] += bias; one block per row.
+__global__ void flexllm_add_bias(float* y, const float* bias, int width) {
+    float* row = y + (size_t) blockIdx.x * width;
+    for (int i = threadIdx.x; i < width; i += blockDim.x) row[i] += bias[i];
+}
+
+// The argmax of each row of logits (greedy sampling on the device: only the ids go back); one block per row.
+__global__ void flexllm_argmax(const float* logits, int vocab, int* ids) {
+    const float* row = logits + (size_t) blockIdx.x * vocab;
+    float best = -CUDART_INF_F;
+    int at = 0;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        if (row[i] > best) { best = row[i]; at = i; }
+    }
+    float max = block_max(best);
+    __shared__ int winner;
+    if (threadIdx.x == 0) winner = vocab;
+    __syncthreads();
+    if (best == max) atomicMin(&winner, at);
+    __syncthreads();
+    if (threadIdx.x == 0) ids[blockIdx.x] = winner;
+}
+
+}  // extern "C"
