@@ -86,7 +86,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void attention(MemorySegment q, AttentionBatch batch, KvLayer layer, MemorySegment out) {
-        PagedAttention.attention(q, batch, layer, out);
+        BlockedAttention.attention(q, batch, layer, out);
     }
 
     @Override
