@@ -213,8 +213,9 @@ public final class TokenTree {
          * Adds a draft token under {@code parentNode} and returns its index.
          *
          * @param pathLogp the path log-probability of the new node: finite and no higher than its parent's
-         * @throws IllegalArgumentException when the parent does not exist yet, the token id is negative or the
-         *                                  score is not finite or above the parent's
+         * @throws IllegalArgumentException when the parent does not exist yet or already has a child with this
+         *                                  token, the token id is negative, or the score is not finite or above
+         *                                  the parent's
          */
         public int add(int parentNode, int tokenId, double pathLogp) {
             if (parentNode < 0 || parentNode >= size) {
@@ -224,6 +225,13 @@ public final class TokenTree {
             if (!(pathLogp <= logp[parentNode]) || pathLogp == Double.NEGATIVE_INFINITY) {
                 throw new IllegalArgumentException("a child's path log-probability must be finite and at most its"
                         + " parent's (" + logp[parentNode] + "), got " + pathLogp);
+            }
+            for (int sibling = parentNode + 1; sibling < size; sibling++) {
+                // Verification descends into the child holding the target's token, so it must be unique.
+                if (parent[sibling] == parentNode && token[sibling] == tokenId) {
+                    throw new IllegalArgumentException("node " + parentNode + " already has a child with token "
+                            + tokenId + " (node " + sibling + "); siblings hold distinct tokens");
+                }
             }
             if (size == parent.length) {
                 grow();

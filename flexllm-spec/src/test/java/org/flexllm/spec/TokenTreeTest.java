@@ -136,6 +136,7 @@ class TokenTreeTest {
         assertThrows(IllegalArgumentException.class, () -> b.add(1, 3, Double.NaN));
         assertThrows(IllegalArgumentException.class, () -> b.add(1, 3, Double.NEGATIVE_INFINITY));
         assertThrows(IllegalArgumentException.class, () -> b.add(1, -3, -2));
+        assertThrows(IllegalArgumentException.class, () -> b.add(0, 2, -3), "a second child with token 2");
         assertThrows(IllegalArgumentException.class, () -> TokenTree.root(-1));
     }
 

@@ -8,21 +8,7 @@ import java.util.SplittableRandom;
  * numbers seeded by the sequence, so the same context always gets the same row. Two instances with other seeds
  * play target and draft.
  */
-final class ToyModel {
-    private final int vocab;
-    private final long seed;
-    private final double spread;
-
-    ToyModel(int vocab, long seed, double spread) {
-        this.vocab = vocab;
-        this.seed = seed;
-        this.spread = spread;
-    }
-
-    int vocab() {
-        return vocab;
-    }
-
+record ToyModel(int vocab, long seed, double spread) {
     /** The logits of the token after {@code tokens[0..length)}. */
     float[] logits(int[] tokens, int length) {
         long h = seed;
