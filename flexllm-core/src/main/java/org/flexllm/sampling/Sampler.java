@@ -48,7 +48,7 @@ public final class Sampler {
      * @throws IllegalArgumentException when the row is not vocabulary-sized
      */
     public int choose(float[] logits, SamplingParams params, TokenHistory history, RandomGenerator random) {
-        float[] row = penalize(checked(logits), (float) params.repetitionPenalty(), history);
+        float[] row = penalize(sized(logits, "logits row"), (float) params.repetitionPenalty(), history);
         return params.isGreedy() ? argmax(row) : pick(filter(row, params), random.nextDouble());
     }
 
@@ -62,12 +62,8 @@ public final class Sampler {
      * @throws IllegalArgumentException when the row or {@code out} is not vocabulary-sized
      */
     public void distribution(float[] logits, SamplingParams params, TokenHistory history, float[] out) {
-        float[] row = penalize(checked(logits), (float) params.repetitionPenalty(), history);
-        if (out.length != vocabSize) {
-            throw new IllegalArgumentException("distribution output has " + out.length
-                    + " entries but this sampler was made for a vocabulary of " + vocabSize);
-        }
-        Arrays.fill(out, 0);
+        float[] row = penalize(sized(logits, "logits row"), (float) params.repetitionPenalty(), history);
+        Arrays.fill(sized(out, "distribution output"), 0);
         if (params.isGreedy()) {
             out[argmax(row)] = 1;
             return;
@@ -79,12 +75,12 @@ public final class Sampler {
         }
     }
 
-    private float[] checked(float[] logits) {
-        if (logits.length != vocabSize) {
-            throw new IllegalArgumentException("logits row has " + logits.length
+    private float[] sized(float[] row, String what) {
+        if (row.length != vocabSize) {
+            throw new IllegalArgumentException(what + " has " + row.length
                     + " entries but this sampler was made for a vocabulary of " + vocabSize);
         }
-        return logits;
+        return row;
     }
 
     /**

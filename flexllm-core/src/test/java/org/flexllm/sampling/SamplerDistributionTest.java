@@ -2,6 +2,7 @@ package org.flexllm.sampling;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.random.RandomGenerator;
@@ -75,6 +76,13 @@ class SamplerDistributionTest {
         float[] expected = new float[LOGITS.length];
         expected[sampler.choose(LOGITS, greedy, history(), new RandomSource(0).forRequest(greedy))] = 1;
         assertArrayEquals(expected, actual);
+    }
+
+    @Test
+    void distributionRejectsAnOutputOfTheWrongSize() {
+        Sampler sampler = new Sampler(LOGITS.length);
+        assertThrows(IllegalArgumentException.class,
+                () -> sampler.distribution(LOGITS, SamplingParams.builder().build(), history(), new float[3]));
     }
 
     private static TokenHistory history() {
