@@ -9,8 +9,8 @@ package org.flexllm.spec;
  * <p>Probabilities are a heuristic, since no model is asked: a follower found through a match of n tokens is
  * right with confidence {@code c = n / (n + 1)} (one token of agreement is a coin flip, three make it likely),
  * and each proposal takes that fraction of the probability the earlier ones left:
- * {@code p_j = c_j · (1 − p_0 − … − p_{j−1})}. They sum to less than 1 and decrease, so the first proposal is
- * the best-scored child, as tree construction expects.
+ * {@code p_j = c_j · (1 − p_0 − … − p_{j−1})}. They sum to less than 1 and decrease, so the first proposal
+ * is the best-scored child, as tree construction expects.
  */
 public final class NgramDrafter implements Drafter {
     /** The default longest n-gram matched. */

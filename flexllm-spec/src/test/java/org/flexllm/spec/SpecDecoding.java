@@ -19,13 +19,14 @@ final class SpecDecoding {
     private final Drafter drafter;
     private final TreeShape shape;
     private final Rule rule;
-    private final TreeConstruction construction = new TreeConstruction();
+    private final TreeConstruction construction;
     private int iterations;
 
     SpecDecoding(ToyModel target, Drafter drafter, TreeShape shape, Rule rule) {
         this.target = target;
         this.drafter = drafter;
         this.shape = shape;
+        this.construction = new TreeConstruction(shape);
         this.rule = rule;
     }
 
@@ -44,7 +45,7 @@ final class SpecDecoding {
         history.addAll(prompt);
         while (length < prompt.length + count) {
             iterations++;
-            TokenTree tree = construction.build(drafter, sequence, length, shape);
+            TokenTree tree = construction.build(drafter, sequence, length);
             float[][] rows = target.treeLogits(tree, Arrays.copyOf(sequence, length));
             for (int token : rule.emit(tree, rows, params, history, random)) {
                 sequence[length++] = token;

@@ -52,8 +52,9 @@ class SpeculativeDistributionTest {
             double statistic = chiSquare(counts[position], expected[position]);
             double critical = criticalValue(degreesOfFreedom(expected[position]));
             assertTrue(statistic <= critical, name + ", token " + (position + 1) + ": chi-square " + statistic
-                    + " above the p = 0.001 critical value " + critical + "; counts " + Arrays.toString(counts[position])
-                    + ", expected probabilities " + Arrays.toString(expected[position]));
+                    + " above the p = 0.001 critical value " + critical + "; counts "
+                    + Arrays.toString(counts[position]) + ", expected probabilities "
+                    + Arrays.toString(expected[position]));
         }
     }
 

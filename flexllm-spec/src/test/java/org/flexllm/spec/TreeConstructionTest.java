@@ -14,12 +14,11 @@ import org.junit.jupiter.api.Test;
 class TreeConstructionTest {
     private static final int[] CONTEXT = {3, 1, 4, 1, 5};
     private final ToyModel draft = new ToyModel(12, 99, 1.5);
-    private final TreeConstruction construction = new TreeConstruction();
 
     @Test
     void keepsTheBestWidthNodesOfEveryLevel() {
         TreeShape shape = new TreeShape(3, 4, 3);
-        TokenTree tree = construction.build(draft.drafter(), CONTEXT, CONTEXT.length, shape);
+        TokenTree tree = new TreeConstruction(shape).build(draft.drafter(), CONTEXT, CONTEXT.length);
         List<Candidate> level = List.of(new Candidate(new int[0], 0));
         for (int depth = 1; depth <= shape.depth(); depth++) {
             level = bestChildren(level, shape);
@@ -35,7 +34,7 @@ class TreeConstructionTest {
 
     @Test
     void theTreeIsInHeapOrderSoEveryPrefixIsConnected() {
-        TokenTree tree = construction.build(draft.drafter(), CONTEXT, CONTEXT.length, new TreeShape(4, 3, 3));
+        TokenTree tree = new TreeConstruction(new TreeShape(4, 3, 3)).build(draft.drafter(), CONTEXT, CONTEXT.length);
         assertEquals(CONTEXT[CONTEXT.length - 1], tree.token(0));
         for (int i = 1; i < tree.size(); i++) {
             assertTrue(tree.logp(i) <= tree.logp(i - 1), "heap order at node " + i);
@@ -46,7 +45,7 @@ class TreeConstructionTest {
 
     @Test
     void aChainFollowsTheDraftsTopToken() {
-        TokenTree chain = construction.build(draft.drafter(), CONTEXT, CONTEXT.length, TreeShape.chain(5));
+        TokenTree chain = new TreeConstruction(TreeShape.chain(5)).build(draft.drafter(), CONTEXT, CONTEXT.length);
         assertEquals(6, chain.size());
         int[] sequence = Arrays.copyOf(CONTEXT, CONTEXT.length + 5);
         for (int i = 1; i < chain.size(); i++) {
@@ -60,18 +59,46 @@ class TreeConstructionTest {
 
     @Test
     void aDrafterWithoutProposalsLeavesTheRootAlone() {
-        TokenTree tree = construction.build(new NgramDrafter(), CONTEXT, 3, TreeShape.tree(2, 3));
+        TokenTree tree = new TreeConstruction(TreeShape.tree(2, 3)).build(new NgramDrafter(), CONTEXT, 3);
         assertArrayEquals(new int[] {-1}, tree.parents());
         assertEquals(4, tree.token(0));
         assertThrows(IllegalArgumentException.class,
-                () -> construction.build(new NgramDrafter(), CONTEXT, 0, TreeShape.chain(2)));
+                () -> new TreeConstruction(TreeShape.chain(2)).build(new NgramDrafter(), CONTEXT, 0));
     }
 
     @Test
     void ngramTreesGrowFromRepeatedText() {
         int[] text = {7, 8, 9, 10, 11, 2, 7, 8, 9};
-        TokenTree chain = construction.build(new NgramDrafter(), text, text.length, TreeShape.chain(3));
+        TokenTree chain = new TreeConstruction(TreeShape.chain(3)).build(new NgramDrafter(), text, text.length);
         assertArrayEquals(new int[] {9, 10, 11, 2}, TokenTreeTest.tokens(chain));
+    }
+
+    @Test
+    void levelsCanBeDrivenOneAtATime() {
+        TreeShape shape = new TreeShape(3, 3, 2);
+        TreeConstruction construction = new TreeConstruction(shape);
+        construction.start(CONTEXT, CONTEXT.length);
+        Proposals proposals = new Proposals(2);
+        int levels = 0;
+        while (construction.growing()) {
+            for (int i = 0; i < construction.frontierSize(); i++) {
+                int node = construction.frontierNode(i);
+                int length = construction.sequenceOf(i);
+                assertEquals(CONTEXT.length + construction.grown().depth(node), length);
+                int[] path = construction.grown().path(node);
+                for (int d = 1; d < path.length; d++) {
+                    assertEquals(construction.grown().token(path[d]), construction.sequence()[CONTEXT.length + d - 1]);
+                }
+                draft.drafter().propose(construction.sequence(), length, shape.topK(), proposals);
+                construction.children(i, proposals);
+            }
+            construction.endLevel();
+            levels++;
+        }
+        assertEquals(3, levels);
+        TokenTree whole = new TreeConstruction(shape).build(draft.drafter(), CONTEXT, CONTEXT.length);
+        assertArrayEquals(whole.parents(), construction.tree().parents());
+        assertArrayEquals(TokenTreeTest.tokens(whole), TokenTreeTest.tokens(construction.tree()));
     }
 
     /** The best {@code width} children of a level, computed plainly from the drafter's proposals. */

@@ -71,8 +71,8 @@ class VerifierTest {
     @Test
     void anOracleAtAlphaOneIsAcceptedWhole() {
         int[] continuation = argmaxDecoding();
-        TokenTree chain = new TreeConstruction().build(new OracleDrafter(1, VOCAB, PROMPT, continuation, 3), PROMPT,
-                PROMPT.length, TreeShape.chain(5));
+        TokenTree chain = new TreeConstruction(TreeShape.chain(5))
+                .build(new OracleDrafter(1, VOCAB, PROMPT, continuation, 3), PROMPT, PROMPT.length);
         float[][] rows = target.treeLogits(chain, PROMPT);
         Verification v = new Verifier(VOCAB).verify(chain, i -> rows[i], SamplingParams.greedy(),
                 new TokenHistory(VOCAB), new SplittableRandom(0));
