@@ -48,12 +48,39 @@ public final class Sampler {
      * @throws IllegalArgumentException when the row is not vocabulary-sized
      */
     public int choose(float[] logits, SamplingParams params, TokenHistory history, RandomGenerator random) {
-        if (logits.length != vocabSize) {
-            throw new IllegalArgumentException("logits row has " + logits.length
+        float[] row = penalize(sized(logits, "logits row"), (float) params.repetitionPenalty(), history);
+        return params.isGreedy() ? argmax(row) : pick(filter(row, params), random.nextDouble());
+    }
+
+    /**
+     * The exact distribution {@link #choose} draws from, by token id: after the repetition penalty, temperature,
+     * top-k, top-p and min-p, the kept tokens' weights divided by their sum, and 0 for every other id; for
+     * greedy settings, 1 at the argmax. Speculative verification needs it to reason about the target's
+     * probabilities; it takes no random numbers.
+     *
+     * @param out receives one probability per vocabulary id
+     * @throws IllegalArgumentException when the row or {@code out} is not vocabulary-sized
+     */
+    public void distribution(float[] logits, SamplingParams params, TokenHistory history, float[] out) {
+        float[] row = penalize(sized(logits, "logits row"), (float) params.repetitionPenalty(), history);
+        Arrays.fill(sized(out, "distribution output"), 0);
+        if (params.isGreedy()) {
+            out[argmax(row)] = 1;
+            return;
+        }
+        int n = filter(row, params);
+        double mass = massOf(n);
+        for (int j = 0; j < n; j++) {
+            out[candidates[j]] = (float) (weights[candidates[j]] / mass);
+        }
+    }
+
+    private float[] sized(float[] row, String what) {
+        if (row.length != vocabSize) {
+            throw new IllegalArgumentException(what + " has " + row.length
                     + " entries but this sampler was made for a vocabulary of " + vocabSize);
         }
-        float[] row = penalize(logits, (float) params.repetitionPenalty(), history);
-        return params.isGreedy() ? argmax(row) : draw(row, params, random);
+        return row;
     }
 
     /**
@@ -90,7 +117,11 @@ public final class Sampler {
         return best;
     }
 
-    private int draw(float[] row, SamplingParams params, RandomGenerator random) {
+    /**
+     * Applies temperature, top-k, top-p and min-p: leaves the kept ids in {@code candidates[0..n)} with their
+     * weights in {@code weights}, and returns n.
+     */
+    private int filter(float[] row, SamplingParams params) {
         float temperature = (float) params.temperature();
         int n = params.topK() > 0 ? Math.min(params.topK(), vocabSize) : vocabSize;
         if (n < vocabSize) {
@@ -105,7 +136,7 @@ public final class Sampler {
         if (params.minP() > 0) {
             n = atLeast(n, (float) params.minP());
         }
-        return pick(n, random.nextDouble());
+        return n;
     }
 
     /** Makes every id a candidate and weighs them all, with the vector kernel since this is V exponentials. */

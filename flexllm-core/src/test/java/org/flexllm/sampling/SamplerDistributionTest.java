@@ -1,9 +1,13 @@
 package org.flexllm.sampling;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.random.RandomGenerator;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -34,8 +38,7 @@ class SamplerDistributionTest {
     void drawsFollowTheReferenceDistribution(String name, SamplingParams settings) {
         SamplingParams params = settings.toBuilder().seed(20240601).build();
         double[] expected = ReferenceDistribution.of(LOGITS, params, HISTORY);
-        TokenHistory history = new TokenHistory(LOGITS.length);
-        history.addAll(HISTORY);
+        TokenHistory history = history();
         Sampler sampler = new Sampler(LOGITS.length);
         RandomGenerator random = new RandomSource(0).forRequest(params);
 
@@ -51,5 +54,40 @@ class SamplerDistributionTest {
             assertTrue(Math.abs(observed - p) <= bound,
                     name + ": token " + id + " drawn with frequency " + observed + ", expected " + p + " ± " + bound);
         }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("settings")
+    void distributionIsTheReference(String name, SamplingParams params) {
+        double[] expected = ReferenceDistribution.of(LOGITS, params, HISTORY);
+        float[] actual = new float[LOGITS.length];
+        new Sampler(LOGITS.length).distribution(LOGITS, params, history(), actual);
+        for (int id = 0; id < LOGITS.length; id++) {
+            assertEquals(expected[id], actual[id], 1e-6, name + ": token " + id);
+        }
+    }
+
+    @Test
+    void greedyDistributionIsOneAtTheChosenToken() {
+        SamplingParams greedy = SamplingParams.builder().temperature(0).repetitionPenalty(3).build();
+        Sampler sampler = new Sampler(LOGITS.length);
+        float[] actual = new float[LOGITS.length];
+        sampler.distribution(LOGITS, greedy, history(), actual);
+        float[] expected = new float[LOGITS.length];
+        expected[sampler.choose(LOGITS, greedy, history(), new RandomSource(0).forRequest(greedy))] = 1;
+        assertArrayEquals(expected, actual);
+    }
+
+    @Test
+    void distributionRejectsAnOutputOfTheWrongSize() {
+        Sampler sampler = new Sampler(LOGITS.length);
+        assertThrows(IllegalArgumentException.class,
+                () -> sampler.distribution(LOGITS, SamplingParams.builder().build(), history(), new float[3]));
+    }
+
+    private static TokenHistory history() {
+        TokenHistory history = new TokenHistory(LOGITS.length);
+        history.addAll(HISTORY);
+        return history;
     }
 }
