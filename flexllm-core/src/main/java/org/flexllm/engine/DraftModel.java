@@ -105,10 +105,12 @@ public final class DraftModel implements AutoCloseable {
     /**
      * Scores the trees: {@code logits.get(i)[node]} receives the draft's logits at node {@code node} of
      * {@code trees.get(i)}, whose root is request {@code i}'s last token. A request whose tree does not fit the
-     * pass or the draft's cache gets none (its rows stay untouched); returns how many were scored.
+     * pass or the draft's cache gets none this call (its rows stay untouched, its new tokens are cached as far as
+     * they fit); returns per request whether it was scored.
      */
-    public int score(List<? extends Decoding> requests, List<DraftTree> trees, List<float[][]> logits) {
+    public boolean[] score(List<? extends Decoding> requests, List<DraftTree> trees, List<float[][]> logits) {
         scoring.clear();
+        boolean[] scored = new boolean[requests.size()];
         List<ScheduledChunk> chunks = new ArrayList<>();
         int tokens = 0;
         for (int i = 0; i < requests.size(); i++) {
@@ -122,6 +124,7 @@ public final class DraftModel implements AutoCloseable {
                 }
                 chunks.add(new ScheduledChunk(s, root, 1));
                 scoring.put(s, logits.get(i));
+                scored[i] = true;
                 tokens += rows;
             } else if (catchUp > 0 && tokens < maxTokens && reserve(s, s.computed() + 1)) {
                 int count = Math.min(catchUp, maxTokens - tokens);
@@ -130,11 +133,10 @@ public final class DraftModel implements AutoCloseable {
                 tokens += count;
             }
         }
-        if (chunks.isEmpty()) {
-            return 0;
+        if (!chunks.isEmpty()) {
+            runPass(requests, trees, chunks);
         }
-        runPass(requests, trees, chunks);
-        return scoring.size();
+        return scored;
     }
 
     private void runPass(List<? extends Decoding> requests, List<DraftTree> trees, List<ScheduledChunk> chunks) {

@@ -33,7 +33,8 @@ class DraftModelTest {
             float[][] logits = new float[tree.size()][target.config().vocabSize()];
             // Twice: the second call finds the prompt cached and scores the tree alone.
             for (int call = 0; call < 2; call++) {
-                assertEquals(1, draft.score(List.of(decoding(prompt)), List.of(tree), java.util.Collections.singletonList(logits)));
+                assertTrue(draft.score(List.of(decoding(prompt)), List.of(tree),
+                        java.util.Collections.singletonList(logits))[0], "scored");
                 for (int node = 0; node < tree.size(); node++) {
                     int[] path = pathOf(prompt, tree, node);
                     List<float[]> alone = runner.logits(path, path.length);

@@ -65,6 +65,14 @@ public final class AdaServeSelector {
      * whole budget unless the candidates run out; never more, except that every request gets its root.
      */
     public static int[] allocate(List<SpecRequest> requests, int budget, double iterationMs) {
+        return allocate(requests, budget, iterationMs, true);
+    }
+
+    /**
+     * As {@link #allocate(List, int, double)}, with phase 2 only when {@code surplus}: without it the requests
+     * get what their needs take and no more (the time is finetuning's).
+     */
+    public static int[] allocate(List<SpecRequest> requests, int budget, double iterationMs, boolean surplus) {
         int n = requests.size();
         int[] nodes = new int[n];
         double[] expected = new double[n];
@@ -76,7 +84,9 @@ public final class AdaServeSelector {
         }
         int left = budget - n;
         left = spend(requests, nodes, expected, need, left);
-        spend(requests, nodes, expected, null, left);
+        if (surplus) {
+            spend(requests, nodes, expected, null, left);
+        }
         return nodes;
     }
 
