@@ -2,6 +2,7 @@ package org.flexllm.server;
 
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -50,6 +51,8 @@ public final class Http {
                 route.handle(request, response);
             } catch (ApiError e) {
                 error(response, e);
+            } catch (CloseConnectionException e) {
+                throw e; // the client has gone: nothing to answer
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 error(response, ApiError.unavailable("the server is shutting down"));

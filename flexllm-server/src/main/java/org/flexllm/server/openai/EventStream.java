@@ -4,7 +4,7 @@ import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
+import io.helidon.webserver.CloseConnectionException;
 import java.nio.charset.StandardCharsets;
 import org.flexllm.server.Json;
 
@@ -42,7 +42,7 @@ final class EventStream {
     void close() {
         try {
             out.close();
-        } catch (IOException | UncheckedIOException e) {
+        } catch (IOException | RuntimeException e) {
             throw new ClientGoneException(e);
         }
     }
@@ -51,13 +51,16 @@ final class EventStream {
         try {
             out.write(bytes);
             out.flush();
-        } catch (IOException | UncheckedIOException e) {
+        } catch (IOException | RuntimeException e) {
             throw new ClientGoneException(e);
         }
     }
 
-    /** The client closed the connection while its answer streamed. */
-    static final class ClientGoneException extends RuntimeException {
+    /**
+     * The client closed the connection while its answer streamed. A {@link CloseConnectionException}, so that the
+     * webserver drops the connection quietly instead of trying to answer on it.
+     */
+    static final class ClientGoneException extends CloseConnectionException {
         private static final long serialVersionUID = 1L;
 
         ClientGoneException(Exception cause) {

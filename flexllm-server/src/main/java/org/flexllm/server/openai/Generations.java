@@ -113,6 +113,7 @@ final class Generations {
         } catch (EventStream.ClientGoneException e) {
             LOG.debug("a streaming client left; cancelling its {} choices", choices.size());
             choices.cancel();
+            throw e;
         }
     }
 
