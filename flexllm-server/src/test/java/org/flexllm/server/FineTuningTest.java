@@ -1,0 +1,189 @@
+package org.flexllm.server;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.models.completions.Completion;
+import com.openai.models.completions.CompletionCreateParams;
+import com.openai.models.files.FileCreateParams;
+import com.openai.models.files.FileObject;
+import com.openai.models.files.FilePurpose;
+import com.openai.models.finetuning.jobs.FineTuningJob;
+import com.openai.models.finetuning.jobs.FineTuningJobEvent;
+import com.openai.models.finetuning.jobs.JobCreateParams;
+import com.openai.models.finetuning.jobs.checkpoints.FineTuningJobCheckpoint;
+import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.flexllm.api.GenerationRequest;
+import org.flexllm.api.GenerationResult;
+import org.flexllm.model.ModelConfig;
+import org.flexllm.model.SyntheticModel;
+import org.flexllm.peft.Adapter;
+import org.flexllm.peft.AdapterConfig;
+import org.flexllm.peft.data.DatasetReader;
+import org.flexllm.peft.format.AdapterFolder;
+import org.flexllm.peft.train.FinetuneJob;
+import org.flexllm.peft.train.FinetuneOptions;
+import org.flexllm.peft.train.Finetuner;
+import org.flexllm.sampling.SamplingParams;
+import org.flexllm.tensor.Tensor;
+import org.flexllm.tokenizer.Tokenizer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The fine-tuning API through the OpenAI SDK on {@code synthetic:tiny}: upload, job, events, checkpoints, the
+ * fine-tuned model answering at once; the adapter the same as the job run directly by the library (as
+ * {@code flexllm finetune} runs it); and a server restarted with a job half done resuming it to the same adapter.
+ */
+class FineTuningTest {
+    private static final ModelConfig TINY = SyntheticModel.config("tiny");
+    private static final long SEED = 7;
+    private static final double LR_MULTIPLIER = 50;
+    /** The server's default longest fine-tuning sample. */
+    private static final int MAX_SEQ_LEN = 512;
+    private static final Duration DEADLINE = Duration.ofSeconds(90);
+
+    @TempDir
+    Path temp;
+
+    private Path data(int examples) throws Exception {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < examples; i++) {
+            lines.add("{\"prompt\": \"Fact " + i + ": the code is\", \"completion\": \" " + (1000 + 37 * i) + ".\"}");
+        }
+        return Files.write(temp.resolve("train-" + examples + ".jsonl"), lines);
+    }
+
+    /** An SDK client that try-with-resources closes (the SDK's client is not AutoCloseable). */
+    private record Sdk(OpenAIClient client) implements AutoCloseable {
+        Sdk(FlexLlmServer server) {
+            this(OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("none")
+                    .maxRetries(0).build());
+        }
+
+        @Override
+        public void close() {
+            client.close();
+        }
+
+        /** The steps of the job's metrics events, newest first. */
+        List<Long> steps(String job) {
+            return client.fineTuning().jobs().listEvents(job).data().stream()
+                    .filter(e -> e.type().map(t -> t.asString().equals("metrics")).orElse(false))
+                    .map(e -> ((Number) e._data().convert(Map.class).get("step")).longValue()).toList();
+        }
+    }
+
+    private static JobCreateParams job(String file, int epochs) {
+        return JobCreateParams.builder().model(Servers.TINY).trainingFile(file).seed(SEED)
+                .hyperparameters(JobCreateParams.Hyperparameters.builder().nEpochs(epochs)
+                        .learningRateMultiplier(LR_MULTIPLIER).batchSize(1).build()).build();
+    }
+
+    private static FineTuningJob awaitEnd(OpenAIClient client, String id) throws InterruptedException {
+        FineTuningJob[] job = new FineTuningJob[1];
+        Deadline.await(DEADLINE, () -> {
+            job[0] = client.fineTuning().jobs().retrieve(id);
+            return !job[0].status().asString().equals("running");
+        }, () -> "job " + id + " ended");
+        return job[0];
+    }
+
+    @Test
+    void uploadTrainAndServeTheFineTunedModelAtOnce() throws Exception {
+        Path data = data(4);
+        try (FlexLlmServer server = Servers.start(Servers.TINY, temp.resolve("state"), b -> { });
+             Sdk sdk = new Sdk(server)) {
+            OpenAIClient client = sdk.client();
+            FileObject file = client.files().create(FileCreateParams.builder().file(data)
+                    .purpose(FilePurpose.FINE_TUNE).build());
+            assertEquals(Files.size(data), file.bytes());
+            FineTuningJob created = client.fineTuning().jobs().create(job(file.id(), 2));
+            assertEquals(file.id(), created.trainingFile());
+            FineTuningJob done = awaitEnd(client, created.id());
+            assertEquals("succeeded", done.status().asString(), String.valueOf(done.error()));
+            String model = done.fineTunedModel().orElseThrow();
+
+            List<FineTuningJobEvent> events = client.fineTuning().jobs().listEvents(created.id()).data();
+            List<Long> steps = sdk.steps(created.id());
+            assertEquals(8, steps.size(), "a metrics event per step: " + steps);
+            assertTrue(events.getFirst().message().contains("successfully completed"), events.getFirst().message());
+            List<FineTuningJobCheckpoint> checkpoints = client.fineTuning().jobs().checkpoints().list(created.id())
+                    .data();
+            assertEquals(List.of(8L, 4L), checkpoints.stream().map(FineTuningJobCheckpoint::stepNumber).toList());
+
+            assertTrue(client.models().list().data().stream().anyMatch(m -> m.id().equals(model)));
+            Completion c = client.completions().create(CompletionCreateParams.builder().model(model)
+                    .prompt("Fact 1: the code is").maxTokens(6).temperature(0).build());
+            GenerationResult direct = server.engine().generate(GenerationRequest.of("Fact 1: the code is")
+                    .withParams(SamplingParams.builder().temperature(0).maxTokens(6).build()).withAdapter(model));
+            assertEquals(direct.text(), c.choices().getFirst().text());
+
+            Path viaApi = temp.resolve("state/jobs/" + created.id() + "/adapter");
+            assertAdaptersClose(standalone(data, 2, temp.resolve("standalone")), viaApi);
+        }
+    }
+
+    @Test
+    void aServerRestartedWithAJobHalfDoneResumesItToTheUninterruptedAdapter() throws Exception {
+        Path data = data(8);
+        int epochs = 8;
+        Path state = temp.resolve("state");
+        String id;
+        try (FlexLlmServer server = Servers.start(Servers.TINY, state, b -> { });
+             Sdk sdk = new Sdk(server)) {
+            OpenAIClient client = sdk.client();
+            FileObject file = client.files().create(FileCreateParams.builder().file(data)
+                    .purpose(FilePurpose.FINE_TUNE).build());
+            id = client.fineTuning().jobs().create(job(file.id(), epochs)).id();
+            Deadline.await(DEADLINE, () -> !client.fineTuning().jobs().checkpoints().list(id).data().isEmpty(),
+                    () -> "a first checkpoint");
+        }
+        String onDisk = Files.readString(state.resolve("jobs/" + id + "/job.json"));
+        assertTrue(onDisk.contains("\"status\":\"running\""), "stopped mid-job, kept running: " + onDisk);
+        try (FlexLlmServer server = Servers.start(Servers.TINY, state, b -> { });
+             Sdk sdk = new Sdk(server)) {
+            OpenAIClient client = sdk.client();
+            FineTuningJob done = awaitEnd(client, id);
+            assertEquals("succeeded", done.status().asString(), String.valueOf(done.error()));
+            assertEquals(epochs * 8L, sdk.steps(id).getFirst(), "the last step was recorded");
+            assertAdaptersClose(standalone(data, epochs, temp.resolve("standalone")), state.resolve("jobs/" + id
+                    + "/adapter"));
+        }
+    }
+
+    /** The same job run directly by the library on a thread of its own, as {@code flexllm finetune} runs it. */
+    private static Path standalone(Path data, int epochs, Path out) throws Exception {
+        var examples = DatasetReader.of(Tokenizer.bytes(TINY.vocabSize()), TINY.vocabSize(), MAX_SEQ_LEN).read(data)
+                .examples();
+        FinetuneOptions options = FinetuneOptions.builder().adapter(AdapterConfig.builder().build())
+                .lr(2e-4 * LR_MULTIPLIER).epochs(epochs).batchSize(1).seed(SEED).maxSeqLen(MAX_SEQ_LEN).build();
+        try (FinetuneJob job = Finetuner.builder().model(Servers.TINY).data(examples).options(options).output(out)
+                .start()) {
+            job.await();
+        }
+        return out;
+    }
+
+    private static void assertAdaptersClose(Path expected, Path actual) {
+        try (Arena arena = Arena.ofConfined()) {
+            Adapter e = AdapterFolder.read(expected, TINY, arena);
+            Adapter a = AdapterFolder.read(actual, TINY, arena);
+            assertEquals(e.tensors().keySet(), a.tensors().keySet());
+            for (Map.Entry<String, Tensor> t : e.tensors().entrySet()) {
+                assertArrayEquals(t.getValue().data().toArray(ValueLayout.JAVA_FLOAT),
+                        a.tensors().get(t.getKey()).data().toArray(ValueLayout.JAVA_FLOAT), 1e-5f, t.getKey());
+            }
+        }
+    }
+}
