@@ -28,10 +28,15 @@ public final class Http {
         if (response.isSent()) {
             return;
         }
-        for (Map.Entry<String, String> h : error.headers().entrySet()) {
-            response.header(h.getKey(), h.getValue());
+        try {
+            for (Map.Entry<String, String> h : error.headers().entrySet()) {
+                response.header(h.getKey(), h.getValue());
+            }
+            json(response, error.status(), error.body());
+        } catch (IllegalStateException streaming) {
+            // A stream's headers are out already: it has written its own error event.
+            LOG.debug("cannot answer {} on a stream under way", error.getMessage());
         }
-        json(response, error.status(), error.body());
     }
 
     /** A route's work, which may refuse the request with an {@link ApiError}. */
