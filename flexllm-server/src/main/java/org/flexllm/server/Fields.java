@@ -39,10 +39,7 @@ public record Fields(JsonNode node, String prefix) {
     }
 
     public Optional<String> string(String name) {
-        return field(name).map(v -> {
-            require(v.isTextual(), name, "a string");
-            return v.asText();
-        });
+        return typed(name, JsonNode::isTextual, "a string").map(JsonNode::asText);
     }
 
     public String requiredString(String name) {
@@ -50,37 +47,29 @@ public record Fields(JsonNode node, String prefix) {
     }
 
     public OptionalInt integer(String name) {
-        Optional<JsonNode> v = field(name);
-        if (v.isEmpty()) {
-            return OptionalInt.empty();
-        }
-        require(v.get().canConvertToInt() && v.get().isIntegralNumber(), name, "an integer");
-        return OptionalInt.of(v.get().asInt());
+        return typed(name, v -> v.isIntegralNumber() && v.canConvertToInt(), "an integer")
+                .map(v -> OptionalInt.of(v.asInt())).orElse(OptionalInt.empty());
     }
 
     public OptionalLong longInteger(String name) {
-        Optional<JsonNode> v = field(name);
-        if (v.isEmpty()) {
-            return OptionalLong.empty();
-        }
-        require(v.get().isIntegralNumber() && v.get().canConvertToLong(), name, "an integer");
-        return OptionalLong.of(v.get().asLong());
+        return typed(name, v -> v.isIntegralNumber() && v.canConvertToLong(), "an integer")
+                .map(v -> OptionalLong.of(v.asLong())).orElse(OptionalLong.empty());
     }
 
     public OptionalDouble number(String name) {
+        return typed(name, JsonNode::isNumber, "a number").map(v -> OptionalDouble.of(v.asDouble()))
+                .orElse(OptionalDouble.empty());
+    }
+
+    /** The field when present, after checking its type. */
+    private Optional<JsonNode> typed(String name, java.util.function.Predicate<JsonNode> ok, String expected) {
         Optional<JsonNode> v = field(name);
-        if (v.isEmpty()) {
-            return OptionalDouble.empty();
-        }
-        require(v.get().isNumber(), name, "a number");
-        return OptionalDouble.of(v.get().asDouble());
+        v.ifPresent(n -> require(ok.test(n), name, expected));
+        return v;
     }
 
     public Optional<Boolean> bool(String name) {
-        return field(name).map(v -> {
-            require(v.isBoolean(), name, "true or false");
-            return v.asBoolean();
-        });
+        return typed(name, JsonNode::isBoolean, "true or false").map(JsonNode::asBoolean);
     }
 
     /** A string or an array of strings, as OpenAI's {@code stop} is. */

@@ -7,16 +7,12 @@ import org.flexllm.sampling.SampledToken;
 import org.flexllm.sampling.TokenLogprob;
 
 /** {@code /v1/chat/completions}: choices of an assistant {@code message}, chunks of a {@code delta}. */
-final class ChatDialect implements Dialect {
+final class ChatDialect extends Dialect {
     private static final String ASSISTANT = "assistant";
-
-    private final TokenText tokens;
-    private final boolean logprobs;
 
     /** @param logprobs whether the request asked for log-probabilities */
     ChatDialect(TokenText tokens, boolean logprobs) {
-        this.tokens = tokens;
-        this.logprobs = logprobs;
+        super(tokens, logprobs, "chatcmpl-", "chat.completion", "chat.completion.chunk");
     }
 
     /** A whole answer's choice. */
@@ -38,37 +34,22 @@ final class ChatDialect implements Dialect {
     record Alternative(String token, float logprob, List<Integer> bytes) {}
 
     @Override
-    public String idPrefix() {
-        return "chatcmpl-";
-    }
-
-    @Override
-    public String object() {
-        return "chat.completion";
-    }
-
-    @Override
-    public String chunkObject() {
-        return "chat.completion.chunk";
-    }
-
-    @Override
-    public Object choice(int index, GenerationResult r) {
+    Object choice(int index, GenerationResult r) {
         return new Choice(index, new Message(ASSISTANT, r.text()), logprobs(r.logprobs()), r.finishReason().label());
     }
 
     @Override
-    public Object opening(int index) {
+    Object opening(int index) {
         return new ChunkChoice(index, new Message(ASSISTANT, ""), null, null);
     }
 
     @Override
-    public Object delta(int index, String text, List<SampledToken> sampled) {
+    Object delta(int index, String text, List<SampledToken> sampled) {
         return new ChunkChoice(index, new Message(null, text), logprobs(sampled), null);
     }
 
     @Override
-    public Object finish(int index, GenerationResult r) {
+    Object finish(int index, GenerationResult r) {
         return new ChunkChoice(index, new Message(null, null), null, r.finishReason().label());
     }
 

@@ -9,14 +9,10 @@ import org.flexllm.sampling.SampledToken;
 import org.flexllm.sampling.TokenLogprob;
 
 /** {@code /v1/completions}: choices of {@code text}, legacy log-probabilities (tokens, token_logprobs, ...). */
-final class CompletionDialect implements Dialect {
-    private final TokenText tokens;
-    private final boolean logprobs;
-
+final class CompletionDialect extends Dialect {
     /** @param logprobs whether the request asked for log-probabilities */
     CompletionDialect(TokenText tokens, boolean logprobs) {
-        this.tokens = tokens;
-        this.logprobs = logprobs;
+        super(tokens, logprobs, "cmpl-", "text_completion", "text_completion");
     }
 
     /**
@@ -30,38 +26,23 @@ final class CompletionDialect implements Dialect {
                     List<Integer> textOffset) {}
 
     @Override
-    public String idPrefix() {
-        return "cmpl-";
-    }
-
-    @Override
-    public String object() {
-        return "text_completion";
-    }
-
-    @Override
-    public String chunkObject() {
-        return "text_completion";
-    }
-
-    @Override
-    public Object choice(int index, GenerationResult r) {
+    Object choice(int index, GenerationResult r) {
         return new Choice(index, r.text(), logprobs(r.logprobs(), logprobs),
                 r.finishReason().label());
     }
 
     @Override
-    public Object opening(int index) {
+    Object opening(int index) {
         return null;
     }
 
     @Override
-    public Object delta(int index, String text, List<SampledToken> sampled) {
+    Object delta(int index, String text, List<SampledToken> sampled) {
         return new Choice(index, text, logprobs(sampled, logprobs), null);
     }
 
     @Override
-    public Object finish(int index, GenerationResult r) {
+    Object finish(int index, GenerationResult r) {
         return new Choice(index, "", null, r.finishReason().label());
     }
 
