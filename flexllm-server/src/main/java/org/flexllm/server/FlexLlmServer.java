@@ -69,8 +69,11 @@ public final class FlexLlmServer implements AutoCloseable {
         new ModelRoutes(models).register(routing, key);
         new OpenAiRoutes(engine, models, admission).register(routing, key);
         new FineTuningRoutes(fineTuning).register(routing, key);
+        // TCP_NODELAY: a stream's events are small writes, one per token; with Nagle's algorithm one waits for the
+        // client's delayed ACK of the one before (some 40 ms on Linux), which would add that to every TTFT.
         this.web = WebServer.builder().host(b.host).port(b.port).routing(routing)
-                .maxPayloadSize(b.maxUploadBytes).shutdownHook(false).build().start();
+                .connectionOptions(o -> o.tcpNoDelay(true)).maxPayloadSize(b.maxUploadBytes).shutdownHook(false)
+                .build().start();
         fineTuning.resumeJobs();
         LOG.info("serving {} on http://{}:{}", models.names(), b.host, web.port());
     }
