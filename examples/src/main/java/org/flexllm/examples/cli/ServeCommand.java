@@ -88,8 +88,21 @@ final class ServeCommand implements Callable<Integer> {
             err.printf("flexllm serve: %s on http://%s:%d/v1 (Ctrl-C to stop)%n", server.modelName(), host,
                     server.port());
             err.flush();
-            server.awaitShutdown();
+            try {
+                server.awaitShutdown();
+            } finally {
+                removeHook(hook);
+            }
         }
         return 0;
+    }
+
+    /** Stopped otherwise than by the JVM's shutdown (interrupted, in a test): the hook has nothing left to do. */
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // The hook is running: it is what stopped the server.
+        }
     }
 }
