@@ -20,6 +20,7 @@ public final class FlexLlmChatModel implements ChatModel {
         this.chat = chat;
     }
 
+    /** A builder; {@code engine} is the one required setting. */
     public static Builder builder() {
         return new Builder();
     }

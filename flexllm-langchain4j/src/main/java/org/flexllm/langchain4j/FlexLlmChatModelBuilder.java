@@ -38,10 +38,13 @@ public abstract class FlexLlmChatModelBuilder<B extends FlexLlmChatModelBuilder<
     public B seed(Long seed) { this.seed = seed; return self(); }
     /** 0 selects greedy decoding; default 1. */
     public B temperature(Double temperature) { this.temperature = temperature; return self(); }
+    /** Nucleus sampling; default 1 (off). */
     public B topP(Double topP) { this.topP = topP; return self(); }
+    /** Keep the k most likely tokens; default off. */
     public B topK(Integer topK) { this.topK = topK; return self(); }
     /** The most tokens a reply may have; default up to the end of the context. */
     public B maxOutputTokens(Integer maxOutputTokens) { this.maxOutputTokens = maxOutputTokens; return self(); }
+    /** Replies end before any of these strings. */
     public B stopSequences(List<String> stopSequences) { this.stopSequences = stopSequences; return self(); }
 
     FlexLlmChat chat() {

@@ -24,6 +24,7 @@ public final class FlexLlmStreamingChatModel implements StreamingChatModel {
         this.chat = chat;
     }
 
+    /** A builder; {@code engine} is the one required setting. */
     public static Builder builder() {
         return new Builder();
     }

@@ -49,6 +49,7 @@ public final class Admission {
         return capacity - permits.availablePermits();
     }
 
+    /** Gives back what {@link #admit} took. */
     public void release(int generations) {
         permits.release(generations);
     }

@@ -59,6 +59,7 @@ public final class ApiError extends FlexLlmException {
         return new ApiError(500, "server_error", message, null, null, Map.of());
     }
 
+    /** The HTTP status. */
     public int status() {
         return status;
     }

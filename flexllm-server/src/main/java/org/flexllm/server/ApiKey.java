@@ -15,8 +15,6 @@ import java.security.MessageDigest;
 public record ApiKey(String key) {
     private static final String BEARER = "Bearer ";
 
-    public static final ApiKey NONE = new ApiKey(null);
-
     /** @throws ApiError 401 when the request lacks the key or carries another */
     public void check(ServerRequest request) {
         if (key == null) {

@@ -16,6 +16,7 @@ import java.util.OptionalLong;
  * @param prefix the path of {@code node} in the request, for messages ({@code ""} at the top, else ending in '.')
  */
 public record Fields(JsonNode node, String prefix) {
+    /** The fields of a request body. */
     public static Fields of(JsonNode node) {
         return new Fields(node, "");
     }
@@ -33,6 +34,7 @@ public record Fields(JsonNode node, String prefix) {
         });
     }
 
+    /** The field, empty when absent or null. */
     public Optional<JsonNode> field(String name) {
         JsonNode v = node.get(name);
         return v == null || v.isNull() ? Optional.empty() : Optional.of(v);
@@ -42,6 +44,7 @@ public record Fields(JsonNode node, String prefix) {
         return typed(name, JsonNode::isTextual, "a string").map(JsonNode::asText);
     }
 
+    /** A string field that must be there; a 400 naming it otherwise. */
     public String requiredString(String name) {
         return string(name).orElseThrow(() -> ApiError.badRequest("'" + prefix + name + "' is required", prefix + name));
     }

@@ -88,10 +88,12 @@ public final class FlexLlmServer implements AutoCloseable {
         return web.port();
     }
 
+    /** The engine requests run on; the server closes it. */
     public LlmEngine engine() {
         return engine;
     }
 
+    /** The adapters requests may name, fine-tuned models among them. */
     public AdapterRegistry adapters() {
         return registry;
     }
@@ -101,6 +103,7 @@ public final class FlexLlmServer implements AutoCloseable {
         return models.baseName();
     }
 
+    /** The fine-tuning jobs and uploaded files. */
     public FineTuning fineTuning() {
         return fineTuning;
     }

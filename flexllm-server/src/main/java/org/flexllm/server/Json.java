@@ -20,6 +20,7 @@ public final class Json {
 
     private Json() {}
 
+    /** {@code value} as JSON bytes. */
     public static byte[] bytes(Object value) {
         try {
             return MAPPER.writeValueAsBytes(value);
@@ -28,6 +29,7 @@ public final class Json {
         }
     }
 
+    /** {@code value} as a JSON string. */
     public static String string(Object value) {
         try {
             return MAPPER.writeValueAsString(value);

@@ -13,15 +13,18 @@ public final class Models {
     private final AdapterRegistry registry;
     private final long created = System.currentTimeMillis() / 1000;
 
+    /** @param baseName the name requests use for the base model */
     public Models(String baseName, AdapterRegistry registry) {
         this.baseName = baseName;
         this.registry = registry;
     }
 
+    /** The name requests use for the base model. */
     public String baseName() {
         return baseName;
     }
 
+    /** The adapters served besides the base model. */
     public AdapterRegistry registry() {
         return registry;
     }

@@ -149,6 +149,7 @@ public final class FineTuning implements AutoCloseable {
                 .thenComparing(JobState::id)).toList();
     }
 
+    /** A job; a 404 when there is none of that id. */
     public JobState get(String id) {
         JobState job = jobs.get(id);
         if (job == null) {

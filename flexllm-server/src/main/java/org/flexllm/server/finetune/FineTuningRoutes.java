@@ -27,6 +27,7 @@ public final class FineTuningRoutes {
         this.fineTuning = fineTuning;
     }
 
+    /** Adds the routes, each checking {@code key}. */
     public void register(HttpRouting.Builder routing, ApiKey key) {
         routing.post("/v1/files", Http.handler(key, this::upload));
         routing.get("/v1/files", Http.handler(key, (req, res) -> Http.json(res, 200, page(fineTuning.files(), null,

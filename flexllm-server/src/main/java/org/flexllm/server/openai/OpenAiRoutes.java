@@ -33,6 +33,7 @@ public final class OpenAiRoutes {
         this.tokens = new TokenText(engine.tokenizer());
     }
 
+    /** Adds the routes, each checking {@code key}. */
     public void register(HttpRouting.Builder routing, ApiKey key) {
         routing.post("/v1/completions", Http.handler(key, this::completions));
         routing.post("/v1/chat/completions", Http.handler(key, this::chat));
