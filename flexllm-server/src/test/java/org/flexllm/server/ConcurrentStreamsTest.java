@@ -58,11 +58,18 @@ class ConcurrentStreamsTest {
             }
             assertEquals(CLIENTS - CLIENTS / 5, completed);
             Deadline.await(Duration.ofSeconds(30), () -> server.engine().freeKvBlocks() == server.engine().kvBlocks()
-                    && server.adapters().pins("lora") == 0, () -> "free KV blocks "
-                    + server.engine().freeKvBlocks() + " of " + server.engine().kvBlocks() + ", adapter pins "
-                    + server.adapters().pins("lora"));
-            String metrics = RawHttp.to(server).get("/metrics").body();
-            assertTrue(metrics.contains("flexllm_server_pending 0.0"), metrics);
+                    && server.adapters().pins("lora") == 0 && metrics(server).contains("flexllm_server_pending 0.0"),
+                    () -> "free KV blocks " + server.engine().freeKvBlocks() + " of " + server.engine().kvBlocks()
+                            + ", adapter pins " + server.adapters().pins("lora") + ", " + metrics(server).lines()
+                            .filter(l -> l.startsWith("flexllm_server_pending")).toList());
+        }
+    }
+
+    private static String metrics(FlexLlmServer server) {
+        try {
+            return RawHttp.to(server).get("/metrics").body();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot read /metrics", e);
         }
     }
 

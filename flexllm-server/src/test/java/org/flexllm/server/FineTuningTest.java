@@ -2,6 +2,7 @@ package org.flexllm.server;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.openai.client.OpenAIClient;
@@ -129,15 +130,17 @@ class FineTuningTest {
                     .withParams(SamplingParams.builder().temperature(0).maxTokens(6).build()).withAdapter(model));
             assertEquals(direct.text(), c.choices().getFirst().text());
 
+            assertTrue(client.fineTuning().jobs().list().data().stream().anyMatch(j -> j.id().equals(created.id())));
             Path viaApi = temp.resolve("state/jobs/" + created.id() + "/adapter");
-            assertAdaptersClose(standalone(data, 2, temp.resolve("standalone")), viaApi);
+            assertAdaptersClose(standalone(data, 2, temp.resolve("standalone")), viaApi, 1e-5f);
         }
     }
 
     @Test
     void aServerRestartedWithAJobHalfDoneResumesItToTheUninterruptedAdapter() throws Exception {
         Path data = data(8);
-        int epochs = 8;
+        // 96 steps, a checkpoint every 8: the server is stopped just after the first, long before the end.
+        int epochs = 12;
         Path state = temp.resolve("state");
         String id;
         try (FlexLlmServer server = Servers.start(Servers.TINY, state, b -> { });
@@ -157,8 +160,40 @@ class FineTuningTest {
             FineTuningJob done = awaitEnd(client, id);
             assertEquals("succeeded", done.status().asString(), String.valueOf(done.error()));
             assertEquals(epochs * 8L, sdk.steps(id).getFirst(), "the last step was recorded");
-            assertAdaptersClose(standalone(data, epochs, temp.resolve("standalone")), state.resolve("jobs/" + id
-                    + "/adapter"));
+        }
+        assertAdaptersClose(uninterrupted(data, epochs), state.resolve("jobs/" + id + "/adapter"), 2e-4f);
+    }
+
+    /** The same job through the API of a server that runs it to its end. */
+    private Path uninterrupted(Path data, int epochs) throws Exception {
+        Path state = temp.resolve("uninterrupted");
+        try (FlexLlmServer server = Servers.start(Servers.TINY, state, b -> { });
+             Sdk sdk = new Sdk(server)) {
+            FileObject file = sdk.client().files().create(FileCreateParams.builder().file(data)
+                    .purpose(FilePurpose.FINE_TUNE).build());
+            String id = sdk.client().fineTuning().jobs().create(job(file.id(), epochs)).id();
+            assertEquals("succeeded", awaitEnd(sdk.client(), id).status().asString());
+            return state.resolve("jobs/" + id + "/adapter");
+        }
+    }
+
+    @Test
+    void aCancelledJobStopsWithACheckpointAndServesNothing() throws Exception {
+        Path data = data(4);
+        try (FlexLlmServer server = Servers.start(Servers.TINY, temp.resolve("state"), b -> { });
+             Sdk sdk = new Sdk(server)) {
+            OpenAIClient client = sdk.client();
+            FileObject file = client.files().create(FileCreateParams.builder().file(data)
+                    .purpose(FilePurpose.FINE_TUNE).build());
+            // Long enough that it is still running when cancelled: some ten thousand steps.
+            String id = client.fineTuning().jobs().create(job(file.id(), 2500)).id();
+            Deadline.await(DEADLINE, () -> !sdk.steps(id).isEmpty(), () -> "a first step");
+            FineTuningJob cancelled = client.fineTuning().jobs().cancel(id);
+            assertEquals("cancelled", cancelled.status().asString());
+            assertTrue(cancelled.fineTunedModel().isEmpty());
+            assertFalse(client.fineTuning().jobs().checkpoints().list(id).data().isEmpty(), "a checkpoint is kept");
+            assertEquals(List.of(Servers.TINY), client.models().list().data().stream().map(m -> m.id()).toList());
+            assertEquals(0, server.adapters().resident().size(), "the job's adapter slot is free again");
         }
     }
 
@@ -175,14 +210,19 @@ class FineTuningTest {
         return out;
     }
 
-    private static void assertAdaptersClose(Path expected, Path actual) {
+    /**
+     * Equal within {@code tolerance}: training in windows beside other work sums in another order than in one piece,
+     * and AdamW carries that float noise from step to step (some 1e-7 after 8 steps, 1e-5 after 96), while a wrong
+     * data order or optimizer state after a resume differs by tenths.
+     */
+    private static void assertAdaptersClose(Path expected, Path actual, float tolerance) {
         try (Arena arena = Arena.ofConfined()) {
             Adapter e = AdapterFolder.read(expected, TINY, arena);
             Adapter a = AdapterFolder.read(actual, TINY, arena);
             assertEquals(e.tensors().keySet(), a.tensors().keySet());
             for (Map.Entry<String, Tensor> t : e.tensors().entrySet()) {
                 assertArrayEquals(t.getValue().data().toArray(ValueLayout.JAVA_FLOAT),
-                        a.tensors().get(t.getKey()).data().toArray(ValueLayout.JAVA_FLOAT), 1e-5f, t.getKey());
+                        a.tensors().get(t.getKey()).data().toArray(ValueLayout.JAVA_FLOAT), tolerance, t.getKey());
             }
         }
     }

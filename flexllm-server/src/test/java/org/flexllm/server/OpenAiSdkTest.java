@@ -132,6 +132,16 @@ class OpenAiSdkTest {
     }
 
     @Test
+    void chatLogprobsComePerToken() {
+        ChatCompletion chat = client.chat().completions().create(ChatCompletionCreateParams.builder()
+                .model(server.modelName()).addUserMessage("Hello").maxCompletionTokens(5).temperature(0)
+                .logprobs(true).topLogprobs(2).build());
+        var content = chat.choices().getFirst().logprobs().orElseThrow().content().orElseThrow();
+        assertEquals(chat.usage().orElseThrow().completionTokens(), content.size());
+        assertTrue(content.stream().allMatch(t -> t.logprob() <= 0 && t.topLogprobs().size() == 2));
+    }
+
+    @Test
     void modelsListTheBaseModel() {
         List<String> ids = client.models().list().data().stream().map(Model::id).toList();
         assertEquals(List.of(server.modelName()), ids);
