@@ -213,7 +213,7 @@ class FineTuningTest {
     /**
      * Equal within {@code tolerance}: training in windows beside other work sums in another order than in one piece,
      * and AdamW carries that float noise from step to step (some 1e-7 after 8 steps, 1e-5 after 96), while a wrong
-     * data order or optimizer state after a resume differs by tenths.
+     * data order or optimizer state after a resume would differ by far more.
      */
     private static void assertAdaptersClose(Path expected, Path actual, float tolerance) {
         try (Arena arena = Arena.ofConfined()) {
