@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -45,11 +46,14 @@ public final class FineTuning implements AutoCloseable {
     private final FileStore files;
     private final Path jobsDir;
     private final Map<String, JobState> jobs = new ConcurrentHashMap<>();
-    private final Map<String, FinetuneJob> running = new ConcurrentHashMap<>();
+    private final Map<String, Running> running = new ConcurrentHashMap<>();
     private final Map<String, List<JobEvent>> events = new ConcurrentHashMap<>();
     /** Writes events and states in order, off the engine thread that reports steps. */
     private final ExecutorService writer = Executors.newSingleThreadExecutor(Thread.ofVirtual().factory());
     private volatile boolean closing;
+
+    /** A job under way, and what completes once its end is recorded (state and events written). */
+    private record Running(FinetuneJob job, CompletableFuture<Void> recorded) {}
 
     private FineTuning(Path stateDir, LlmEngine engine, Models models, int maxSeqLen) {
         this.engine = engine;
@@ -133,13 +137,13 @@ public final class FineTuning implements AutoCloseable {
         JobFolder.create(jobsDir.resolve(id)).write(job);
         jobs.put(id, job);
         events.put(id, new ArrayList<>());
+        record(id, e -> JobEvent.message(e, "info", "Fine-tuning job started")); // before its first step's
         try {
             start(job, false);
         } catch (ApiError e) {
             forget(id);
             throw e;
         }
-        record(id, JobEvent.message(eventId(id), "info", "Fine-tuning job started"));
         return job;
     }
 
@@ -178,13 +182,13 @@ public final class FineTuning implements AutoCloseable {
      */
     public JobState cancel(String id) {
         JobState job = get(id);
-        FinetuneJob run = running.get(id);
+        Running run = running.get(id);
         if (!job.isRunning() || run == null) {
             throw ApiError.badRequest("job " + id + " has " + job.status() + " already", "fine_tuning_job_id");
         }
-        run.cancel();
-        run.result().handle((r, e) -> null).join();
-        return awaitState(id);
+        run.job().cancel();
+        run.recorded().join();
+        return jobs.get(id);
     }
 
     /**
@@ -194,9 +198,9 @@ public final class FineTuning implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
-        for (FinetuneJob job : running.values()) {
+        for (Running run : running.values()) {
             try {
-                job.close();
+                run.job().close();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
@@ -223,19 +227,27 @@ public final class FineTuning implements AutoCloseable {
         try {
             run = Finetuner.builder().data(data.examples()).options(options).output(adapterDir(job.id()))
                     .resume(resume).coServe(engine, models.registry()).name(job.id())
-                    .onStep(s -> onStep(job.id(), s, lastStep, running.get(job.id()))).start();
+                    .onStep(s -> onStep(job.id(), s, lastStep)).start();
         } catch (FlexLlmException | IllegalArgumentException e) {
             throw ApiError.badRequest("cannot start the job: " + e.getMessage(), null);
         }
-        running.put(job.id(), run);
-        run.result().whenComplete((result, error) -> writer.submit(() -> ended(job.id(), run, error)));
+        CompletableFuture<Void> recorded = new CompletableFuture<>();
+        running.put(job.id(), new Running(run, recorded));
+        run.result().whenComplete((result, error) -> writer.submit(() -> {
+            try {
+                ended(job.id(), run, error);
+            } finally {
+                recorded.complete(null);
+            }
+        }));
     }
 
-    private void onStep(String id, StepRecord step, int alreadyRecorded, FinetuneJob run) {
+    private void onStep(String id, StepRecord step, int alreadyRecorded) {
         // Steps after the checkpoint a job resumed from are run again, identically: record each step once.
         if (step.step() > alreadyRecorded) {
-            int total = run == null ? 0 : run.totalSteps();
-            record(id, JobEvent.step(eventId(id), step.step(), total, step.loss()));
+            Running run = running.get(id);
+            int total = run == null ? 0 : run.job().totalSteps();
+            record(id, e -> JobEvent.step(e, step.step(), total, step.loss()));
         }
     }
 
@@ -255,11 +267,11 @@ public final class FineTuning implements AutoCloseable {
             }
             long tokens = run.history().stream().mapToLong(StepRecord::tokens).sum();
             save(job.ended(JobState.SUCCEEDED, null, tokens));
-            record(id, JobEvent.message(eventId(id), "info", "New fine-tuned model created: " + job.fineTunedModel()));
-            record(id, JobEvent.message(eventId(id), "info", "The job has successfully completed"));
+            record(id, e -> JobEvent.message(e, "info", "New fine-tuned model created: " + job.fineTunedModel()));
+            record(id, e -> JobEvent.message(e, "info", "The job has successfully completed"));
         } else if (cause instanceof CancellationException) {
             save(job.ended(JobState.CANCELLED, null, null));
-            record(id, JobEvent.message(eventId(id), "info", "The job was cancelled"));
+            record(id, e -> JobEvent.message(e, "info", "The job was cancelled"));
         } else {
             fail(id, cause);
         }
@@ -269,7 +281,7 @@ public final class FineTuning implements AutoCloseable {
         LOG.warn("fine-tuning job {} failed", id, cause);
         String message = cause.getMessage() != null ? cause.getMessage() : cause.toString();
         save(jobs.get(id).ended(JobState.FAILED, new JobState.Error("training_failed", message, null), null));
-        record(id, JobEvent.message(eventId(id), "error", "The job failed: " + message));
+        record(id, e -> JobEvent.message(e, "error", "The job failed: " + message));
     }
 
     private void save(JobState job) {
@@ -277,30 +289,17 @@ public final class FineTuning implements AutoCloseable {
         new JobFolder(jobsDir.resolve(job.id())).write(job);
     }
 
-    private void record(String id, JobEvent event) {
+    /**
+     * Adds an event, made with the next id, and appends it to the job's file in the same order: steps come from the
+     * engine thread, endings from the writer, both through here.
+     */
+    private void record(String id, java.util.function.Function<String, JobEvent> event) {
         List<JobEvent> list = events.get(id);
         synchronized (list) {
-            list.add(event);
+            JobEvent e = event.apply("ftevent-" + id.substring("ftjob-".length()) + "-" + list.size());
+            list.add(e);
+            writer.submit(() -> new JobFolder(jobsDir.resolve(id)).append(e));
         }
-        writer.submit(() -> new JobFolder(jobsDir.resolve(id)).append(event));
-    }
-
-    private String eventId(String job) {
-        List<JobEvent> list = events.get(job);
-        synchronized (list) {
-            return "ftevent-" + job.substring("ftjob-".length()) + "-" + list.size();
-        }
-    }
-
-    private JobState awaitState(String id) {
-        try {
-            writer.submit(() -> { }).get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw new IllegalStateException("the job's state writer failed", e);
-        }
-        return jobs.get(id);
     }
 
     private void forget(String id) {
