@@ -129,6 +129,20 @@ class ErrorsAndFramingTest {
     }
 
     @Test
+    void badFineTuningRequestsNameWhatIsWrong() throws Exception {
+        String model = "\"model\":\"" + server.modelName() + "\"";
+        assertEquals("file_not_found", error(http.post("/v1/fine_tuning/jobs", "{" + model
+                + ",\"training_file\":\"file-nope\"}"), 404).get("code").asText());
+        assertEquals("hyperparameters.n_epochs", error(http.post("/v1/fine_tuning/jobs", "{" + model
+                + ",\"training_file\":\"file-nope\",\"hyperparameters\":{\"n_epochs\":\"many\"}}"), 400)
+                .get("param").asText());
+        assertEquals("model_not_found", error(http.post("/v1/fine_tuning/jobs",
+                "{\"model\":\"gpt-9\",\"training_file\":\"file-nope\"}"), 404).get("code").asText());
+        assertTrue(error(http.post("/v1/files", "{}"), 400).get("message").asText().contains("multipart"));
+        assertEquals("job_not_found", error(http.get("/v1/fine_tuning/jobs/ftjob-nope"), 404).get("code").asText());
+    }
+
+    @Test
     void metricsAreThePrometheusTextOfTheEnginesMeters() throws Exception {
         http.post("/v1/completions", completion(""));
         HttpResponse<String> m = RawHttp.to(server).get("/metrics");
