@@ -77,6 +77,12 @@ class FineTuningTest {
             client.close();
         }
 
+        /** Uploads a training file; its id. */
+        String upload(Path data) {
+            return client.files().create(FileCreateParams.builder().file(data).purpose(FilePurpose.FINE_TUNE).build())
+                    .id();
+        }
+
         /** The steps of the job's metrics events, newest first. */
         List<Long> steps(String job) {
             return client.fineTuning().jobs().listEvents(job).data().stream()
@@ -109,6 +115,7 @@ class FineTuningTest {
             FileObject file = client.files().create(FileCreateParams.builder().file(data)
                     .purpose(FilePurpose.FINE_TUNE).build());
             assertEquals(Files.size(data), file.bytes());
+            assertEquals(file.id(), client.files().retrieve(file.id()).id());
             FineTuningJob created = client.fineTuning().jobs().create(job(file.id(), 2));
             assertEquals(file.id(), created.trainingFile());
             FineTuningJob done = awaitEnd(client, created.id());
@@ -146,9 +153,7 @@ class FineTuningTest {
         try (FlexLlmServer server = Servers.start(Servers.TINY, state, b -> { });
              Sdk sdk = new Sdk(server)) {
             OpenAIClient client = sdk.client();
-            FileObject file = client.files().create(FileCreateParams.builder().file(data)
-                    .purpose(FilePurpose.FINE_TUNE).build());
-            id = client.fineTuning().jobs().create(job(file.id(), epochs)).id();
+            id = client.fineTuning().jobs().create(job(sdk.upload(data), epochs)).id();
             Deadline.await(DEADLINE, () -> !client.fineTuning().jobs().checkpoints().list(id).data().isEmpty(),
                     () -> "a first checkpoint");
         }
@@ -169,9 +174,7 @@ class FineTuningTest {
         Path state = temp.resolve("uninterrupted");
         try (FlexLlmServer server = Servers.start(Servers.TINY, state, b -> { });
              Sdk sdk = new Sdk(server)) {
-            FileObject file = sdk.client().files().create(FileCreateParams.builder().file(data)
-                    .purpose(FilePurpose.FINE_TUNE).build());
-            String id = sdk.client().fineTuning().jobs().create(job(file.id(), epochs)).id();
+            String id = sdk.client().fineTuning().jobs().create(job(sdk.upload(data), epochs)).id();
             assertEquals("succeeded", awaitEnd(sdk.client(), id).status().asString());
             return state.resolve("jobs/" + id + "/adapter");
         }
@@ -183,10 +186,8 @@ class FineTuningTest {
         try (FlexLlmServer server = Servers.start(Servers.TINY, temp.resolve("state"), b -> { });
              Sdk sdk = new Sdk(server)) {
             OpenAIClient client = sdk.client();
-            FileObject file = client.files().create(FileCreateParams.builder().file(data)
-                    .purpose(FilePurpose.FINE_TUNE).build());
             // Long enough that it is still running when cancelled: some ten thousand steps.
-            String id = client.fineTuning().jobs().create(job(file.id(), 2500)).id();
+            String id = client.fineTuning().jobs().create(job(sdk.upload(data), 2500)).id();
             Deadline.await(DEADLINE, () -> !sdk.steps(id).isEmpty(), () -> "a first step");
             FineTuningJob cancelled = client.fineTuning().jobs().cancel(id);
             assertEquals("cancelled", cancelled.status().asString());
