@@ -126,13 +126,19 @@ public final class LlmEngine implements AutoCloseable {
         return engine.meters();
     }
 
-    /** Token ids of a prompt as this engine feeds it to the model. */
+    /**
+     * Token ids of a prompt as this engine feeds it to the model. A chat goes through the tokenizer's chat
+     * template; a tokenizer without one (a base model) gets a plain {@code role: content} transcript ending in
+     * {@code assistant:}.
+     */
     public int[] encode(Prompt prompt) {
         Tokenizer tokenizer = engine.tokenizer();
         return switch (prompt) {
             case Prompt.Text t -> tokenizer.encode(t.text(), true);
             case Prompt.Ids ids -> ids.ids().stream().mapToInt(Integer::intValue).toArray();
-            case Prompt.Chat chat -> tokenizer.encode(tokenizer.applyChatTemplate(chat.messages(), true), false);
+            case Prompt.Chat chat -> tokenizer.hasChatTemplate()
+                    ? tokenizer.encode(tokenizer.applyChatTemplate(chat.messages(), true), false)
+                    : tokenizer.encode(PlainTranscript.render(chat.messages()), true);
         };
     }
 
@@ -147,6 +153,20 @@ public final class LlmEngine implements AutoCloseable {
     /** The longest sequence, prompt and output together, this engine accepts. */
     public int maxModelLen() {
         return engine.config().maxModelLen();
+    }
+
+    /**
+     * KV-cache blocks not held by any request or finetuning sample: back at {@link #kvBlocks()} when the engine
+     * is idle, so a leak shows here. Read without synchronising with the engine thread: a gauge, exact only
+     * between iterations.
+     */
+    public int freeKvBlocks() {
+        return engine.freeKvBlocks();
+    }
+
+    /** KV-cache blocks in all. */
+    public int kvBlocks() {
+        return engine.kvBlocks();
     }
 
     /** The backend's name ({@code cpu}, {@code cuda}). */

@@ -522,6 +522,15 @@ public final class CoServingEngine implements AutoCloseable {
         return Thread.currentThread() == thread;
     }
 
+    /** Free KV blocks; see {@code LlmEngine.freeKvBlocks}. */
+    public int freeKvBlocks() {
+        return kv.blocks().free();
+    }
+
+    public int kvBlocks() {
+        return kv.blocks().capacity();
+    }
+
     public MeterRegistry meters() {
         return instruments.meters();
     }

@@ -3,7 +3,8 @@ package org.flexllm.kv;
 /** Hands out the KV cache's fixed-size blocks. Not thread-safe: only the engine thread allocates. */
 public final class BlockAllocator {
     private final int[] freeList;
-    private int free;
+    /** Volatile so that a gauge on another thread reads it current; written a few times an iteration. */
+    private volatile int free;
 
     public BlockAllocator(int numBlocks) {
         freeList = new int[numBlocks];

@@ -56,7 +56,7 @@ class ErrorsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"demo", "generate", "score", "tokenize", "detokenize", "finetune", "bench"})
+    @ValueSource(strings = {"demo", "generate", "score", "tokenize", "detokenize", "finetune", "serve", "bench"})
     void everyCommandHasHelp(String command) {
         Cli.Result r = Cli.run(command, "--help");
         assertEquals(0, r.exitCode());

@@ -1,0 +1,98 @@
+package org.flexllm.server.openai;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.flexllm.api.GenerationRequest;
+import org.flexllm.api.GenerationResult;
+import org.flexllm.api.LlmEngine;
+import org.flexllm.api.TokenEvent;
+import org.flexllm.server.ApiError;
+import org.flexllm.server.EngineErrors;
+
+/**
+ * The engine requests of one HTTP request, one per choice. A streamed request's tokens and endings arrive, in
+ * order per choice, on one queue that the HTTP thread drains: the engine thread only enqueues and never waits for a
+ * slow client.
+ */
+final class Choices {
+    /** Something that happened to choice {@code index}. */
+    sealed interface Item {
+        int index();
+    }
+
+    /** A generated token. */
+    record Token(int index, TokenEvent event) implements Item {}
+
+    /** The choice ended: with its result, or with {@code error}. */
+    record Done(int index, GenerationResult result, ApiError error) implements Item {}
+
+    private final List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+    private final LinkedBlockingQueue<Item> items = new LinkedBlockingQueue<>();
+
+    private Choices() {}
+
+    /**
+     * Submits every request, streaming each choice's tokens to the queue when {@code stream}; when one cannot be
+     * submitted, those already submitted are cancelled.
+     *
+     * @throws ApiError what the engine refused, e.g. a prompt too long for the context
+     */
+    static Choices submit(LlmEngine engine, List<GenerationRequest> requests, boolean stream) {
+        Choices choices = new Choices();
+        try {
+            for (int i = 0; i < requests.size(); i++) {
+                int index = i;
+                GenerationRequest r = requests.get(i);
+                if (stream) {
+                    r = r.withListener(event -> choices.items.add(new Token(index, event)));
+                }
+                CompletableFuture<GenerationResult> f = engine.submit(r);
+                choices.futures.add(f);
+                f.whenComplete((result, error) -> choices.items.add(
+                        new Done(index, result, error == null ? null : EngineErrors.map(error))));
+            }
+        } catch (RuntimeException e) {
+            choices.cancel();
+            throw EngineErrors.map(e);
+        }
+        return choices;
+    }
+
+    int size() {
+        return futures.size();
+    }
+
+    /** The next token or ending, or null when none came within the time given. */
+    Item poll(long timeout, TimeUnit unit) throws InterruptedException {
+        return items.poll(timeout, unit);
+    }
+
+    /**
+     * Waits for every choice.
+     *
+     * @throws ApiError the first choice's failure
+     */
+    List<GenerationResult> await() throws InterruptedException {
+        List<GenerationResult> results = new ArrayList<>();
+        try {
+            for (CompletableFuture<GenerationResult> f : futures) {
+                results.add(f.get());
+            }
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException e) {
+            cancel();
+            throw EngineErrors.map(e);
+        } catch (InterruptedException e) {
+            cancel();
+            throw e;
+        }
+        return results;
+    }
+
+    /** Cancels every choice still running: the engine frees its KV blocks and adapter pin. */
+    void cancel() {
+        futures.forEach(f -> f.cancel(true));
+    }
+}
