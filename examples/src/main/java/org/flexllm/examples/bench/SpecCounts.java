@@ -16,7 +16,7 @@ public record SpecCounts(double treeTokens, double accepted, long verifications)
     public static final SpecCounts NONE = new SpecCounts(0, 0, 0);
 
     /** The counts so far in {@code meters}. */
-    static SpecCounts of(MeterRegistry meters) {
+    public static SpecCounts of(MeterRegistry meters) {
         Counter tree = meters.find("flexllm.spec.tree_tokens").counter();
         Counter accepted = meters.find("flexllm.spec.accepted_tokens").counter();
         DistributionSummary lengths = meters.find("flexllm.spec.accepted_length").summary();
@@ -24,7 +24,7 @@ public record SpecCounts(double treeTokens, double accepted, long verifications)
     }
 
     /** The counts since {@code earlier}. */
-    SpecCounts minus(SpecCounts earlier) {
+    public SpecCounts minus(SpecCounts earlier) {
         return new SpecCounts(treeTokens - earlier.treeTokens, accepted - earlier.accepted,
                 verifications - earlier.verifications);
     }

@@ -2,6 +2,7 @@ package org.flexllm.examples.cli;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -10,11 +11,18 @@ import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
 import org.flexllm.api.Prompt;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.flexllm.examples.bench.CoserveReport;
+import org.flexllm.examples.bench.ModelShape;
+import org.flexllm.examples.bench.References;
+import org.flexllm.examples.bench.SpecCounts;
+import org.flexllm.examples.bench.SpecReport;
+import org.flexllm.examples.bench.Speculating;
 import org.flexllm.graph.Pruning;
 import org.flexllm.peft.AdapterConfig;
 import org.flexllm.peft.TargetModules;
 import org.flexllm.sampling.SamplingParams;
+import org.flexllm.speculation.SpeculatorFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -50,14 +58,20 @@ import picocli.CommandLine.Spec;
                         + " requests of the mean lengths and the job's first step, for the JIT. Also reports the"
                         + " latency model's error (p50 and p90 of |measured - predicted| / measured over the"
                         + " iterations), the share of SLO-limited iterations that outlasted their limit, and the GC"
-                        + " pauses of the run (count, p99, max, in the JVM's whole milliseconds)."})
+                        + " pauses of the run (count, p99, max, in the JVM's whole milliseconds).",
+                "spec: as coserve (inference-only unless --policy co-serves), each request drawing a latency class"
+                        + " (--slo-tpot-ms A,B,C with --slo-mix a,b,c and --slo-ttft-ms), decoding speculatively with"
+                        + " --draft and --spec-policy; reports attainment overall and per class, goodput (tokens of"
+                        + " requests that met their SLO per second), mean accepted length and acceptance rate. decode"
+                        + " takes --draft and --spec-policy too. oracle:ALPHA drafts are a simulation: the target's"
+                        + " own greedy continuation, decoded once first, proposed with probability ALPHA."})
 final class BenchCommand implements Callable<Integer> {
     private static final int MAX_TOKEN_BUDGET = 8192;
     private static final int BLOCK_SIZE = 16;
 
     /** What is measured, with the prompt length it uses by default. */
     enum Mode {
-        decode(16), prefill(512), finetune(256), coserve(128);
+        decode(16), prefill(512), finetune(256), coserve(128), spec(128);
 
         final int defaultPromptLen;
 
@@ -113,6 +127,9 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     private CoserveOptions coserve;
 
+    @Mixin
+    private SpeculationOptions speculation;
+
     /** One timed run: the tokens counted, how many rows of logits they needed, and the time they took. */
     record Run(long tokens, long logitRows, long nanos) {
         double tokensPerSecond() {
@@ -124,13 +141,20 @@ final class BenchCommand implements Callable<Integer> {
     record Report(String mode, String model, String backend, int cpus, int batch, int promptLen, int genLen,
                   int tokenBudget, int warmup, int repeats, String statistic, long tokens, double seconds,
                   double tokensPerS, long weightBytes, double weightBytesPerToken, double weightGbPerS,
-                  double gflops, String gflopsCounts) {}
+                  double gflops, String gflopsCounts, String draft, String specPolicy, Double meanAcceptedLength,
+                  Double acceptanceRate) {}
 
     @Override
     public Integer call() throws InterruptedException {
         int prompt = promptLen != null ? promptLen : mode.defaultPromptLen;
         int generate = mode == Mode.decode ? genLen : 1;
         validate(prompt, generate);
+        if (mode == Mode.spec) {
+            SpecReport report = SpecBench.run(coserve.specConfig(model, prompt, genLen, loraR), coserve.sloMix(),
+                    speculation);
+            printLine(json ? Json.line(report) : report.table());
+            return 0;
+        }
         if (mode == Mode.coserve) {
             CoserveReport report = CoserveBench.run(coserve.config(model, prompt, genLen, loraR), coserve.sloAuto(),
                     coserve.plot(), spec.commandLine().getErr());
@@ -143,22 +167,65 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         int budget = (int) Math.min(MAX_TOKEN_BUDGET, Math.max(512L, (long) batch * prompt));
-        // The KV cache holds exactly B sequences of the rounded-up length, so nothing is ever preempted.
-        try (LlmEngine engine = LlmEngine.builder().model(model).tokenBudget(budget).maxSequences(batch)
-                .blockSize(BLOCK_SIZE).maxModelLen(BLOCK_SIZE * Math.ceilDiv(prompt + generate, BLOCK_SIZE))
-                .kvCacheBytes(Long.MAX_VALUE).build()) {
-            var random = new SplittableRandom(0);
+        var random = new SplittableRandom(0);
+        int vocab = ModelShape.vocabSize(model);
+        List<List<int[]>> runs = new ArrayList<>();
+        for (int i = 0; i < warmup + repeat; i++) {
+            runs.add(prompts(random, vocab, prompt));
+        }
+        var meters = new SimpleMeterRegistry();
+        try (LlmEngine engine = engine(budget, prompt, generate, meters, speculation(runs, budget, prompt, generate))) {
             for (int i = 0; i < warmup; i++) {
-                run(engine, random, prompt, generate);
+                run(engine, runs.get(i), generate);
             }
+            SpecCounts before = SpecCounts.of(meters);
             Run best = null;
-            for (int i = 0; i < repeat; i++) {
-                Run r = run(engine, random, prompt, generate);
+            for (int i = warmup; i < warmup + repeat; i++) {
+                Run r = run(engine, runs.get(i), generate);
                 best = best == null || r.tokensPerSecond() > best.tokensPerSecond() ? r : best;
             }
-            print(report(engine, budget, prompt, generate, best));
+            print(report(engine, budget, prompt, generate, best, SpecCounts.of(meters).minus(before)));
         }
         return 0;
+    }
+
+    /** An engine for decode and prefill: the KV cache holds exactly B sequences, so nothing is ever preempted. */
+    private LlmEngine engine(int budget, int prompt, int generate, SimpleMeterRegistry meters,
+                             SpeculatorFactory speculation) {
+        var builder = LlmEngine.builder().model(model).tokenBudget(budget).maxSequences(batch).blockSize(BLOCK_SIZE)
+                .maxModelLen(BLOCK_SIZE * Math.ceilDiv(prompt + generate, BLOCK_SIZE)).kvCacheBytes(Long.MAX_VALUE)
+                .meterRegistry(meters);
+        return (speculation == null ? builder : builder.speculation(speculation)).build();
+    }
+
+    /**
+     * The engine's speculation, or null without {@code --draft}; an {@code oracle:} draft gets the greedy
+     * continuations of every run's prompts, decoded first without speculation.
+     */
+    private SpeculatorFactory speculation(List<List<int[]>> runs, int budget, int prompt, int generate) {
+        if (!speculation.speculates()) {
+            return null;
+        }
+        Speculating speculating = speculation.benchmark(0);
+        List<int[]> references = new ArrayList<>();
+        if (speculating.needsReferences()) {
+            try (LlmEngine plain = engine(budget, prompt, generate, new SimpleMeterRegistry(), null)) {
+                for (List<int[]> run : runs) {
+                    int[] lengths = new int[run.size()];
+                    Arrays.fill(lengths, generate);
+                    references.addAll(References.greedy(plain, run, lengths));
+                }
+            }
+        }
+        return speculating.factory(references);
+    }
+
+    private List<int[]> prompts(SplittableRandom random, int vocab, int prompt) {
+        List<int[]> prompts = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            prompts.add(random.ints(prompt, 0, vocab).toArray());
+        }
+        return prompts;
     }
 
     private void validate(int prompt, int generate) {
@@ -184,12 +251,9 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private Run run(LlmEngine engine, SplittableRandom random, int prompt, int generate) {
+    private Run run(LlmEngine engine, List<int[]> prompts, int generate) {
+        int prompt = prompts.get(0).length;
         SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(generate).ignoreEos(true).build();
-        List<int[]> prompts = new ArrayList<>();
-        for (int b = 0; b < batch; b++) {
-            prompts.add(random.ints(prompt, 0, engine.config().vocabSize()).toArray());
-        }
         List<TokenTimes> times = new ArrayList<>();
         List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
         long submitted = System.nanoTime();
@@ -208,7 +272,7 @@ final class BenchCommand implements Callable<Integer> {
         return new Run(tokens, tokens, end - lastFirst);
     }
 
-    private Report report(LlmEngine engine, int budget, int prompt, int generate, Run best) {
+    private Report report(LlmEngine engine, int budget, int prompt, int generate, Run best, SpecCounts spec) {
         ModelCost cost = ModelCost.of(model, engine.config());
         double bytesPerToken = weightBytesPerToken(cost, budget, prompt);
         return new Report(mode.name(), model, engine.backend(), Runtime.getRuntime().availableProcessors(), batch,
@@ -216,7 +280,8 @@ final class BenchCommand implements Callable<Integer> {
                 best.tokensPerSecond(), cost.streamedWeightBytes(), bytesPerToken,
                 bytesPerToken * best.tokensPerSecond() / 1e9,
                 cost.matmulFlops(best.tokens(), best.logitRows()) / best.nanos(),
-                "linear layers and lm_head, not attention");
+                "linear layers and lm_head, not attention", speculation.draftLabel(), speculation.policy().cliName(),
+                spec.meanAcceptedLength(), spec.acceptanceRate());
     }
 
     /** Each forward pass reads every streamed weight once for all the tokens it carries. */
@@ -238,11 +303,14 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void print(Report r) {
+        String accepted = r.meanAcceptedLength() == null ? "" : String.format(", draft %s (%s): %.2f tokens per"
+                + " verification, %.0f%% of drafted tokens accepted", r.draft(), r.specPolicy(),
+                r.meanAcceptedLength(), 100 * r.acceptanceRate());
         printLine(json ? Json.line(r) : String.format(
                 "%s %s on %s (%d cpus), batch %d, prompt %d, gen %d: %.2f tokens/s (%s of %d), %.4g MB of weights per"
-                        + " token, %.1f GB/s, %.1f GFLOP/s",
+                        + " token, %.1f GB/s, %.1f GFLOP/s%s",
                 r.mode(), r.model(), r.backend(), r.cpus(), r.batch(), r.promptLen(), r.genLen(), r.tokensPerS(),
-                r.statistic(), r.repeats(), r.weightBytesPerToken() / 1e6, r.weightGbPerS(), r.gflops()));
+                r.statistic(), r.repeats(), r.weightBytesPerToken() / 1e6, r.weightGbPerS(), r.gflops(), accepted));
     }
 
     private void printLine(String line) {

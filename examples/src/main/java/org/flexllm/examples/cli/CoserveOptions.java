@@ -1,11 +1,14 @@
 package org.flexllm.examples.cli;
 
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.flexllm.api.Slo;
 import org.flexllm.examples.bench.CoserveConfig;
 import org.flexllm.examples.bench.SloCalibration;
+import org.flexllm.examples.bench.SloMix;
 import org.flexllm.examples.bench.SloFactors;
 import org.flexllm.schedule.Policy;
 import picocli.CommandLine.ITypeConverter;
@@ -43,9 +46,13 @@ final class CoserveOptions {
             + " target.")
     private Double sloTtftMs;
 
-    @Option(names = "--slo-tpot-ms", paramLabel = "X", description = "coserve: every request's time-per-output-token"
-            + " target.")
-    private Double sloTpotMs;
+    @Option(names = "--slo-tpot-ms", paramLabel = "X", split = ",", description = "coserve: every request's"
+            + " time-per-output-token target; spec: one per latency class, e.g. 30,50,120.")
+    private List<Double> sloTpotMs;
+
+    @Option(names = "--slo-mix", paramLabel = "SHARES", split = ",", description = "spec: each latency class's share"
+            + " of the requests, in the order of --slo-tpot-ms, summing to 1 (default: equal shares).")
+    private List<Double> sloMix;
 
     @Option(names = "--slo-auto", description = "coserve: set the targets from the same workload run unloaded first"
             + " (inference-only, no targets, the requested --duration up to " + SloCalibration.MAX_DURATION_S
@@ -100,11 +107,27 @@ final class CoserveOptions {
      */
     CoserveConfig config(String model, int promptLen, int outputLen, int loraR) {
         require(policy != null, "--policy");
+        return config(model, policy, promptLen, outputLen, loraR);
+    }
+
+    /**
+     * The run of {@code bench spec}: as {@link #config}, its policy inference-only unless {@code --policy} co-serves
+     * a job, its SLO the first latency class (each request draws its own from {@link #sloMix()}).
+     */
+    CoserveConfig specConfig(String model, int promptLen, int outputLen, int loraR) {
+        return config(model, policy == null ? Policy.INFERENCE_ONLY : policy, promptLen, outputLen, loraR);
+    }
+
+    private CoserveConfig config(String model, Policy policy, int promptLen, int outputLen, int loraR) {
         require(durationS != null, "--duration");
         Slo slo = sloAuto ? SloCalibration.NONE : givenSlo();
         Path data = ftData.equals(SYNTHETIC) ? null : Path.of(ftData);
         return parameter(() -> new CoserveConfig(model, policy, rate, trace, durationS, slo, promptLen, outputLen,
                 data, ftSeqLen, loraR, seed, iterationTrace));
+    }
+
+    long seed() {
+        return seed;
     }
 
     /**
@@ -127,7 +150,17 @@ final class CoserveOptions {
     private Slo givenSlo() {
         require(sloTtftMs != null, "--slo-ttft-ms (or --slo-auto)");
         require(sloTpotMs != null, "--slo-tpot-ms (or --slo-auto)");
-        return parameter(() -> new Slo(sloTtftMs, sloTpotMs));
+        check(sloTpotMs.size() == 1 || sloMix != null, "one --slo-tpot-ms target, or several with --slo-mix (spec)");
+        return parameter(() -> new Slo(sloTtftMs, sloTpotMs.get(0)));
+    }
+
+    /** The latency classes: every --slo-tpot-ms target with its --slo-mix share (equal shares by default). */
+    SloMix sloMix() {
+        require(sloTtftMs != null, "--slo-ttft-ms");
+        require(sloTpotMs != null, "--slo-tpot-ms");
+        List<Double> shares = sloMix != null ? sloMix
+                : Collections.nCopies(sloTpotMs.size(), 1.0 / sloTpotMs.size());
+        return parameter(() -> SloMix.of(sloTtftMs, sloTpotMs, shares));
     }
 
     /** What {@code make} makes; the {@link IllegalArgumentException} it throws as a command-line error. */

@@ -37,6 +37,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     private AdapterOption adapter;
 
+    @Mixin
+    private SpeculationOptions speculation;
+
     @Option(names = "--max-tokens", defaultValue = "128", description = "The most tokens to generate.")
     private int maxTokens;
 
@@ -86,8 +89,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         try (AdapterRegistry adapters = adapter.registry();
-             LlmEngine engine = AdapterOption.serving(LlmEngine.builder().model(model).maxSequences(numSamples),
-                     adapters).build()) {
+             LlmEngine engine = engine(adapters)) {
             if (json) {
                 printJson(engine, out);
             } else {
@@ -96,6 +98,11 @@ final class GenerateCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    private LlmEngine engine(AdapterRegistry adapters) {
+        var builder = AdapterOption.serving(LlmEngine.builder().model(model).maxSequences(numSamples), adapters);
+        return (speculation.speculates() ? builder.speculation(speculation.factory()) : builder).build();
     }
 
     /** All samples at once, batched; then one object per sample, in seed order. */
