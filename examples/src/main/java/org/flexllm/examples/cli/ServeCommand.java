@@ -10,6 +10,7 @@ import org.flexllm.api.Slo;
 import org.flexllm.server.FlexLlmServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -27,6 +28,9 @@ import picocli.CommandLine.Spec;
 final class ServeCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
+
+    @Mixin
+    private SpeculationOptions speculation;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
             description = "A Hugging Face model folder, or synthetic:NAME (smollm-135m, llama-1b, llama-8b-2l, tiny).")
@@ -79,7 +83,12 @@ final class ServeCommand implements Callable<Integer> {
         FlexLlmServer.Builder b = FlexLlmServer.builder().model(model).servedModelName(servedName).host(host)
                 .port(port).apiKey(apiKey).stateDir(stateDir).maxPending(maxPending)
                 .maxFinetuneTokens(maxFinetuneTokens).shutdownGrace(Duration.ofSeconds(graceSeconds))
-                .engine(e -> e.slo(new Slo(ttftMs, tpotMs)));
+                .engine(e -> {
+                    e.slo(new Slo(ttftMs, tpotMs));
+                    if (speculation.speculates()) {
+                        e.speculation(speculation.factory());
+                    }
+                });
         adapters.forEach(b::adapter);
         PrintWriter err = spec.commandLine().getErr();
         try (FlexLlmServer server = b.start()) {
