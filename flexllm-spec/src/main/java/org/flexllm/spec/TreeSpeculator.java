@@ -82,12 +82,14 @@ final class TreeSpeculator implements Speculator {
 
     @Override
     public Verdict verify(Decoding request, DraftTree tree, float[][] logits) {
+        // The engine may have cut the proposal to what its budget and KV cache held: a prefix of it.
         TokenTree proposedTree = proposed.get(request.id());
-        if (proposedTree == null || proposedTree.size() != tree.size()) {
+        if (proposedTree == null || proposedTree.size() < tree.size()) {
             throw new IllegalStateException("request " + request.id() + " verifies a tree of " + tree.size()
                     + " nodes it was not proposed");
         }
-        Verification v = verifier.verify(proposedTree, node -> logits[node], request.params(), request.history(),
+        TokenTree verified = proposedTree.prefix(tree.size());
+        Verification v = verifier.verify(verified, node -> logits[node], request.params(), request.history(),
                 request.random());
         return new Verdict(v.path(), v.bonus());
     }

@@ -149,6 +149,21 @@ class EngineSpeculationTest {
     }
 
     @Test
+    void treesCutToTheContextLimitStillVerify() {
+        JsonNode trace = read(STORIES.resolve("reference/trace_greedy_once_upon_a_time_n64.json"));
+        int[] prompt = ids(trace.get("prompt_tokens"));
+        int[] sequence = ids(trace.get("sequence"));
+        var params = SamplingParams.builder().temperature(0).maxTokens(sequence.length - prompt.length).build();
+        var meters = new SimpleMeterRegistry();
+        // Deep chains near the end of a context that ends with the last token: the engine cuts them.
+        try (LlmEngine engine = engine(STORIES, meters, Speculators.of(new DraftSpec.Layers(4), SpecPolicy.CHAIN,
+                TreeShape.chain(12))).maxModelLen(sequence.length).build()) {
+            GenerationResult r = join(engine.submit(GenerationRequest.of(Prompt.ids(prompt)).withParams(params)));
+            assertEquals(IntStream.range(prompt.length, sequence.length).mapToObj(i -> sequence[i]).toList(), r.ids());
+        }
+    }
+
+    @Test
     void badDraftsAreRefusedWithTheirReason() {
         var tooDeep = assertThrows(IllegalArgumentException.class, () -> LlmEngine.builder().model(STORIES)
                 .speculation(Speculators.of(new DraftSpec.Layers(5), SpecPolicy.CHAIN, CHAIN)).build().close());
