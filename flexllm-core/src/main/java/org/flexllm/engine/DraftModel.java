@@ -35,6 +35,8 @@ public final class DraftModel implements AutoCloseable {
     private final PagedKvCache kv;
     private final BatchBuilder batches;
     private final int maxTokens;
+    /** Positions the draft's rotary table covers: the target's sequence limit. */
+    private final int maxPositions;
     private final AutoCloseable resources;
     private final Map<Long, Sequence> sequences = new HashMap<>();
     private final Map<Sequence, float[][]> scoring = new IdentityHashMap<>();
@@ -43,6 +45,7 @@ public final class DraftModel implements AutoCloseable {
                        AutoCloseable resources) {
         this.resources = resources;
         this.maxTokens = MAX_TOKENS;
+        this.maxPositions = target.maxModelLen();
         ModelConfig cut = config.withLayers(layers);
         this.model = CompiledModel.compile(target.backend(), cut, weights.weights().firstLayers(layers), List.of(),
                 maxTokens, target.maxModelLen());
@@ -105,7 +108,7 @@ public final class DraftModel implements AutoCloseable {
     /**
      * Scores the trees: {@code logits.get(i)[node]} receives the draft's logits at node {@code node} of
      * {@code trees.get(i)}, whose root is request {@code i}'s last token. A request whose tree does not fit the
-     * pass or the draft's cache gets none this call (its rows stay untouched, its new tokens are cached as far as
+     * pass, the draft's cache or the sequence limit gets none this call (its rows stay untouched, its new tokens are cached as far as
      * they fit); returns per request whether it was scored.
      */
     public boolean[] score(List<? extends Decoding> requests, List<DraftTree> trees, List<float[][]> logits) {
@@ -117,8 +120,9 @@ public final class DraftModel implements AutoCloseable {
             Sequence s = caughtUp(requests.get(i));
             int root = s.length() - 1;
             int catchUp = root - s.computed();
-            int rows = catchUp + trees.get(i).size();
-            if (tokens + rows <= maxTokens && reserve(s, root + trees.get(i).size())) {
+            DraftTree tree = trees.get(i);
+            int rows = catchUp + tree.size();
+            if (tokens + rows <= maxTokens && root + depth(tree) < maxPositions && reserve(s, root + tree.size())) {
                 if (catchUp > 0) {
                     chunks.add(new ScheduledChunk(s, s.computed(), catchUp));
                 }
@@ -154,6 +158,14 @@ public final class DraftModel implements AutoCloseable {
                 c.sequence().advance(c.count());
             }
         }
+    }
+
+    private static int depth(DraftTree tree) {
+        int deepest = 0;
+        for (int node = 0; node < tree.size(); node++) {
+            deepest = Math.max(deepest, tree.depth(node));
+        }
+        return deepest;
     }
 
     /** The request's draft sequence, with the tokens the target committed since the last call appended. */

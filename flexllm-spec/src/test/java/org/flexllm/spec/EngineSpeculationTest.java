@@ -153,14 +153,20 @@ class EngineSpeculationTest {
         JsonNode trace = read(STORIES.resolve("reference/trace_greedy_once_upon_a_time_n64.json"));
         int[] prompt = ids(trace.get("prompt_tokens"));
         int[] sequence = ids(trace.get("sequence"));
-        var params = SamplingParams.builder().temperature(0).maxTokens(sequence.length - prompt.length).build();
+        // Every chain of 12 is accepted with its bonus, so the sequence grows 13 tokens an iteration from the first
+        // token on: with this limit the fourth chain does not fit and is cut, while the oracle (always right) keeps
+        // proposing right tokens past the cut; verification must stop where the cut does.
+        int limit = prompt.length + 1 + 3 * 13 + 6;
+        var params = SamplingParams.builder().temperature(0).maxTokens(limit - prompt.length).build();
         var meters = new SimpleMeterRegistry();
-        // Deep chains near the end of a context that ends with the last token: the engine cuts them.
-        try (LlmEngine engine = engine(STORIES, meters, Speculators.of(new DraftSpec.Layers(4), SpecPolicy.CHAIN,
-                TreeShape.chain(12))).maxModelLen(sequence.length).build()) {
+        try (LlmEngine engine = engine(STORIES, meters, Speculators.oracle(1.0, SpecPolicy.CHAIN, TreeShape.chain(12),
+                List.of(sequence), 1)).maxModelLen(limit).build()) {
             GenerationResult r = join(engine.submit(GenerationRequest.of(Prompt.ids(prompt)).withParams(params)));
-            assertEquals(IntStream.range(prompt.length, sequence.length).mapToObj(i -> sequence[i]).toList(), r.ids());
+            assertEquals(IntStream.range(prompt.length, limit).mapToObj(i -> sequence[i]).toList(), r.ids());
         }
+        double verifications = meters.summary("flexllm.spec.accepted_length").count();
+        assertTrue(verifications < (limit - prompt.length) / 6.0, "long chains were accepted: " + verifications
+                + " verifications for " + (limit - prompt.length) + " tokens");
     }
 
     @Test
