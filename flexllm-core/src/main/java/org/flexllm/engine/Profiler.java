@@ -20,6 +20,11 @@ import org.flexllm.schedule.Sequence;
  */
 final class Profiler {
     private static final int REPEATS = 3;
+    /**
+     * Tree tokens of the profiled verification: few, as speculation's trees beside small decode batches are, so
+     * that the rows stay on the bandwidth-bound path (GEMV), whose cost per extra row is a fraction of a decode's.
+     */
+    private static final int TREE_NODES = 7;
 
     private final CompiledModel model;
     private final PagedKvCache kv;
@@ -58,7 +63,7 @@ final class Profiler {
             }
         }
         if (speculates && large > small) {
-            profile.add(tree(small, Math.min(small, tokenBudget - 1)));
+            profile.add(tree(small, Math.min(TREE_NODES, tokenBudget - 1)));
         }
         if (finetunes) {
             profile.addAll(finetuning(small, large));

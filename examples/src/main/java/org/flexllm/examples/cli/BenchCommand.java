@@ -195,6 +195,7 @@ final class BenchCommand implements Callable<Integer> {
         var builder = LlmEngine.builder().model(model).tokenBudget(budget).maxSequences(batch).blockSize(BLOCK_SIZE)
                 .maxModelLen(BLOCK_SIZE * Math.ceilDiv(prompt + generate, BLOCK_SIZE)).kvCacheBytes(Long.MAX_VALUE)
                 .meterRegistry(meters);
+        coserve.decodeSlo().ifPresent(builder::slo);
         return (speculation == null ? builder : builder.speculation(speculation)).build();
     }
 

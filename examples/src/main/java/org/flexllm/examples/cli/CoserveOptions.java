@@ -131,6 +131,15 @@ final class CoserveOptions {
     }
 
     /**
+     * decode: the engine's default targets when {@code --slo-tpot-ms} is given (speculation sizes its trees to the
+     * tightest TPOT; a loose one lets them grow), with {@code --slo-ttft-ms} or a TTFT that never binds.
+     */
+    Optional<Slo> decodeSlo() {
+        return sloTpotMs == null ? Optional.empty()
+                : Optional.of(parameter(() -> new Slo(sloTtftMs == null ? 1e9 : sloTtftMs, sloTpotMs.get(0))));
+    }
+
+    /**
      * The factors of {@code --slo-auto}, or empty when the targets are given.
      *
      * @throws ParameterException when they conflict with the given targets, or the policy serves no requests
