@@ -22,6 +22,7 @@ import org.flexllm.graph.Pruning;
 import org.flexllm.peft.AdapterConfig;
 import org.flexllm.peft.TargetModules;
 import org.flexllm.sampling.SamplingParams;
+import org.flexllm.schedule.Policy;
 import org.flexllm.speculation.SpeculatorFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -192,7 +193,9 @@ final class BenchCommand implements Callable<Integer> {
     /** An engine for decode and prefill: the KV cache holds exactly B sequences, so nothing is ever preempted. */
     private LlmEngine engine(int budget, int prompt, int generate, SimpleMeterRegistry meters,
                              SpeculatorFactory speculation) {
-        var builder = LlmEngine.builder().model(model).tokenBudget(budget).maxSequences(batch).blockSize(BLOCK_SIZE)
+        // Inference-only: nothing here finetunes, so the start-up profile skips the finetuning passes.
+        var builder = LlmEngine.builder().model(model).policy(Policy.INFERENCE_ONLY).tokenBudget(budget)
+                .maxSequences(batch).blockSize(BLOCK_SIZE)
                 .maxModelLen(BLOCK_SIZE * Math.ceilDiv(prompt + generate, BLOCK_SIZE)).kvCacheBytes(Long.MAX_VALUE)
                 .meterRegistry(meters);
         coserve.decodeSlo().ifPresent(builder::slo);
