@@ -56,6 +56,17 @@ public final class Tokenizer {
     }
 
     /**
+     * The tokenizer of a GGUF file (llama.cpp's {@code tokenizer.ggml.*} keys, or an embedded
+     * {@code tokenizer.json}), encoding as the Hugging Face tokenizer of the same model does; see
+     * {@link GgufTokenizerJson}.
+     *
+     * @throws TokenizerFormatException when the metadata holds no tokenizer this library reads
+     */
+    public static Tokenizer fromGguf(org.flexllm.io.GgufMetadata metadata) {
+        return TokenizerFactory.fromGguf(metadata);
+    }
+
+    /**
      * A tokenizer for synthetic models without a {@code tokenizer.json}: ids 0..255 are the UTF-8 bytes,
      * 256 is BOS (added on encode with special tokens), 257 is EOS, and the ids after that up to
      * {@code vocabSize} are placeholders {@code <extra_N>} that encoding never produces.
