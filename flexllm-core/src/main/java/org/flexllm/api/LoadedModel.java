@@ -8,6 +8,7 @@ import org.flexllm.model.GgufCheckpoint;
 import org.flexllm.model.ModelConfig;
 import org.flexllm.model.ModelWeights;
 import org.flexllm.model.SyntheticModel;
+import org.flexllm.tensor.DType;
 import org.flexllm.tokenizer.GgufTokenizerJson;
 import org.flexllm.tokenizer.Tokenizer;
 
@@ -32,7 +33,9 @@ public record LoadedModel(ModelConfig config, ModelWeights weights, Tokenizer to
      */
     public static LoadedModel open(String model) {
         if (model.startsWith(SYNTHETIC)) {
-            SyntheticModel m = SyntheticModel.create(model.substring(SYNTHETIC.length()), SYNTHETIC_WEIGHT_SEED);
+            String[] nameAndType = model.substring(SYNTHETIC.length()).split(":", 2);
+            DType dtype = nameAndType.length == 2 ? DType.parse(nameAndType[1]) : DType.BF16;
+            SyntheticModel m = SyntheticModel.create(nameAndType[0], SYNTHETIC_WEIGHT_SEED, dtype);
             return new LoadedModel(m.config(), m.weights(), Tokenizer.bytes(m.config().vocabSize()), m);
         }
         Path folder = Path.of(model);

@@ -48,4 +48,49 @@ public final class DTypes {
                     dtype + " elements are not written one at a time: quantize whole blocks");
         }
     }
+
+    /** Row {@code row} of a matrix of {@code dst.length} columns, widened to f32 into {@code dst}. */
+    public static void readRow(DType dtype, MemorySegment data, long row, float[] dst) {
+        long first = row * dst.length;
+        if (dtype.isQuantized()) {
+            Quantized.dequantize(dtype, data, first, dst, 0, dst.length);
+            return;
+        }
+        for (int i = 0; i < dst.length; i++) {
+            dst[i] = read(dtype, data, first + i);
+        }
+    }
+
+    /** Stores {@code src} as row {@code row} of a matrix of {@code src.length} columns (whole blocks if quantized). */
+    public static void writeRow(DType dtype, float[] src, MemorySegment data, long row) {
+        if (dtype.isQuantized()) {
+            Quantized.quantize(dtype, src, 0, src.length, data, dtype.bytes(row * src.length));
+            return;
+        }
+        long first = row * src.length;
+        for (int i = 0; i < src.length; i++) {
+            write(dtype, data, first + i, src[i]);
+        }
+    }
+
+    /**
+     * {@code t} stored as {@code target} in memory of {@code arena} (rows converted in parallel, so the arena must
+     * be shared or global), or {@code t} itself when it already is.
+     *
+     * @throws IllegalArgumentException when {@code target} is quantized and rows are not whole blocks of it
+     */
+    public static Tensor convert(Tensor t, DType target, java.lang.foreign.Arena arena) {
+        if (t.dtype() == target) {
+            return t;
+        }
+        int cols = t.cols();
+        long rows = cols == 0 ? 0 : t.shape().elements() / cols;
+        MemorySegment out = arena.allocate(target.bytes(t.shape().elements()), 64);
+        java.util.stream.LongStream.range(0, rows).parallel().forEach(r -> {
+            float[] row = new float[cols];
+            readRow(t.dtype(), t.data(), r, row);
+            writeRow(target, row, out, r);
+        });
+        return new Tensor(t.name(), target, t.shape(), out);
+    }
 }

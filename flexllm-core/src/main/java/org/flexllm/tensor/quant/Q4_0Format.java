@@ -28,7 +28,10 @@ record Q4_0Format() implements BlockFormat {
         }
     }
 
-    /** As ggml: the scale maps the value of largest magnitude to −8, keeping its sign, so it is exact. */
+    /**
+     * As ggml: the scale maps the value of largest magnitude to −8, keeping its sign, so it is exact; values of
+     * the other sign reach at most +7, a step short of it.
+     */
     @Override
     public void encode(float[] src, int at, MemorySegment dst, long offset) {
         float extreme = 0;
@@ -37,7 +40,8 @@ record Q4_0Format() implements BlockFormat {
                 extreme = src[i];
             }
         }
-        float d = BlockFormat.putHalf(dst, offset, extreme / -8);
+        // 0 for an all-zero block, not -0.0, which would decode as -0.0.
+        float d = BlockFormat.putHalf(dst, offset, extreme == 0 ? 0 : extreme / -8);
         float id = BlockFormat.inverse(d);
         for (int i = 0; i < HALF_SIZE; i++) {
             int low = nibble(src[at + i] * id);
