@@ -24,8 +24,9 @@ import org.flexllm.tokenizer.Tokenizer;
 
 /**
  * Converts a model between a Hugging Face folder and a GGUF file, either way, storing its weights in a chosen
- * dtype. Matrices are rounded or quantized to it; vectors (norm weights, biases) stay F32 in GGUF, as in llama.cpp's
- * files; a matrix whose rows are not whole blocks of a quantized dtype is stored as F16 instead. The tokenizer
+ * dtype. Matrices are rounded or quantized to it, vectors (norm weights, biases) rounded to it; with a quantized
+ * dtype vectors stay F32, as in llama.cpp's files, and a matrix whose rows are not whole blocks of it is stored as
+ * F16 instead. The tokenizer
  * travels too: into GGUF as llama.cpp's keys plus the whole {@code tokenizer.json}, into a folder as
  * {@code tokenizer.json} and {@code tokenizer_config.json}.
  */
@@ -127,7 +128,7 @@ public final class ModelConverter {
             if (llamaLayout && GgufNames.isQueryOrKey(t.name())) {
                 t = RotaryRows.toGguf(t, GgufNames.isKey(t.name()) ? c.numKvHeads() : c.numHeads(), arena);
             }
-            DType target = t.shape().rank() == 1 ? DType.F32 : storable(t, dtype);
+            DType target = storable(t, dtype);
             Tensor converted = DTypes.convert(t, target, arena);
             tensors.add(new Tensor(name, converted.dtype(), converted.shape(), converted.data()));
         }
@@ -149,8 +150,14 @@ public final class ModelConverter {
         SafetensorsWriter.write(out.resolve(CheckpointTensors.SINGLE_FILE), tensors);
     }
 
-    /** {@code dtype}, or F16 for a matrix whose rows are not whole blocks of it. */
+    /** {@code dtype}; for a quantized one, F32 for a vector and F16 for a matrix whose rows are not whole blocks. */
     private static DType storable(Tensor t, DType dtype) {
+        if (!dtype.isQuantized()) {
+            return dtype;
+        }
+        if (t.shape().rank() == 1) {
+            return DType.F32;
+        }
         return t.cols() % dtype.blockSize() == 0 ? dtype : DType.F16;
     }
 
