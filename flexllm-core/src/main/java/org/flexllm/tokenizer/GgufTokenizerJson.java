@@ -115,6 +115,10 @@ public final class GgufTokenizerJson {
                 .map(NODES::textNode).toList()));
         model.put("byte_fallback", false);
         model.put("ignore_merges", pre.equals("llama-bpe") || pre.equals("llama3"));
+        if (pre.equals("qwen2")) {
+            // Qwen's tokenizer.json composes characters first (NFC); llama.cpp's qwen2 pre-tokenizer does too.
+            json.set("normalizer", type("NFC"));
+        }
         json.set("pre_tokenizer", preTokenizer(pre));
         json.set("decoder", type("ByteLevel"));
         json.set("post_processor", template(m, tokens, false));
