@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import org.flexllm.api.EngineBuilder;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
@@ -15,6 +16,7 @@ import org.flexllm.graph.Pruning;
 import org.flexllm.peft.AdapterConfig;
 import org.flexllm.peft.TargetModules;
 import org.flexllm.sampling.SamplingParams;
+import org.flexllm.tensor.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -73,8 +75,14 @@ final class BenchCommand implements Callable<Integer> {
     private Mode mode;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "A Hugging Face model folder, or synthetic:NAME (smollm-135m, llama-1b, llama-8b-2l, tiny).")
+            description = "A Hugging Face model folder, a GGUF file, or synthetic:NAME (smollm-135m, llama-1b,"
+                    + " llama-8b-2l, tiny).")
     private String model;
+
+    @Option(names = "--dtype", paramLabel = "TYPE", converter = DTypeOption.class,
+            description = "synthetic models only: how the weights are stored: bf16 (default), f16, f32, q8_0, q4_0"
+                    + " (q4_k, q6_k where the rows are whole 256-blocks).")
+    private DType dtype;
 
     @Option(names = "--batch", defaultValue = "1", paramLabel = "B", description = "Concurrent requests.")
     private int batch;
@@ -132,19 +140,19 @@ final class BenchCommand implements Callable<Integer> {
         int generate = mode == Mode.decode ? genLen : 1;
         validate(prompt, generate);
         if (mode == Mode.coserve) {
-            CoserveReport report = CoserveBench.run(coserve.config(model, prompt, genLen, loraR), coserve.sloAuto(),
+            CoserveReport report = CoserveBench.run(coserve.config(model(), prompt, genLen, loraR), coserve.sloAuto(),
                     coserve.plot(), spec.commandLine().getErr());
             printLine(json ? Json.line(report) : report.table());
             return 0;
         }
         if (mode == Mode.finetune) {
-            printFinetune(FinetuneBench.run(model, prompt, lora(), noPrune ? Pruning.KEEP_ALL : Pruning.PRUNED,
+            printFinetune(FinetuneBench.run(model(), prompt, lora(), noPrune ? Pruning.KEEP_ALL : Pruning.PRUNED,
                     warmup, repeat));
             return 0;
         }
         int budget = (int) Math.min(MAX_TOKEN_BUDGET, Math.max(512L, (long) batch * prompt));
         // The KV cache holds exactly B sequences of the rounded-up length, so nothing is ever preempted.
-        try (LlmEngine engine = LlmEngine.builder().model(model).tokenBudget(budget).maxSequences(batch)
+        try (LlmEngine engine = LlmEngine.builder().model(model()).tokenBudget(budget).maxSequences(batch)
                 .blockSize(BLOCK_SIZE).maxModelLen(BLOCK_SIZE * Math.ceilDiv(prompt + generate, BLOCK_SIZE))
                 .kvCacheBytes(Long.MAX_VALUE).build()) {
             var random = new SplittableRandom(0);
@@ -161,7 +169,14 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The model to open: {@code --model}, with {@code --dtype} appended to a synthetic one. */
+    private String model() {
+        return dtype == null ? model : model + ":" + dtype.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
     private void validate(int prompt, int generate) {
+        require(dtype == null || model.startsWith(EngineBuilder.SYNTHETIC),
+                "--dtype applies to synthetic models; convert a model folder with `flexllm convert --dtype`");
         require(batch >= 1, "--batch must be at least 1");
         require(prompt >= 1, "--prompt-len must be at least 1");
         require(mode != Mode.decode || generate >= 2,
@@ -209,9 +224,9 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private Report report(LlmEngine engine, int budget, int prompt, int generate, Run best) {
-        ModelCost cost = ModelCost.of(model, engine.config());
+        ModelCost cost = ModelCost.of(model(), engine.config());
         double bytesPerToken = weightBytesPerToken(cost, budget, prompt);
-        return new Report(mode.name(), model, engine.backend(), Runtime.getRuntime().availableProcessors(), batch,
+        return new Report(mode.name(), model(), engine.backend(), Runtime.getRuntime().availableProcessors(), batch,
                 prompt, generate, budget, warmup, repeat, "best", best.tokens(), best.nanos() / 1e9,
                 best.tokensPerSecond(), cost.streamedWeightBytes(), bytesPerToken,
                 bytesPerToken * best.tokensPerSecond() / 1e9,

@@ -59,6 +59,29 @@ class BenchCommandTest {
     }
 
     @Test
+    void syntheticModelsRunQuantizedAndCountTheirBytes() {
+        Cli.Result r = Cli.run("bench", "decode", "--model", "synthetic:tiny", "--dtype", "q8_0", "--gen-len", "4",
+                "--warmup", "0", "--repeat", "1", "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode json = r.json();
+        assertEquals("synthetic:tiny:q8_0", json.get("model").asText());
+        // tiny: 2 layers of hidden 64, kv 32, intermediate 160, a tied 512-row head; f32 norms beside Q8_0 blocks.
+        long matrices = 2 * (64 * (2 * 64 + 2 * 32) + 3 * 64 * 160) + 512 * 64;
+        long norms = (2 * 2 + 1) * 64;
+        assertEquals(matrices / 32 * 34 + norms * 4, json.get("weight_bytes").asLong());
+    }
+
+    @Test
+    void dtypeIsForSyntheticModels() {
+        Cli.Result r = Cli.run("bench", "decode", "--model", Cli.STORIES.toString(), "--dtype", "q4_0");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("convert"), r.err());
+        Cli.Result unknown = Cli.run("bench", "decode", "--model", "synthetic:tiny", "--dtype", "q3_k");
+        assertEquals(2, unknown.exitCode());
+        assertTrue(unknown.err().contains("q3_k"), unknown.err());
+    }
+
+    @Test
     void decodeNeedsTwoTokens() {
         Cli.Result r = Cli.run("bench", "decode", "--model", "synthetic:tiny", "--gen-len", "1");
         assertEquals(2, r.exitCode());
