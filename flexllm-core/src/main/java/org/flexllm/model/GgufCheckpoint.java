@@ -16,22 +16,15 @@ import org.flexllm.io.GgufFile;
  * views of the mapping, except the llama layout's q/k projections, whose rows are put in HF's rotary order
  * ({@link RotaryRows}). Valid until {@link #close()}.
  */
-public final class GgufCheckpoint implements AutoCloseable {
+public final class GgufCheckpoint extends MappedModel {
     /** The extension of GGUF files. */
     public static final String EXTENSION = ".gguf";
 
     private final GgufFile file;
-    private final ModelConfig config;
-    private final ModelWeights weights;
-    private final long weightBytes;
-    private final Arena arena;
 
     private GgufCheckpoint(GgufFile file, ModelConfig config, ModelWeights weights, long weightBytes, Arena arena) {
+        super(config, weights, weightBytes, arena);
         this.file = file;
-        this.config = config;
-        this.weights = weights;
-        this.weightBytes = weightBytes;
-        this.arena = arena;
     }
 
     /**
@@ -86,26 +79,5 @@ public final class GgufCheckpoint implements AutoCloseable {
     /** The file with its metadata (the tokenizer's among them). */
     public GgufFile file() {
         return file;
-    }
-
-    public ModelConfig config() {
-        return config;
-    }
-
-    public ModelWeights weights() {
-        return weights;
-    }
-
-    /** Bytes of all bound weights as stored, a tied lm_head counted once. */
-    public long weightBytes() {
-        return weightBytes;
-    }
-
-    /** Unmaps the file; the tensors of {@link #weights()} must not be used afterwards. Idempotent. */
-    @Override
-    public void close() {
-        if (arena.scope().isAlive()) {
-            arena.close();
-        }
     }
 }

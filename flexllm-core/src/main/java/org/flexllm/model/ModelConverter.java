@@ -56,25 +56,15 @@ public final class ModelConverter {
                     + "; write " + dtype + " as GGUF");
         }
         var gguf = GgufCheckpoint.locate(model);
-        try (Arena arena = Arena.ofShared()) {
-            if (gguf.isPresent()) {
-                try (GgufCheckpoint source = GgufCheckpoint.load(gguf.get())) {
-                    write(format, dtype, out, source.config(), source.weights(), new GgufTokenizer(source), arena);
-                }
-            } else {
-                try (Checkpoint source = Checkpoint.load(model)) {
-                    write(format, dtype, out, source.config(), source.weights(), new FolderTokenizer(model), arena);
-                }
+        try (Arena arena = Arena.ofShared();
+             MappedModel source = gguf.isPresent() ? GgufCheckpoint.load(gguf.get()) : Checkpoint.load(model)) {
+            TokenizerFiles tokenizer = source instanceof GgufCheckpoint g ? new GgufTokenizer(g)
+                    : new FolderTokenizer(model);
+            switch (format) {
+                case GGUF -> GgufWriter.write(out, ggufMetadata(source.config(), tokenizer, out),
+                        ggufTensors(source.config(), source.weights(), dtype, arena));
+                case SAFETENSORS -> writeFolder(out, source.config(), source.weights(), dtype, tokenizer, arena);
             }
-        }
-    }
-
-    private static void write(Format format, DType dtype, Path out, ModelConfig config, ModelWeights weights,
-            TokenizerFiles tokenizer, Arena arena) {
-        switch (format) {
-            case GGUF -> GgufWriter.write(out, ggufMetadata(config, tokenizer, out), ggufTensors(config, weights,
-                    dtype, arena));
-            case SAFETENSORS -> writeFolder(out, config, weights, dtype, tokenizer, arena);
         }
     }
 

@@ -5,8 +5,8 @@ import java.util.Optional;
 import org.flexllm.api.EngineBuilder;
 import org.flexllm.model.Checkpoint;
 import org.flexllm.model.GgufCheckpoint;
+import org.flexllm.model.MappedModel;
 import org.flexllm.model.ModelConfig;
-import org.flexllm.model.ModelWeights;
 import org.flexllm.tensor.DType;
 
 /**
@@ -45,19 +45,10 @@ record ModelCost(long streamedWeightBytes, long layerMatmulParams, long lmHeadPa
 
     private static long checkpointStreamedBytes(Path path) {
         Optional<Path> gguf = GgufCheckpoint.locate(path);
-        if (gguf.isPresent()) {
-            try (GgufCheckpoint checkpoint = GgufCheckpoint.load(gguf.get())) {
-                return streamed(checkpoint.config(), checkpoint.weights(), checkpoint.weightBytes());
-            }
+        try (MappedModel m = gguf.isPresent() ? GgufCheckpoint.load(gguf.get()) : Checkpoint.load(path)) {
+            long untiedEmbedding = m.config().tieWordEmbeddings() ? 0 : m.weights().embedTokens().data().byteSize();
+            return m.weightBytes() - untiedEmbedding;
         }
-        try (Checkpoint checkpoint = Checkpoint.load(path)) {
-            return streamed(checkpoint.config(), checkpoint.weights(), checkpoint.weightBytes());
-        }
-    }
-
-    private static long streamed(ModelConfig config, ModelWeights weights, long weightBytes) {
-        long untiedEmbedding = config.tieWordEmbeddings() ? 0 : weights.embedTokens().data().byteSize();
-        return weightBytes - untiedEmbedding;
     }
 
     /** FLOPs of the Linear layers for {@code tokens} tokens, {@code logitRows} of them through the lm_head. */

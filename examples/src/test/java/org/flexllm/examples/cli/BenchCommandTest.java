@@ -73,19 +73,20 @@ class BenchCommandTest {
 
     @Test
     void dtypeIsForSyntheticModels() {
-        Cli.Result r = Cli.run("bench", "decode", "--model", Cli.STORIES.toString(), "--dtype", "q4_0");
-        assertEquals(2, r.exitCode());
-        assertTrue(r.err().contains("convert"), r.err());
-        Cli.Result unknown = Cli.run("bench", "decode", "--model", "synthetic:tiny", "--dtype", "q3_k");
-        assertEquals(2, unknown.exitCode());
-        assertTrue(unknown.err().contains("q3_k"), unknown.err());
+        assertUsageError("convert", "bench", "decode", "--model", Cli.STORIES.toString(), "--dtype", "q4_0");
+        assertUsageError("q3_k", "bench", "decode", "--model", "synthetic:tiny", "--dtype", "q3_k");
     }
 
     @Test
     void decodeNeedsTwoTokens() {
-        Cli.Result r = Cli.run("bench", "decode", "--model", "synthetic:tiny", "--gen-len", "1");
+        assertUsageError("--gen-len", "bench", "decode", "--model", "synthetic:tiny", "--gen-len", "1");
+    }
+
+    /** The command line is refused (status 2) with a message that mentions {@code mentioned}. */
+    private static void assertUsageError(String mentioned, String... args) {
+        Cli.Result r = Cli.run(args);
         assertEquals(2, r.exitCode());
-        assertTrue(r.err().contains("--gen-len"), r.err());
+        assertTrue(r.err().contains(mentioned), r.err());
     }
 
     private static void assertAllNumbersPositive(JsonNode json) {

@@ -12,9 +12,6 @@ public sealed interface BlockFormat permits Q8_0Format, Q4_0Format, Q4_KFormat, 
     /** Little-endian f16 scales, as ggml writes them. */
     ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED;
 
-    /** The dtype whose blocks this format reads and writes. */
-    DType dtype();
-
     /** Writes the block at byte {@code offset} of {@code src} as f32 to {@code dst[at, at + blockSize)}. */
     void decode(MemorySegment src, long offset, float[] dst, int at);
 

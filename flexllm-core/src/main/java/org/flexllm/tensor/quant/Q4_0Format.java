@@ -2,7 +2,6 @@ package org.flexllm.tensor.quant;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import org.flexllm.tensor.DType;
 
 /**
  * Q4_0: an f16 scale d, then 16 bytes holding 32 nibbles q; weight i = d·(q − 8), with element i in the low
@@ -12,11 +11,6 @@ record Q4_0Format() implements BlockFormat {
     static final Q4_0Format INSTANCE = new Q4_0Format();
     private static final int HALF_SIZE = 16;
     private static final int QS = 2;
-
-    @Override
-    public DType dtype() {
-        return DType.Q4_0;
-    }
 
     @Override
     public void decode(MemorySegment src, long offset, float[] dst, int at) {

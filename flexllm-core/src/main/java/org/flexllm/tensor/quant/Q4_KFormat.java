@@ -2,7 +2,6 @@ package org.flexllm.tensor.quant;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import org.flexllm.tensor.DType;
 
 /**
  * Q4_K: a super-block of 256 weights in 8 sub-blocks of 32. Bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales
@@ -21,11 +20,6 @@ record Q4_KFormat() implements BlockFormat {
     private static final int QS = 16;
     private static final int MAX_SIX_BITS = 63;
     private static final int MAX_NIBBLE = 15;
-
-    @Override
-    public DType dtype() {
-        return DType.Q4_K;
-    }
 
     @Override
     public void decode(MemorySegment src, long offset, float[] dst, int at) {

@@ -2,7 +2,6 @@ package org.flexllm.tensor.quant;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import org.flexllm.tensor.DType;
 
 /**
  * Q6_K: a super-block of 256 weights in 16 sub-blocks of 16. Bytes: 128 of low 4 bits (ql), 64 of high 2 bits
@@ -19,11 +18,6 @@ record Q6_KFormat() implements BlockFormat {
     private static final int D = 208;
     private static final int OFFSET = 32;
     private static final int MAX_SCALE = 127;
-
-    @Override
-    public DType dtype() {
-        return DType.Q6_K;
-    }
 
     @Override
     public void decode(MemorySegment src, long offset, float[] dst, int at) {

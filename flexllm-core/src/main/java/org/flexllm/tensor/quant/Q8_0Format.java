@@ -2,18 +2,12 @@ package org.flexllm.tensor.quant;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import org.flexllm.tensor.DType;
 
 /** Q8_0: an f16 scale d, then 32 signed bytes q; weight = d·q. */
 record Q8_0Format() implements BlockFormat {
     static final Q8_0Format INSTANCE = new Q8_0Format();
     private static final int SIZE = 32;
     private static final int QS = 2;
-
-    @Override
-    public DType dtype() {
-        return DType.Q8_0;
-    }
 
     @Override
     public void decode(MemorySegment src, long offset, float[] dst, int at) {

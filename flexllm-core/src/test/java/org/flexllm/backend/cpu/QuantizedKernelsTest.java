@@ -36,52 +36,43 @@ class QuantizedKernelsTest {
         return cases.stream();
     }
 
+    /** {@code y = x·Wᵀ} (GEMV or GEMM by n) and {@code dx = dy·W}, LoRA's gradient through the frozen weight. */
     @ParameterizedTest(name = "{0} n={1} in={2} out={3}")
     @MethodSource("cases")
-    void matmulMatchesTheDequantizedProduct(DType dtype, int n, int in, int out) {
+    void productsMatchTheDequantizedProducts(DType dtype, int n, int in, int out) {
         Random random = new Random(7L * n + in + 31L * out);
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment x = TestData.floats(arena, random, (long) n * in);
             Tensor w = TestData.quantized(arena, random, dtype, out, in);
+            MemorySegment x = TestData.floats(arena, random, (long) n * in);
             MemorySegment y = arena.allocate((long) n * out * Float.BYTES, 64);
             Matmul.matmul(x, n, w, y, false);
-            for (int i = 0; i < n; i++) {
-                for (int o = 0; o < out; o++) {
-                    double expected = 0;
-                    double magnitude = 0;
-                    for (int k = 0; k < in; k++) {
-                        double product = (double) TestData.get(x, (long) i * in + k) * w.getFloat((long) o * in + k);
-                        expected += product;
-                        magnitude += Math.abs(product);
-                    }
-                    assertEquals(expected, TestData.get(y, (long) i * out + o), RELATIVE * magnitude + 1e-30,
-                            dtype + " y[" + i + ", " + o + "]");
-                }
-            }
+            assertProduct(dtype + " y", x, n, in, out, (o, k) -> w.getFloat((long) o * in + k), y);
+            MemorySegment dy = TestData.floats(arena, random, (long) n * out);
+            MemorySegment dx = arena.allocate((long) n * in * Float.BYTES, 64);
+            Matmul.transposed(dy, n, w, dx, false);
+            assertProduct(dtype + " dx", dy, n, out, in, (k, o) -> w.getFloat((long) o * in + k), dx);
         }
     }
 
-    @ParameterizedTest(name = "{0} n={1} in={2} out={3}")
-    @MethodSource("cases")
-    void gradientThroughAFrozenQuantizedWeightMatchesTheDequantizedProduct(DType dtype, int n, int in, int out) {
-        Random random = new Random(11L * n + in + 3L * out);
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment dy = TestData.floats(arena, random, (long) n * out);
-            Tensor w = TestData.quantized(arena, random, dtype, out, in);
-            MemorySegment dx = arena.allocate((long) n * in * Float.BYTES, 64);
-            Matmul.transposed(dy, n, w, dx, false);
-            for (int i = 0; i < n; i++) {
-                for (int k = 0; k < in; k++) {
-                    double expected = 0;
-                    double magnitude = 0;
-                    for (int o = 0; o < out; o++) {
-                        double product = (double) TestData.get(dy, (long) i * out + o) * w.getFloat((long) o * in + k);
-                        expected += product;
-                        magnitude += Math.abs(product);
-                    }
-                    assertEquals(expected, TestData.get(dx, (long) i * in + k), RELATIVE * magnitude + 1e-30,
-                            dtype + " dx[" + i + ", " + k + "]");
+    /** One factor of a product, read by (result column, summed index). */
+    private interface Factor {
+        double at(int column, int k);
+    }
+
+    /** {@code result[i, j] = Σ_k left[i, k]·right(j, k)} in double, within {@value #RELATIVE} of Σ|products|. */
+    private static void assertProduct(String what, MemorySegment left, int rows, int depth, int columns, Factor right,
+            MemorySegment result) {
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < columns; j++) {
+                double expected = 0;
+                double magnitude = 0;
+                for (int k = 0; k < depth; k++) {
+                    double product = TestData.get(left, (long) i * depth + k) * right.at(j, k);
+                    expected += product;
+                    magnitude += Math.abs(product);
                 }
+                assertEquals(expected, TestData.get(result, (long) i * columns + j), RELATIVE * magnitude + 1e-30,
+                        what + "[" + i + ", " + j + "]");
             }
         }
     }
