@@ -18,7 +18,8 @@ import org.flexllm.tensor.Tensor;
  * BF16 rows are widened in registers as they stream; F16 has no vector widening in registers (see
  * {@link Widen}), so its rows are widened into scratch a chunk of columns at a time, and so are quantized rows:
  * their blocks are decoded straight from the mapping into an L1-sized chunk ({@value #F16_CHUNK} columns, whole
- * blocks of every format), so memory streams the quantized bytes only. The cores split the weight rows.
+ * blocks of every format), so memory streams the quantized bytes only; Q8_0 and Q4_0 blocks are widened in
+ * registers instead ({@link BlockGemv}). The cores split the weight rows.
  */
 final class Gemv {
     static final int ROWS = 4;
@@ -49,6 +50,10 @@ final class Gemv {
             if (Widen.loadsInRegisters(w.dtype())) {
                 apply(o, w.dtype(), w.data(), rowStart(o), rowStart(o + 1), rowStart(o + 2), rowStart(o + 3), 0, in,
                         accumulate);
+                return;
+            }
+            if (BlockGemv.supports(w.dtype())) {
+                BlockGemv.apply(x, n, w, y, o, accumulate);
                 return;
             }
             // Chunks, so that reading the next rows from memory follows soon after the arithmetic on these.
