@@ -12,8 +12,11 @@ public sealed interface BlockFormat permits Q8_0Format, Q4_0Format, Q4_KFormat, 
     /** Little-endian f16 scales, as ggml writes them. */
     ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED;
 
-    /** Writes the block at byte {@code offset} of {@code src} as f32 to {@code dst[at, at + blockSize)}. */
-    void decode(MemorySegment src, long offset, float[] dst, int at);
+    /**
+     * Writes the block held in {@code block} (its bytes, copied out of the tensor: array reads are cheaper than a
+     * segment's checked ones, and C2 vectorizes loops over them) as f32 to {@code dst[at, at + blockSize)}.
+     */
+    void decode(byte[] block, float[] dst, int at);
 
     /**
      * Quantizes {@code src[at, at + blockSize)} into the block at byte {@code offset} of {@code dst}: a plain
@@ -36,9 +39,9 @@ public sealed interface BlockFormat permits Q8_0Format, Q4_0Format, Q4_KFormat, 
         };
     }
 
-    /** The f16 at byte {@code offset}, widened. */
-    static float half(MemorySegment src, long offset) {
-        return Float.float16ToFloat(src.get(HALF, offset));
+    /** The little-endian f16 at {@code block[at]}, widened. */
+    static float half(byte[] block, int at) {
+        return Float.float16ToFloat((short) (block[at] & 0xFF | block[at + 1] << 8));
     }
 
     /** Stores {@code value} as f16 at byte {@code offset} and returns the value the f16 holds. */

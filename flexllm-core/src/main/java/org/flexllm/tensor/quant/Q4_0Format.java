@@ -13,12 +13,13 @@ record Q4_0Format() implements BlockFormat {
     private static final int QS = 2;
 
     @Override
-    public void decode(MemorySegment src, long offset, float[] dst, int at) {
-        float d = BlockFormat.half(src, offset);
+    public void decode(byte[] block, float[] dst, int at) {
+        float d = BlockFormat.half(block, 0);
         for (int i = 0; i < HALF_SIZE; i++) {
-            int q = src.get(ValueLayout.JAVA_BYTE, offset + QS + i);
-            dst[at + i] = d * ((q & 0xF) - 8);
-            dst[at + i + HALF_SIZE] = d * (((q >> 4) & 0xF) - 8);
+            dst[at + i] = d * ((block[QS + i] & 0xF) - 8);
+        }
+        for (int i = 0; i < HALF_SIZE; i++) {
+            dst[at + i + HALF_SIZE] = d * (((block[QS + i] >> 4) & 0xF) - 8);
         }
     }
 

@@ -22,14 +22,22 @@ record Q4_KFormat() implements BlockFormat {
     private static final int MAX_NIBBLE = 15;
 
     @Override
-    public void decode(MemorySegment src, long offset, float[] dst, int at) {
-        float d = BlockFormat.half(src, offset);
-        float dmin = BlockFormat.half(src, offset + 2);
-        for (int j = 0; j < SUBS; j++) {
-            float scale = d * scale(src, offset, j);
-            float min = dmin * min(src, offset, j);
+    public void decode(byte[] block, float[] dst, int at) {
+        float d = BlockFormat.half(block, 0);
+        float dmin = BlockFormat.half(block, 2);
+        for (int chunk = 0; chunk < SUBS / 2; chunk++) {
+            int low = 2 * chunk;
+            float lowScale = d * scale(block, low);
+            float lowMin = dmin * min(block, low);
+            float highScale = d * scale(block, low + 1);
+            float highMin = dmin * min(block, low + 1);
+            int q = QS + chunk * SUB;
+            int out = at + chunk * 2 * SUB;
             for (int i = 0; i < SUB; i++) {
-                dst[at + j * SUB + i] = scale * quant(src, offset, j * SUB + i) - min;
+                dst[out + i] = lowScale * (block[q + i] & 0xF) - lowMin;
+            }
+            for (int i = 0; i < SUB; i++) {
+                dst[out + SUB + i] = highScale * ((block[q + i] >> 4) & 0xF) - highMin;
             }
         }
     }
@@ -70,18 +78,14 @@ record Q4_KFormat() implements BlockFormat {
         }
     }
 
-    private static int scale(MemorySegment src, long offset, int j) {
-        return j < 4 ? get(src, offset + SCALES + j) & MAX_SIX_BITS
-                : get(src, offset + SCALES + j + 4) & 0xF | (get(src, offset + SCALES + j - 4) >> 6) << 4;
+    private static int scale(byte[] block, int j) {
+        return j < 4 ? block[SCALES + j] & MAX_SIX_BITS
+                : block[SCALES + j + 4] & 0xF | (block[SCALES + j - 4] & 0xFF) >> 6 << 4;
     }
 
-    private static int min(MemorySegment src, long offset, int j) {
-        return j < 4 ? get(src, offset + SCALES + j + 4) & MAX_SIX_BITS
-                : get(src, offset + SCALES + j + 4) >> 4 | (get(src, offset + SCALES + j) >> 6) << 4;
-    }
-
-    private static int quant(MemorySegment src, long offset, int p) {
-        return get(src, offset + QS + quantByte(p)) >> quantShift(p) & 0xF;
+    private static int min(byte[] block, int j) {
+        return j < 4 ? block[SCALES + j + 4] & MAX_SIX_BITS
+                : (block[SCALES + j + 4] & 0xFF) >> 4 | (block[SCALES + j] & 0xFF) >> 6 << 4;
     }
 
     /** The byte of weight p's nibble: chunk p / 64 holds 32 bytes, shared by its two sub-blocks. */
@@ -104,10 +108,6 @@ record Q4_KFormat() implements BlockFormat {
 
     private static float max(float[] values) {
         return BlockFormat.absMax(values, 0, values.length);
-    }
-
-    private static int get(MemorySegment src, long at) {
-        return src.get(ValueLayout.JAVA_BYTE, at) & 0xFF;
     }
 
     private static void put(MemorySegment dst, long at, int value) {

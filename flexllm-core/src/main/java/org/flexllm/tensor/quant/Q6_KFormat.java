@@ -20,11 +20,25 @@ record Q6_KFormat() implements BlockFormat {
     private static final int MAX_SCALE = 127;
 
     @Override
-    public void decode(MemorySegment src, long offset, float[] dst, int at) {
-        float d = BlockFormat.half(src, offset + D);
-        for (int p = 0; p < SIZE; p++) {
-            float scale = d * src.get(ValueLayout.JAVA_BYTE, offset + SCALES + p / SUB);
-            dst[at + p] = scale * (quant(src, offset, p) - OFFSET);
+    public void decode(byte[] block, float[] dst, int at) {
+        float d = BlockFormat.half(block, D);
+        for (int half = 0; half < 2; half++) {
+            int ql = half * 64;
+            int qh = QH + half * 32;
+            int out = at + half * 128;
+            int scales = SCALES + half * 8;
+            for (int quarter = 0; quarter < 4; quarter++) {
+                int low = ql + quarter % 2 * 32;
+                int lowShift = quarter / 2 * 4;
+                int highShift = quarter * 2;
+                for (int sub = 0; sub < 2; sub++) {
+                    float scale = d * block[scales + quarter * 2 + sub];
+                    for (int l = sub * SUB; l < (sub + 1) * SUB; l++) {
+                        int q = (block[low + l] >> lowShift & 0xF) | (block[qh + l] >> highShift & 3) << 4;
+                        dst[out + quarter * 32 + l] = scale * (q - OFFSET);
+                    }
+                }
+            }
         }
     }
 
@@ -47,12 +61,6 @@ record Q6_KFormat() implements BlockFormat {
             or(dst, offset + lowByte(p), (q & 0xF) << lowShift(p));
             or(dst, offset + highByte(p), (q >> 4) << highShift(p));
         }
-    }
-
-    private static int quant(MemorySegment src, long offset, int p) {
-        int low = src.get(ValueLayout.JAVA_BYTE, offset + lowByte(p)) >> lowShift(p) & 0xF;
-        int high = src.get(ValueLayout.JAVA_BYTE, offset + highByte(p)) >> highShift(p) & 3;
-        return low | high << 4;
     }
 
     private static int lowByte(int p) {

@@ -10,10 +10,10 @@ record Q8_0Format() implements BlockFormat {
     private static final int QS = 2;
 
     @Override
-    public void decode(MemorySegment src, long offset, float[] dst, int at) {
-        float d = BlockFormat.half(src, offset);
+    public void decode(byte[] block, float[] dst, int at) {
+        float d = BlockFormat.half(block, 0);
         for (int i = 0; i < SIZE; i++) {
-            dst[at + i] = d * src.get(ValueLayout.JAVA_BYTE, offset + QS + i);
+            dst[at + i] = d * block[QS + i];
         }
     }
 

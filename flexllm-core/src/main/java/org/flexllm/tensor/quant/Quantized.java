@@ -1,6 +1,7 @@
 package org.flexllm.tensor.quant;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import org.flexllm.tensor.DType;
 
 /**
@@ -8,8 +9,15 @@ import org.flexllm.tensor.DType;
  * end inside a block decode that block into a per-thread buffer and copy the part asked for.
  */
 public final class Quantized {
-    /** The largest block of any format, decoded here when a range cuts it. */
-    private static final ThreadLocal<float[]> PARTIAL = ThreadLocal.withInitial(() -> new float[256]);
+    /** Per thread: the bytes of the block being decoded, and the whole block when a range cuts it. */
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+    private static final int LARGEST_BLOCK = 256;
+
+    private record Buffers(byte[] bytes, float[] partial) {
+        Buffers() {
+            this(new byte[LARGEST_BLOCK], new float[LARGEST_BLOCK]);
+        }
+    }
 
     private Quantized() {}
 
@@ -19,18 +27,20 @@ public final class Quantized {
      */
     public static void dequantize(DType dtype, MemorySegment data, long element, float[] dst, int at, int len) {
         BlockFormat format = BlockFormat.of(dtype);
+        Buffers buffers = BUFFERS.get();
         int size = dtype.blockSize();
         long block = element / size;
         int skip = (int) (element % size);
         while (len > 0) {
-            long offset = block * dtype.blockBytes();
+            MemorySegment.copy(data, ValueLayout.JAVA_BYTE, block * dtype.blockBytes(), buffers.bytes(), 0,
+                    dtype.blockBytes());
             if (skip == 0 && len >= size) {
-                format.decode(data, offset, dst, at);
+                format.decode(buffers.bytes(), dst, at);
                 at += size;
                 len -= size;
             } else {
-                float[] whole = PARTIAL.get();
-                format.decode(data, offset, whole, 0);
+                float[] whole = buffers.partial();
+                format.decode(buffers.bytes(), whole, 0);
                 int count = Math.min(size - skip, len);
                 System.arraycopy(whole, skip, dst, at, count);
                 at += count;

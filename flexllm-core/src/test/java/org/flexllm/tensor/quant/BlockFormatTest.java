@@ -85,7 +85,7 @@ class BlockFormatTest {
                 }
             }
             float[] decoded = new float[256];
-            Q4_KFormat.INSTANCE.decode(block, 0, decoded, 0);
+            Quantized.dequantize(DType.Q4_K, block, 0, decoded, 0, 256);
             for (int chunk = 0; chunk < 4; chunk++) {
                 for (int l = 0; l < 32; l++) {
                     int low = 2 * chunk;
@@ -121,7 +121,7 @@ class BlockFormatTest {
             }
             block.set(BlockFormat.HALF, 208, Float.floatToFloat16(0.125f));
             float[] decoded = new float[256];
-            Q6_KFormat.INSTANCE.decode(block, 0, decoded, 0);
+            Quantized.dequantize(DType.Q6_K, block, 0, decoded, 0, 256);
             for (int p = 0; p < 256; p++) {
                 assertEquals(0.125f * (p / 16 * 9 - 70) * (q[p] - 32), decoded[p], 1e-6, "weight " + p);
             }
