@@ -8,6 +8,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -160,7 +161,7 @@ public record GgufFile(Path path, int version, GgufMetadata metadata, SequencedM
             return shape;
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new InvalidGgufException(file, "tensor '" + name + "' has dimensions "
-                    + java.util.Arrays.toString(dims) + ", which are negative or overflow a long");
+                    + Arrays.toString(dims) + ", which are negative or overflow a long");
         }
     }
 

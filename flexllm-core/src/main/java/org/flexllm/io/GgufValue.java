@@ -1,5 +1,6 @@
 package org.flexllm.io;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -54,7 +55,7 @@ public record GgufValue(GgufType type, GgufType elementType, Object value) {
 
     public static GgufValue int32s(int[] values) {
         return new GgufValue(GgufType.ARRAY, GgufType.INT32,
-                java.util.Arrays.stream(values).mapToObj(v -> (Object) (long) v).toList());
+                Arrays.stream(values).mapToObj(v -> (Object) (long) v).toList());
     }
 
     /** The elements of an ARRAY. */

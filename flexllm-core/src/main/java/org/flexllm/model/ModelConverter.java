@@ -1,10 +1,12 @@
 package org.flexllm.model;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -201,7 +203,7 @@ public final class ModelConverter {
             for (String name : COPIED_FILES) {
                 if (Files.isRegularFile(source.resolve(name))) {
                     Files.copy(source.resolve(name), folder.resolve(name),
-                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                            StandardCopyOption.REPLACE_EXISTING);
                 }
             }
         }
@@ -228,7 +230,7 @@ public final class ModelConverter {
             }
             Files.writeString(folder.resolve("tokenizer.json"), GgufTokenizerJson.of(m).toPrettyString());
             Tokenizer tokenizer = Tokenizer.fromGguf(m);
-            var config = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+            var config = JsonNodeFactory.instance.objectNode();
             tokenizer.bosId().ifPresent(id -> config.put("bos_token", tokenizer.token(id)));
             tokenizer.eosId().ifPresent(id -> config.put("eos_token", tokenizer.token(id)));
             m.optionalString("tokenizer.chat_template").ifPresent(t -> config.put("chat_template", t));

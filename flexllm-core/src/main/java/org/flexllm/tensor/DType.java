@@ -1,5 +1,6 @@
 package org.flexllm.tensor;
 
+import java.util.Arrays;
 import java.util.Locale;
 
 /**
@@ -100,6 +101,6 @@ public enum DType {
             }
         }
         throw new IllegalArgumentException("unknown dtype '" + name + "'; known: "
-                + java.util.Arrays.toString(values()).toLowerCase(Locale.ROOT));
+                + Arrays.toString(values()).toLowerCase(Locale.ROOT));
     }
 }

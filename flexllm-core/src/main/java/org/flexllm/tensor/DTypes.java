@@ -1,7 +1,9 @@
 package org.flexllm.tensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.stream.LongStream;
 import org.flexllm.tensor.quant.Quantized;
 
 /** Scalar conversions between stored dtypes and f32. Kernels use vectorized versions of the same rules. */
@@ -79,14 +81,14 @@ public final class DTypes {
      *
      * @throws IllegalArgumentException when {@code target} is quantized and rows are not whole blocks of it
      */
-    public static Tensor convert(Tensor t, DType target, java.lang.foreign.Arena arena) {
+    public static Tensor convert(Tensor t, DType target, Arena arena) {
         if (t.dtype() == target) {
             return t;
         }
         int cols = t.cols();
         long rows = cols == 0 ? 0 : t.shape().elements() / cols;
         MemorySegment out = arena.allocate(target.bytes(t.shape().elements()), 64);
-        java.util.stream.LongStream.range(0, rows).parallel().forEach(r -> {
+        LongStream.range(0, rows).parallel().forEach(r -> {
             float[] row = new float[cols];
             readRow(t.dtype(), t.data(), r, row);
             writeRow(target, row, out, r);

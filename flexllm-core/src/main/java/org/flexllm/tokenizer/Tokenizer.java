@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import org.flexllm.io.GgufMetadata;
 
 /**
  * A Hugging Face tokenizer: text to token ids and back, as the Rust {@code tokenizers} library does it
@@ -62,7 +63,7 @@ public final class Tokenizer {
      *
      * @throws TokenizerFormatException when the metadata holds no tokenizer this library reads
      */
-    public static Tokenizer fromGguf(org.flexllm.io.GgufMetadata metadata) {
+    public static Tokenizer fromGguf(GgufMetadata metadata) {
         return TokenizerFactory.fromGguf(metadata);
     }
 

@@ -9,6 +9,7 @@ import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -120,9 +121,9 @@ class ModelConverterTest {
              LoadedModel converted = LoadedModel.open(folder.toString());
              LoadedModel again = LoadedModel.open(gguf.toString())) {
             for (String text : List.of("Once upon a time, a little bird", "Tom said: \"no!\"\n\nThe end.")) {
-                String expected = java.util.Arrays.toString(hf.tokenizer().encode(text, true));
-                assertEquals(expected, java.util.Arrays.toString(converted.tokenizer().encode(text, true)));
-                assertEquals(expected, java.util.Arrays.toString(again.tokenizer().encode(text, true)));
+                String expected = Arrays.toString(hf.tokenizer().encode(text, true));
+                assertEquals(expected, Arrays.toString(converted.tokenizer().encode(text, true)));
+                assertEquals(expected, Arrays.toString(again.tokenizer().encode(text, true)));
             }
         }
     }

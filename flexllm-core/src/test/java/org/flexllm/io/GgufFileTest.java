@@ -13,6 +13,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.SequencedMap;
@@ -78,12 +79,12 @@ class GgufFileTest {
     void truncatedFilesAreNamedTruncated() throws IOException {
         byte[] bytes = Files.readAllBytes(STORIES);
         for (int length : new int[] {0, 3, 7, 30, 5000, 14100, bytes.length - 1}) {
-            Path cut = write("cut" + length, java.util.Arrays.copyOf(bytes, length));
+            Path cut = write("cut" + length, Arrays.copyOf(bytes, length));
             var e = assertThrows(TruncatedGgufException.class, () -> open(cut), "cut at " + length);
             assertTrue(e.getMessage().contains(cut.toString()), e.getMessage());
         }
         var last = assertThrows(TruncatedGgufException.class,
-                () -> open(write("short", java.util.Arrays.copyOf(bytes, bytes.length - 1))));
+                () -> open(write("short", Arrays.copyOf(bytes, bytes.length - 1))));
         assertTrue(last.getMessage().contains("blk.4.ffn_norm.weight"), last.getMessage());
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SequencedMap;
 import org.flexllm.io.GgufMetadata;
@@ -37,8 +38,8 @@ class GgufTokenizerTest {
         Golden.lines(name).forEach(line -> {
             int[] withSpecial = gguf.encode(line.text(), true);
             int[] plain = gguf.encode(line.text(), false);
-            if (!java.util.Arrays.equals(line.ids("ids"), withSpecial)
-                    || !java.util.Arrays.equals(line.ids("ids_no_special"), plain)) {
+            if (!Arrays.equals(line.ids("ids"), withSpecial)
+                    || !Arrays.equals(line.ids("ids_no_special"), plain)) {
                 failures.add(line.id());
             }
         });

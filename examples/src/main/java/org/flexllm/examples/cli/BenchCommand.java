@@ -3,6 +3,7 @@ package org.flexllm.examples.cli;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -171,7 +172,7 @@ final class BenchCommand implements Callable<Integer> {
 
     /** The model to open: {@code --model}, with {@code --dtype} appended to a synthetic one. */
     private String model() {
-        return dtype == null ? model : model + ":" + dtype.name().toLowerCase(java.util.Locale.ROOT);
+        return dtype == null ? model : model + ":" + dtype.name().toLowerCase(Locale.ROOT);
     }
 
     private void validate(int prompt, int generate) {
