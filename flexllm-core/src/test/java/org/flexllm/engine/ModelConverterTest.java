@@ -10,11 +10,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Random;
+import java.util.SequencedMap;
 import java.util.stream.Stream;
 import org.flexllm.FlexLlmException;
+import org.flexllm.Shared;
 import org.flexllm.api.LoadedModel;
+import org.flexllm.io.GgufFile;
+import org.flexllm.io.GgufValue;
+import org.flexllm.io.GgufWriter;
 import org.flexllm.io.SafetensorsFile;
 import org.flexllm.io.SafetensorsWriter;
 import org.flexllm.model.Architecture;
@@ -22,6 +28,7 @@ import org.flexllm.model.ModelConfig;
 import org.flexllm.model.ModelConfigs;
 import org.flexllm.model.ModelConverter;
 import org.flexllm.model.ModelConverter.Format;
+import org.flexllm.model.Rope;
 import org.flexllm.model.RopeScaling;
 import org.flexllm.tensor.DType;
 import org.flexllm.tensor.DTypes;
@@ -124,6 +131,32 @@ class ModelConverterTest {
                 String expected = Arrays.toString(hf.tokenizer().encode(text, true));
                 assertEquals(expected, Arrays.toString(converted.tokenizer().encode(text, true)));
                 assertEquals(expected, Arrays.toString(again.tokenizer().encode(text, true)));
+            }
+        }
+    }
+
+    /** llama.cpp writes Llama 3 rope scaling as a tensor of per-frequency divisors, not as keys. */
+    @Test
+    void llamaCppsRopeFreqsTensorReadsAsLlama3Scaling() {
+        Path ours = dir.resolve("keys.gguf");
+        ModelConverter.convert(Shared.resolve("golden/models/llama3-rope-scaling"), Format.GGUF, DType.F32, ours);
+        Path theirs = dir.resolve("rope_freqs.gguf");
+        try (Arena arena = Arena.ofShared(); LoadedModel expected = LoadedModel.open(ours.toString())) {
+            GgufFile file = GgufFile.open(ours, arena);
+            SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>(file.metadata().values());
+            metadata.keySet().removeIf(key -> key.startsWith("llama.rope.scaling."));
+            ModelConfig c = expected.config();
+            double[] plain = Rope.inverseFrequencies(c.headDim(), c.ropeTheta(), RopeScaling.NONE);
+            double[] scaled = Rope.inverseFrequencies(c.headDim(), c.ropeTheta(), c.ropeScaling());
+            var divisors = arena.allocate((long) plain.length * Float.BYTES);
+            for (int i = 0; i < plain.length; i++) {
+                DTypes.write(DType.F32, divisors, i, (float) (plain[i] / scaled[i]));
+            }
+            List<Tensor> tensors = new ArrayList<>(file.tensors().values());
+            tensors.add(new Tensor("rope_freqs.weight", DType.F32, Shape.of(plain.length), divisors));
+            GgufWriter.write(theirs, metadata, tensors);
+            try (LoadedModel actual = LoadedModel.open(theirs.toString())) {
+                assertEquals(c.ropeScaling(), actual.config().ropeScaling());
             }
         }
     }
