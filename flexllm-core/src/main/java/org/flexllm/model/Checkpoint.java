@@ -12,27 +12,20 @@ import java.nio.file.Path;
  * <p>The folder holds {@code config.json}, optionally {@code generation_config.json}, and either
  * {@code model.safetensors.index.json} with the shards it names, or {@code model.safetensors}.
  */
-public final class Checkpoint implements AutoCloseable {
+public final class Checkpoint extends MappedModel {
     /** The model config file of a folder. */
     public static final String CONFIG_FILE = "config.json";
     /** The optional generation settings file of a folder. */
     public static final String GENERATION_CONFIG_FILE = "generation_config.json";
 
     private final Path folder;
-    private final ModelConfig config;
     private final GenerationDefaults generationDefaults;
-    private final ModelWeights weights;
-    private final long weightBytes;
-    private final Arena arena;
 
     private Checkpoint(Path folder, ModelConfig config, GenerationDefaults generationDefaults,
                        ModelWeights weights, long weightBytes, Arena arena) {
+        super(config, weights, weightBytes, arena);
         this.folder = folder;
-        this.config = config;
         this.generationDefaults = generationDefaults;
-        this.weights = weights;
-        this.weightBytes = weightBytes;
-        this.arena = arena;
     }
 
     /**
@@ -72,29 +65,8 @@ public final class Checkpoint implements AutoCloseable {
         return folder;
     }
 
-    public ModelConfig config() {
-        return config;
-    }
-
     /** The folder's {@code generation_config.json}, or {@link GenerationDefaults#NONE} without one. */
     public GenerationDefaults generationDefaults() {
         return generationDefaults;
-    }
-
-    public ModelWeights weights() {
-        return weights;
-    }
-
-    /** Bytes of all bound weights as stored, a tied lm_head counted once. */
-    public long weightBytes() {
-        return weightBytes;
-    }
-
-    /** Unmaps the weight files; the tensors of {@link #weights()} must not be used afterwards. Idempotent. */
-    @Override
-    public void close() {
-        if (arena.scope().isAlive()) {
-            arena.close();
-        }
     }
 }

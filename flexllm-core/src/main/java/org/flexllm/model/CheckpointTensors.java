@@ -18,7 +18,7 @@ import org.flexllm.tensor.Tensor;
  * names, or else {@code model.safetensors}. Other safetensors files in the folder (adapters, stale or
  * consolidated copies) are never opened.
  */
-final class CheckpointTensors {
+final class CheckpointTensors implements TensorSource {
     static final String INDEX_FILE = "model.safetensors.index.json";
     static final String SINGLE_FILE = "model.safetensors";
 
@@ -47,13 +47,8 @@ final class CheckpointTensors {
         return new CheckpointTensors(fileOf, files);
     }
 
-    /**
-     * The tensor {@code name}, which must have the shape the config implies.
-     *
-     * @throws MissingTensorException when no weight file has it
-     * @throws TensorShapeException   when its shape differs
-     */
-    Tensor tensor(String name, Shape expected) {
+    @Override
+    public Tensor tensor(String name, Shape expected) {
         SafetensorsFile file = fileOf.get(name);
         if (file == null) {
             throw new MissingTensorException(name, files);

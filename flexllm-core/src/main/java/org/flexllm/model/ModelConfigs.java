@@ -1,5 +1,10 @@
 package org.flexllm.model;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -66,6 +71,55 @@ public final class ModelConfigs {
         } catch (IllegalArgumentException e) {
             throw new InvalidConfigException(configJson, e.getMessage(), e);
         }
+    }
+
+    /**
+     * The {@code config.json} text of {@code config}, with {@code torch_dtype} naming how its weights are stored:
+     * what {@link #read} reads back to an equal config (the end-of-sequence ids of a folder's
+     * {@code generation_config.json} included).
+     */
+    public static String toJson(ModelConfig config, String torchDtype) {
+        ObjectNode json = JsonNodeFactory.instance.objectNode();
+        json.putArray("architectures").add(hfClass(config.architecture()));
+        json.put("model_type", modelType(config.architecture()));
+        json.put("hidden_size", config.hiddenSize());
+        json.put("intermediate_size", config.intermediateSize());
+        json.put("num_hidden_layers", config.numLayers());
+        json.put("num_attention_heads", config.numHeads());
+        json.put("num_key_value_heads", config.numKvHeads());
+        json.put("head_dim", config.headDim());
+        json.put("vocab_size", config.vocabSize());
+        json.put("rms_norm_eps", config.rmsNormEps());
+        json.put("rope_theta", config.ropeTheta());
+        json.set("rope_scaling", ropeScalingJson(config.ropeScaling()));
+        json.put("max_position_embeddings", config.maxPositionEmbeddings());
+        json.put("tie_word_embeddings", config.tieWordEmbeddings());
+        if (config.architecture() == Architecture.LLAMA) {
+            json.put("attention_bias", config.oBias());
+            json.put("mlp_bias", config.mlpBias());
+        }
+        json.put("hidden_act", "silu");
+        if (config.bosTokenId() >= 0) {
+            json.put("bos_token_id", config.bosTokenId());
+        }
+        ArrayNode eos = json.putArray("eos_token_id");
+        config.eosTokenIds().forEach(eos::add);
+        json.put("torch_dtype", torchDtype);
+        return json.toPrettyString();
+    }
+
+    private static JsonNode ropeScalingJson(RopeScaling s) {
+        ObjectNode json = JsonNodeFactory.instance.objectNode();
+        switch (s.type()) {
+            case NONE -> {
+                return NullNode.getInstance();
+            }
+            case LINEAR -> json.put("rope_type", "linear").put("factor", s.factor());
+            case LLAMA3 -> json.put("rope_type", "llama3").put("factor", s.factor())
+                    .put("low_freq_factor", s.lowFreqFactor()).put("high_freq_factor", s.highFreqFactor())
+                    .put("original_max_position_embeddings", s.originalMaxPositionEmbeddings());
+        }
+        return json;
     }
 
     /** The HF model class a {@code config.json} lists under {@code architectures}. */

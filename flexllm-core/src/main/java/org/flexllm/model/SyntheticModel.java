@@ -2,7 +2,6 @@ package org.flexllm.model;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -15,9 +14,11 @@ import org.flexllm.tensor.Shape;
 import org.flexllm.tensor.Tensor;
 
 /**
- * A random-weight bf16 model of a real model's shape, built in memory: for benchmarks, demos and tests
+ * A random-weight model of a real model's shape, built in memory: for benchmarks, demos and tests
  * without downloads. Weights are uniform with the variance that keeps activations of order one
- * ({@code 1/in} for a Linear), norm weights are one. Token ids 256 and 257 are BOS and EOS, matching
+ * ({@code 1/in} for a Linear), norm weights are one. They are stored as bf16 by default, or in any
+ * {@link DType}: drawn as f32 a row at a time and rounded or quantized into it (norm weights of a quantized
+ * model stay f32, as in llama.cpp's files). Token ids 256 and 257 are BOS and EOS, matching
  * the byte-level tokenizer that goes with these models.
  */
 public final class SyntheticModel implements AutoCloseable {
@@ -59,58 +60,83 @@ public final class SyntheticModel implements AutoCloseable {
                 1e-5f, theta, scaling, maxPos, tied, false, false, false, BOS, List.of(EOS));
     }
 
-    /** Builds the named model with weights drawn from {@code seed}. */
+    /** Builds the named model with bf16 weights drawn from {@code seed}. */
     public static SyntheticModel create(String name, long seed) {
+        return create(name, seed, DType.BF16);
+    }
+
+    /**
+     * Builds the named model with weights drawn from {@code seed}, stored as {@code dtype}.
+     *
+     * @throws FlexLlmException when {@code dtype} is quantized and the model's rows are not whole blocks of it
+     */
+    public static SyntheticModel create(String name, long seed, DType dtype) {
         ModelConfig c = config(name);
+        if (c.hiddenSize() % dtype.blockSize() != 0 || c.intermediateSize() % dtype.blockSize() != 0) {
+            throw new FlexLlmException("synthetic:" + name + " has rows of " + c.hiddenSize() + " and "
+                    + c.intermediateSize() + " weights, not whole " + dtype + " blocks of " + dtype.blockSize());
+        }
         Arena arena = Arena.ofShared();
-        var rng = new SplittableRandom(seed);
-        Tensor embed = random(arena, rng, "model.embed_tokens.weight", c.vocabSize(), c.hiddenSize(), 1.0);
-        List<LayerWeights> layers = new ArrayList<>();
-        for (int l = 0; l < c.numLayers(); l++) {
-            String p = "model.layers." + l + ".";
-            layers.add(new LayerWeights(
-                    ones(arena, p + "input_layernorm.weight", c.hiddenSize()),
-                    linear(arena, rng, p + "self_attn.q_proj", c.qDim(), c.hiddenSize()),
-                    linear(arena, rng, p + "self_attn.k_proj", c.kvDim(), c.hiddenSize()),
-                    linear(arena, rng, p + "self_attn.v_proj", c.kvDim(), c.hiddenSize()),
-                    linear(arena, rng, p + "self_attn.o_proj", c.hiddenSize(), c.qDim()),
-                    ones(arena, p + "post_attention_layernorm.weight", c.hiddenSize()),
-                    linear(arena, rng, p + "mlp.gate_proj", c.intermediateSize(), c.hiddenSize()),
-                    linear(arena, rng, p + "mlp.up_proj", c.intermediateSize(), c.hiddenSize()),
-                    linear(arena, rng, p + "mlp.down_proj", c.hiddenSize(), c.intermediateSize())));
+        try {
+            return new SyntheticModel(c, new Builder(arena, new SplittableRandom(seed), dtype).build(c), arena);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
         }
-        Tensor norm = ones(arena, "model.norm.weight", c.hiddenSize());
-        Tensor head = c.tieWordEmbeddings() ? embed
-                : random(arena, rng, "lm_head.weight", c.vocabSize(), c.hiddenSize(), 1.0 / c.hiddenSize());
-        return new SyntheticModel(c, new ModelWeights(embed, layers, norm, head), arena);
     }
 
-    private static LinearWeights linear(Arena arena, SplittableRandom rng, String name, int out, int in) {
-        return new LinearWeights(random(arena, rng, name + ".weight", out, in, 1.0 / in), null);
-    }
-
-    private static Tensor ones(Arena arena, String name, int dim) {
-        MemorySegment data = arena.allocate((long) dim * 2, 64);
-        for (int i = 0; i < dim; i++) {
-            DTypes.write(DType.BF16, data, i, 1f);
-        }
-        return new Tensor(name, DType.BF16, Shape.of(dim), data);
-    }
-
-    /** Uniform in ±sqrt(3·variance), rows filled in parallel from per-row streams split off {@code rng}. */
-    private static Tensor random(Arena arena, SplittableRandom rng, String name, int rows, int cols, double variance) {
-        MemorySegment data = arena.allocate((long) rows * cols * 2, 64);
-        float bound = (float) Math.sqrt(3 * variance);
-        long seed = rng.nextLong();
-        IntStream.range(0, rows).parallel().forEach(r -> {
-            var rowRng = new SplittableRandom(seed + r * 0x9E3779B97F4A7C15L);
-            long base = (long) r * cols;
-            for (int c = 0; c < cols; c++) {
-                float u = (float) rowRng.nextDouble(-1, 1) * bound;
-                data.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, base + c, DTypes.floatToBf16(u));
+    /** Draws the tensors of one model. */
+    private record Builder(Arena arena, SplittableRandom rng, DType dtype) {
+        ModelWeights build(ModelConfig c) {
+            Tensor embed = random("model.embed_tokens.weight", c.vocabSize(), c.hiddenSize(), 1.0);
+            List<LayerWeights> layers = new ArrayList<>();
+            for (int l = 0; l < c.numLayers(); l++) {
+                String p = "model.layers." + l + ".";
+                layers.add(new LayerWeights(
+                        ones(p + "input_layernorm.weight", c.hiddenSize()),
+                        linear(p + "self_attn.q_proj", c.qDim(), c.hiddenSize()),
+                        linear(p + "self_attn.k_proj", c.kvDim(), c.hiddenSize()),
+                        linear(p + "self_attn.v_proj", c.kvDim(), c.hiddenSize()),
+                        linear(p + "self_attn.o_proj", c.hiddenSize(), c.qDim()),
+                        ones(p + "post_attention_layernorm.weight", c.hiddenSize()),
+                        linear(p + "mlp.gate_proj", c.intermediateSize(), c.hiddenSize()),
+                        linear(p + "mlp.up_proj", c.intermediateSize(), c.hiddenSize()),
+                        linear(p + "mlp.down_proj", c.hiddenSize(), c.intermediateSize())));
             }
-        });
-        return new Tensor(name, DType.BF16, Shape.of(rows, cols), data);
+            Tensor norm = ones("model.norm.weight", c.hiddenSize());
+            Tensor head = c.tieWordEmbeddings() ? embed
+                    : random("lm_head.weight", c.vocabSize(), c.hiddenSize(), 1.0 / c.hiddenSize());
+            return new ModelWeights(embed, layers, norm, head);
+        }
+
+        private LinearWeights linear(String name, int out, int in) {
+            return new LinearWeights(random(name + ".weight", out, in, 1.0 / in), null);
+        }
+
+        private Tensor ones(String name, int dim) {
+            DType vectorType = dtype.isQuantized() ? DType.F32 : dtype;
+            MemorySegment data = arena.allocate(vectorType.bytes(dim), 64);
+            for (int i = 0; i < dim; i++) {
+                DTypes.write(vectorType, data, i, 1f);
+            }
+            return new Tensor(name, vectorType, Shape.of(dim), data);
+        }
+
+        /** Uniform in ±sqrt(3·variance), rows filled in parallel from per-row streams split off {@code rng}. */
+        private Tensor random(String name, int rows, int cols, double variance) {
+            MemorySegment data = arena.allocate(dtype.bytes((long) rows * cols), 64);
+            float bound = (float) Math.sqrt(3 * variance);
+            long seed = rng.nextLong();
+            IntStream.range(0, rows).parallel().forEach(r -> {
+                var rowRng = new SplittableRandom(seed + r * 0x9E3779B97F4A7C15L);
+                float[] row = new float[cols];
+                for (int c = 0; c < cols; c++) {
+                    row[c] = (float) rowRng.nextDouble(-1, 1) * bound;
+                }
+                DTypes.writeRow(dtype, row, data, r);
+            });
+            return new Tensor(name, dtype, Shape.of(rows, cols), data);
+        }
     }
 
     public ModelConfig config() {

@@ -5,13 +5,16 @@ import java.util.stream.IntStream;
 import org.flexllm.tensor.Shape;
 import org.flexllm.tensor.Tensor;
 
-/** Binds the Hugging Face tensor names of a LLaMA-family checkpoint to {@link ModelWeights}, checking shapes. */
+/**
+ * Binds the Hugging Face tensor names of a LLaMA-family checkpoint (a folder's, or a GGUF file's translated) to
+ * {@link ModelWeights}, checking shapes.
+ */
 final class WeightBinder {
     private final ModelConfig config;
-    private final CheckpointTensors tensors;
+    private final TensorSource tensors;
     private long boundBytes;
 
-    WeightBinder(ModelConfig config, CheckpointTensors tensors) {
+    WeightBinder(ModelConfig config, TensorSource tensors) {
         this.config = config;
         this.tensors = tensors;
     }

@@ -9,11 +9,15 @@ import java.lang.foreign.MemorySegment;
  * @param name  the checkpoint name, e.g. {@code model.layers.0.self_attn.q_proj.weight}
  * @param dtype the stored element type; kernels convert to f32 as they read
  * @param shape dimensions, outermost first; a Linear weight is {@code [out, in]}
- * @param data  exactly {@code shape.elements() * dtype.byteSize()} bytes
+ * @param data  exactly {@code dtype.bytes(shape.elements())} bytes (a quantized matrix: whole blocks per row)
  */
 public record Tensor(String name, DType dtype, Shape shape, MemorySegment data) {
     public Tensor {
-        long expected = shape.elements() * dtype.byteSize();
+        if (dtype.isQuantized() && shape.rank() > 0 && shape.dim(shape.rank() - 1) % dtype.blockSize() != 0) {
+            throw new IllegalArgumentException("tensor '" + name + "' " + dtype + shape + ": rows of "
+                    + shape.dim(shape.rank() - 1) + " elements are not whole blocks of " + dtype.blockSize());
+        }
+        long expected = dtype.bytes(shape.elements());
         if (data.byteSize() != expected) {
             throw new IllegalArgumentException("tensor '" + name + "' " + dtype + shape + " needs " + expected
                     + " bytes but has " + data.byteSize());

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import org.flexllm.io.GgufMetadata;
 
 /**
  * A Hugging Face tokenizer: text to token ids and back, as the Rust {@code tokenizers} library does it
@@ -53,6 +54,17 @@ public final class Tokenizer {
      */
     public static Tokenizer load(Path fileOrFolder) {
         return TokenizerFactory.load(fileOrFolder);
+    }
+
+    /**
+     * The tokenizer of a GGUF file (llama.cpp's {@code tokenizer.ggml.*} keys, or an embedded
+     * {@code tokenizer.json}), encoding as the Hugging Face tokenizer of the same model does; see
+     * {@link GgufTokenizerJson}.
+     *
+     * @throws TokenizerFormatException when the metadata holds no tokenizer this library reads
+     */
+    public static Tokenizer fromGguf(GgufMetadata metadata) {
+        return TokenizerFactory.fromGguf(metadata);
     }
 
     /**

@@ -7,8 +7,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.flexllm.io.GgufMetadata;
 
-/** Builds tokenizers: from {@code tokenizer.json} files, and the built-in byte tokenizer. */
+/** Builds tokenizers: from {@code tokenizer.json} files, from GGUF metadata, and the built-in byte tokenizer. */
 final class TokenizerFactory {
     private static final String FILE = "tokenizer.json";
     private static final int BYTE_TOKENIZER_BOS = 256;
@@ -19,7 +20,24 @@ final class TokenizerFactory {
 
     static Tokenizer load(Path fileOrFolder) {
         Path file = Files.isDirectory(fileOrFolder) ? fileOrFolder.resolve(FILE) : fileOrFolder;
-        JsonField json = JsonField.read(file);
+        return fromJson(JsonField.read(file), TokenizerConfig.read(file.toAbsolutePath().getParent()));
+    }
+
+    /** The tokenizer of a GGUF file's metadata, through its equivalent {@code tokenizer.json}. */
+    static Tokenizer fromGguf(GgufMetadata metadata) {
+        JsonField json = new JsonField(metadata.file(), "", GgufTokenizerJson.of(metadata));
+        List<String> tokens = metadata.strings("tokenizer.ggml.tokens");
+        return fromJson(json, new TokenizerConfig(token(metadata, tokens, "tokenizer.ggml.bos_token_id"),
+                token(metadata, tokens, "tokenizer.ggml.eos_token_id"),
+                metadata.optionalString("tokenizer.chat_template"), metadata.file().toString()));
+    }
+
+    private static Optional<String> token(GgufMetadata metadata, List<String> tokens, String key) {
+        long id = metadata.optionalInteger(key).orElse(-1);
+        return id >= 0 && id < tokens.size() ? Optional.of(tokens.get((int) id)) : Optional.empty();
+    }
+
+    private static Tokenizer fromJson(JsonField json, TokenizerConfig config) {
         Normalizer normalizer = json.find("normalizer").map(Normalizer::read).orElse(Normalizer.NONE);
         List<AddedToken> addedTokens = json.find("added_tokens")
                 .map(tokens -> tokens.elements().stream().map(AddedToken::read).toList())
@@ -30,7 +48,7 @@ final class TokenizerFactory {
                 BpeModel.read(json.get("model")),
                 json.find("post_processor").map(PostProcessor::read).orElse(PostProcessor.NONE),
                 json.find("decoder").map(Decoder::read).orElse(Decoder.NONE),
-                TokenizerConfig.read(file.toAbsolutePath().getParent()));
+                config);
     }
 
     static Tokenizer bytes(int vocabSize) {

@@ -51,8 +51,13 @@ final class Golden {
 
     /** The tokenizer {@code meta.json} names for {@code name}, loaded once per test run. */
     static Tokenizer tokenizer(String name) {
-        return TOKENIZERS.computeIfAbsent(name, n -> Tokenizer.load(SHARED.resolve(
-                read(DIR.resolve("meta.json")).get("tokenizers").get(n).get("tokenizer_dir").textValue())));
+        return TOKENIZERS.computeIfAbsent(name, n -> Tokenizer.load(folder(n)));
+    }
+
+    /** The folder of the tokenizer {@code meta.json} names for {@code name}. */
+    static Path folder(String name) {
+        return SHARED.resolve(read(DIR.resolve("meta.json")).get("tokenizers").get(name).get("tokenizer_dir")
+                .textValue());
     }
 
     /** Every line of every golden file, as (line) arguments. */

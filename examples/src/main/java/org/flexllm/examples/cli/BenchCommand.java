@@ -4,9 +4,11 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import org.flexllm.api.EngineBuilder;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
@@ -24,6 +26,7 @@ import org.flexllm.peft.TargetModules;
 import org.flexllm.sampling.SamplingParams;
 import org.flexllm.schedule.Policy;
 import org.flexllm.speculation.SpeculatorFactory;
+import org.flexllm.tensor.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -88,8 +91,14 @@ final class BenchCommand implements Callable<Integer> {
     private Mode mode;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "A Hugging Face model folder, or synthetic:NAME (smollm-135m, llama-1b, llama-8b-2l, tiny).")
+            description = "A Hugging Face model folder, a GGUF file, or synthetic:NAME (smollm-135m, llama-1b,"
+                    + " llama-8b-2l, tiny).")
     private String model;
+
+    @Option(names = "--dtype", paramLabel = "TYPE", converter = DTypeOption.class,
+            description = "synthetic models only: how the weights are stored: bf16 (default), f16, f32, q8_0, q4_0"
+                    + " (q4_k, q6_k where the rows are whole 256-blocks).")
+    private DType dtype;
 
     @Option(names = "--batch", defaultValue = "1", paramLabel = "B", description = "Concurrent requests.")
     private int batch;
@@ -157,13 +166,13 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         if (mode == Mode.coserve) {
-            CoserveReport report = CoserveBench.run(coserve.config(model, prompt, genLen, loraR), coserve.sloAuto(),
+            CoserveReport report = CoserveBench.run(coserve.config(model(), prompt, genLen, loraR), coserve.sloAuto(),
                     coserve.plot(), spec.commandLine().getErr());
             printLine(json ? Json.line(report) : report.table());
             return 0;
         }
         if (mode == Mode.finetune) {
-            printFinetune(FinetuneBench.run(model, prompt, lora(), noPrune ? Pruning.KEEP_ALL : Pruning.PRUNED,
+            printFinetune(FinetuneBench.run(model(), prompt, lora(), noPrune ? Pruning.KEEP_ALL : Pruning.PRUNED,
                     warmup, repeat));
             return 0;
         }
@@ -194,7 +203,7 @@ final class BenchCommand implements Callable<Integer> {
     private LlmEngine engine(int budget, int prompt, int generate, SimpleMeterRegistry meters,
                              SpeculatorFactory speculation) {
         // Inference-only: nothing here finetunes, so the start-up profile skips the finetuning passes.
-        var builder = LlmEngine.builder().model(model).policy(Policy.INFERENCE_ONLY).tokenBudget(budget)
+        var builder = LlmEngine.builder().model(model()).policy(Policy.INFERENCE_ONLY).tokenBudget(budget)
                 .maxSequences(batch).blockSize(BLOCK_SIZE)
                 .maxModelLen(BLOCK_SIZE * Math.ceilDiv(prompt + generate, BLOCK_SIZE)).kvCacheBytes(Long.MAX_VALUE)
                 .meterRegistry(meters);
@@ -232,7 +241,14 @@ final class BenchCommand implements Callable<Integer> {
         return prompts;
     }
 
+    /** The model to open: {@code --model}, with {@code --dtype} appended to a synthetic one. */
+    private String model() {
+        return dtype == null ? model : model + ":" + dtype.name().toLowerCase(Locale.ROOT);
+    }
+
     private void validate(int prompt, int generate) {
+        require(dtype == null || model.startsWith(EngineBuilder.SYNTHETIC),
+                "--dtype applies to synthetic models; convert a model folder with `flexllm convert --dtype`");
         require(batch >= 1, "--batch must be at least 1");
         require(prompt >= 1, "--prompt-len must be at least 1");
         require(mode != Mode.decode || generate >= 2,
@@ -277,9 +293,9 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private Report report(LlmEngine engine, int budget, int prompt, int generate, Run best, SpecCounts spec) {
-        ModelCost cost = ModelCost.of(model, engine.config());
+        ModelCost cost = ModelCost.of(model(), engine.config());
         double bytesPerToken = weightBytesPerToken(cost, budget, prompt);
-        return new Report(mode.name(), model, engine.backend(), Runtime.getRuntime().availableProcessors(), batch,
+        return new Report(mode.name(), model(), engine.backend(), Runtime.getRuntime().availableProcessors(), batch,
                 prompt, generate, budget, warmup, repeat, "best", best.tokens(), best.nanos() / 1e9,
                 best.tokensPerSecond(), cost.streamedWeightBytes(), bytesPerToken,
                 bytesPerToken * best.tokensPerSecond() / 1e9,

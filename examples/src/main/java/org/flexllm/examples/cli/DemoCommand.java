@@ -69,7 +69,8 @@ final class DemoCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Option(names = "--model", defaultValue = "synthetic:tiny", paramLabel = "DIR",
-            description = "A Hugging Face model folder, or synthetic:NAME (smollm-135m, llama-1b, llama-8b-2l, tiny).")
+            description = "A Hugging Face model folder, a GGUF file, or synthetic:NAME[:DTYPE] (smollm-135m, llama-1b,"
+                    + " llama-8b-2l, tiny).")
     private String model;
 
     @Option(names = "--steps", defaultValue = "300", paramLabel = "N",

@@ -45,7 +45,8 @@ final class FinetuneCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "A Hugging Face model folder, or synthetic:NAME (smollm-135m, llama-1b, llama-8b-2l, tiny).")
+            description = "A Hugging Face model folder, a GGUF file, or synthetic:NAME[:DTYPE] (smollm-135m, llama-1b,"
+                    + " llama-8b-2l, tiny).")
     private String model;
 
     @Option(names = "--data", required = true, paramLabel = "FILE", description = "The JSONL training set.")

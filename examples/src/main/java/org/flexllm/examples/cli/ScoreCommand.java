@@ -26,7 +26,7 @@ final class ScoreCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "A Hugging Face model folder, or synthetic:NAME.")
+            description = "A Hugging Face model folder, a GGUF file, or synthetic:NAME.")
     private String model;
 
     @ArgGroup(multiplicity = "1")

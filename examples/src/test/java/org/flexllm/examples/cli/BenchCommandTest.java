@@ -59,10 +59,34 @@ class BenchCommandTest {
     }
 
     @Test
+    void syntheticModelsRunQuantizedAndCountTheirBytes() {
+        Cli.Result r = Cli.run("bench", "decode", "--model", "synthetic:tiny", "--dtype", "q8_0", "--gen-len", "4",
+                "--warmup", "0", "--repeat", "1", "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode json = r.json();
+        assertEquals("synthetic:tiny:q8_0", json.get("model").asText());
+        // tiny: 2 layers of hidden 64, kv 32, intermediate 160, a tied 512-row head; f32 norms beside Q8_0 blocks.
+        long matrices = 2 * (64 * (2 * 64 + 2 * 32) + 3 * 64 * 160) + 512 * 64;
+        long norms = (2 * 2 + 1) * 64;
+        assertEquals(matrices / 32 * 34 + norms * 4, json.get("weight_bytes").asLong());
+    }
+
+    @Test
+    void dtypeIsForSyntheticModels() {
+        assertUsageError("convert", "bench", "decode", "--model", Cli.STORIES.toString(), "--dtype", "q4_0");
+        assertUsageError("q3_k", "bench", "decode", "--model", "synthetic:tiny", "--dtype", "q3_k");
+    }
+
+    @Test
     void decodeNeedsTwoTokens() {
-        Cli.Result r = Cli.run("bench", "decode", "--model", "synthetic:tiny", "--gen-len", "1");
+        assertUsageError("--gen-len", "bench", "decode", "--model", "synthetic:tiny", "--gen-len", "1");
+    }
+
+    /** The command line is refused (status 2) with a message that mentions {@code mentioned}. */
+    private static void assertUsageError(String mentioned, String... args) {
+        Cli.Result r = Cli.run(args);
         assertEquals(2, r.exitCode());
-        assertTrue(r.err().contains("--gen-len"), r.err());
+        assertTrue(r.err().contains(mentioned), r.err());
     }
 
     private static void assertAllNumbersPositive(JsonNode json) {

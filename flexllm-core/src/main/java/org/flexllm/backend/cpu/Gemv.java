@@ -16,12 +16,17 @@ import org.flexllm.tensor.Tensor;
  * W, so each weight row is read from memory once, {@value #ROWS} rows at a time (four concurrent streams keep
  * enough loads in flight to saturate memory), and applied to every row of x while it is still in L1. F32 and
  * BF16 rows are widened in registers as they stream; F16 has no vector widening in registers (see
- * {@link Widen}), so its rows are widened into scratch a chunk of columns at a time. The cores split the
- * weight rows.
+ * {@link Widen}), so its rows are widened into scratch a chunk of columns at a time, and so are quantized rows:
+ * their blocks are decoded straight from the mapping into an L1-sized chunk ({@value #F16_CHUNK} columns, whole
+ * blocks of every format), so memory streams the quantized bytes only; Q8_0 and Q4_0 blocks are widened in
+ * registers instead ({@link BlockGemv}). The cores split the weight rows.
  */
 final class Gemv {
     static final int ROWS = 4;
-    /** Columns of F16 rows widened at a time: small enough that memory reads and arithmetic alternate quickly. */
+    /**
+     * Columns of F16 or quantized rows widened at a time: small enough that memory reads and arithmetic alternate
+     * quickly, a multiple of every block size.
+     */
     static final int F16_CHUNK = 512;
 
     private Gemv() {}
@@ -42,9 +47,13 @@ final class Gemv {
         /** Columns {@code [o, o + ROWS)} of y; past the last weight row the last one is read again and not stored. */
         private void group(int o, Scratch scratch) {
             int in = w.cols();
-            if (w.dtype() != DType.F16) {
+            if (Widen.loadsInRegisters(w.dtype())) {
                 apply(o, w.dtype(), w.data(), rowStart(o), rowStart(o + 1), rowStart(o + 2), rowStart(o + 3), 0, in,
                         accumulate);
+                return;
+            }
+            if (BlockGemv.supports(w.dtype())) {
+                BlockGemv.apply(x, n, w, y, o, accumulate);
                 return;
             }
             // Chunks, so that reading the next rows from memory follows soon after the arithmetic on these.

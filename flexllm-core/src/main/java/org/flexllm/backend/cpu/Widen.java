@@ -13,12 +13,15 @@ import jdk.incubator.vector.VectorSpecies;
 import org.flexllm.tensor.DType;
 import org.flexllm.tensor.DTypes;
 import org.flexllm.tensor.Tensor;
+import org.flexllm.tensor.quant.Quantized;
 
 /**
- * Widening of stored weights (F32, F16, BF16) to f32, by the same rules as {@link DTypes}. bf16 is the top
- * half of an f32, so a vector of it widens with a 16-bit shift. The Vector API has no f16 conversion, but
+ * Widening of stored weights (F32, F16, BF16, and the block-quantized types) to f32, by the same rules as
+ * {@link DTypes}. bf16 is the top half of an f32, so a vector of it widens with a 16-bit shift. The Vector API has no f16 conversion, but
  * C2 compiles a plain loop over {@link Float#float16ToFloat} into vector conversions (vcvtph2ps), several
- * times faster than rebuilding the exponent with vector integer arithmetic.
+ * times faster than rebuilding the exponent with vector integer arithmetic. Quantized blocks are decoded by
+ * their {@link org.flexllm.tensor.quant.BlockFormat}: the kernels widen them a chunk at a time, as F16, so
+ * that the weights stay quantized in memory and only an L1-sized piece exists as f32.
  */
 public final class Widen {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -50,19 +53,26 @@ public final class Widen {
                     dstIndex, len);
             case BF16 -> widenBf16(src, srcIndex, dst, dstIndex, len);
             case F16 -> widenF16(src, srcIndex, dst, dstIndex, len);
+            case Q8_0, Q4_0, Q4_K, Q6_K -> Quantized.dequantize(dtype, src, srcIndex, dst, dstIndex, len);
         }
     }
 
     /**
      * Elements {@code [index, index + F.length())} of F32 or BF16 data as f32 lanes, for kernels that widen
-     * in registers. F16 is widened into scratch with {@link #widen} instead.
+     * in registers. F16 and quantized data are widened into scratch with {@link #widen} instead.
      */
     static FloatVector load(DType dtype, MemorySegment data, long index) {
         return switch (dtype) {
             case F32 -> FloatVector.fromMemorySegment(F, data, index * Float.BYTES, LE);
             case BF16 -> bf16(data, index);
-            case F16 -> throw new IllegalArgumentException("F16 rows are widened with widen(), not load()");
+            case F16, Q8_0, Q4_0, Q4_K, Q6_K -> throw new IllegalArgumentException(
+                    dtype + " rows are widened with widen(), not load()");
         };
+    }
+
+    /** Whether {@link #load} reads this dtype straight into registers. */
+    static boolean loadsInRegisters(DType dtype) {
+        return dtype == DType.F32 || dtype == DType.BF16;
     }
 
     private static FloatVector bf16(MemorySegment data, long index) {

@@ -26,6 +26,7 @@ import org.flexllm.io.SafetensorsFile;
 import org.flexllm.kv.PagedKvCache;
 import org.flexllm.model.Checkpoint;
 import org.flexllm.model.ModelConfig;
+import org.flexllm.model.ModelWeights;
 import org.flexllm.peft.Parameter;
 import org.flexllm.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,19 +45,28 @@ class GoldenLoraTest {
 
     /** One golden case loaded: the model compiled with LoRA on all seven projections, slot 0 = the adapter. */
     record Loaded(CompiledModel model, TrainingRunner runner, List<Parameter> parameters, int[] ids, int[] labels,
-                  Checkpoint checkpoint, CpuBackend backend) implements AutoCloseable {
+                  AutoCloseable checkpoint, CpuBackend backend) implements AutoCloseable {
         public void close() {
             backend.close();
-            checkpoint.close();
+            try {
+                checkpoint.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing the base model failed", e);
+            }
         }
     }
 
     static Loaded load(Path dir, Pruning pruning) throws IOException {
+        Checkpoint checkpoint = Checkpoint.load(dir.getParent());
+        return load(dir, pruning, checkpoint.config(), checkpoint.weights(), checkpoint);
+    }
+
+    /** The golden adapter of {@code dir} on the base model {@code weights}, which {@code owner} closes. */
+    static Loaded load(Path dir, Pruning pruning, ModelConfig config, ModelWeights weights, AutoCloseable owner)
+            throws IOException {
         ObjectMapper json = new ObjectMapper();
         JsonNode adapterConfig = json.readTree(dir.resolve("adapter_config.json").toFile());
         JsonNode example = json.readTree(dir.resolve("train_example.json").toFile());
-        Checkpoint checkpoint = Checkpoint.load(dir.getParent());
-        ModelConfig config = checkpoint.config();
         CpuBackend backend = new CpuBackend();
         int r = adapterConfig.get("r").asInt();
         double alpha = adapterConfig.get("lora_alpha").asDouble();
@@ -78,11 +88,11 @@ class GoldenLoraTest {
         ResidentAdapters slots = new ResidentAdapters(1, r);
         slots.set(0, new ResidentAdapters.Resident("golden", bypasses));
         var pass = new BypassPass(slots, EnumSet.allOf(Projection.class), Set.of(), Set.of());
-        CompiledModel model = CompiledModel.compile(backend, config, checkpoint.weights(), List.of(pass), pruning, 64, 128);
+        CompiledModel model = CompiledModel.compile(backend, config, weights, List.of(pass), pruning, 64, 128);
         PagedKvCache kv = PagedKvCache.allocate(backend, config, 4, PagedKvCache.bytesPerToken(config) * 64);
         int[] ids = ints(example.get("input_ids"));
         int[] labels = ints(example.get("labels"));
-        return new Loaded(model, new TrainingRunner(model, kv, 64), parameters, ids, labels, checkpoint, backend);
+        return new Loaded(model, new TrainingRunner(model, kv, 64), parameters, ids, labels, owner, backend);
     }
 
     static String key(int layer, Projection p, String half) {

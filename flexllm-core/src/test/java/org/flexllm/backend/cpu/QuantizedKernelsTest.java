@@ -1,0 +1,92 @@
+package org.flexllm.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.flexllm.tensor.DType;
+import org.flexllm.tensor.Tensor;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The kernels over block-quantized weights equal a double-precision product over the dequantized weights: GEMV
+ * (decode), GEMM (prefill), the gradient through a frozen quantized weight (LoRA's dx) and the embedding gather.
+ */
+class QuantizedKernelsTest {
+    private static final double RELATIVE = 1e-4;
+
+    /** Rows of x around the GEMV/GEMM switch and the panels; widths of one and several blocks and chunks. */
+    static Stream<Arguments> cases() {
+        int[][] shapes = {{1, 256, 5}, {3, 512, 9}, {16, 768, 4}, {17, 256, 13}, {40, 1280, 7}, {1, 1024, 33}};
+        List<Arguments> cases = new ArrayList<>();
+        for (DType dtype : List.of(DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K)) {
+            for (int[] s : shapes) {
+                cases.add(Arguments.of(dtype, s[0], s[1], s[2]));
+            }
+        }
+        // Q8_0 and Q4_0 rows need only be whole blocks of 32.
+        cases.add(Arguments.of(DType.Q8_0, 2, 96, 11));
+        cases.add(Arguments.of(DType.Q4_0, 20, 160, 6));
+        return cases.stream();
+    }
+
+    /** {@code y = x·Wᵀ} (GEMV or GEMM by n) and {@code dx = dy·W}, LoRA's gradient through the frozen weight. */
+    @ParameterizedTest(name = "{0} n={1} in={2} out={3}")
+    @MethodSource("cases")
+    void productsMatchTheDequantizedProducts(DType dtype, int n, int in, int out) {
+        Random random = new Random(7L * n + in + 31L * out);
+        try (Arena arena = Arena.ofShared()) {
+            Tensor w = TestData.quantized(arena, random, dtype, out, in);
+            MemorySegment x = TestData.floats(arena, random, (long) n * in);
+            MemorySegment y = arena.allocate((long) n * out * Float.BYTES, 64);
+            Matmul.matmul(x, n, w, y, false);
+            assertProduct(dtype + " y", x, n, in, out, (o, k) -> w.getFloat((long) o * in + k), y);
+            MemorySegment dy = TestData.floats(arena, random, (long) n * out);
+            MemorySegment dx = arena.allocate((long) n * in * Float.BYTES, 64);
+            Matmul.transposed(dy, n, w, dx, false);
+            assertProduct(dtype + " dx", dy, n, out, in, (k, o) -> w.getFloat((long) o * in + k), dx);
+        }
+    }
+
+    /** One factor of a product, read by (result column, summed index). */
+    private interface Factor {
+        double at(int column, int k);
+    }
+
+    /** {@code result[i, j] = Σ_k left[i, k]·right(j, k)} in double, within {@value #RELATIVE} of Σ|products|. */
+    private static void assertProduct(String what, MemorySegment left, int rows, int depth, int columns, Factor right,
+            MemorySegment result) {
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < columns; j++) {
+                double expected = 0;
+                double magnitude = 0;
+                for (int k = 0; k < depth; k++) {
+                    double product = TestData.get(left, (long) i * depth + k) * right.at(j, k);
+                    expected += product;
+                    magnitude += Math.abs(product);
+                }
+                assertEquals(expected, TestData.get(result, (long) i * columns + j), RELATIVE * magnitude + 1e-30,
+                        what + "[" + i + ", " + j + "]");
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} n={1} in={2} out={3}")
+    @MethodSource("cases")
+    void embeddingRowsAreTheDequantizedRows(DType dtype, int n, int in, int out) {
+        try (Arena arena = Arena.ofShared()) {
+            Tensor table = TestData.quantized(arena, new Random(n), dtype, out, in);
+            MemorySegment row = arena.allocate((long) in * Float.BYTES);
+            Widen.toFloat(table, out - 1, row, 0);
+            for (int k = 0; k < in; k++) {
+                assertEquals(table.getFloat((long) (out - 1) * in + k), TestData.get(row, k), dtype + " [" + k + "]");
+            }
+        }
+    }
+}
