@@ -48,7 +48,12 @@ final class TreeSpeculator implements Speculator {
         }
     }
 
-    /** AdaServe: each request's share of the budget (its root included), phase 2 only when surplus is allowed. */
+    /**
+     * AdaServe: each request's share of the budget (its root included). Phase 1 meets the requests' needs; phase 2,
+     * when surplus is allowed, spends only as much more of the budget as raises the expected tokens per millisecond:
+     * where verifying a token costs a sizeable share of a decode (a CPU, a large batch), the likeliest nodes pay
+     * for themselves and the unlikely ones would slow every request down.
+     */
     private static int[] selected(TreeRound round, List<Decoding> requests, TokenTree[] trees) {
         double iterationMs = round.predictedMs(round.budget());
         double nowMs = round.nowNanos() / 1e6;
@@ -58,7 +63,42 @@ final class TreeSpeculator implements Speculator {
             specs.add(new SpecRequest(trees[i], r.slo(), r.generated(),
                     Math.max(0, nowMs - r.firstTokenNanos() / 1e6)));
         }
-        return AdaServeSelector.allocate(specs, round.budget() + trees.length, iterationMs, round.surplus());
+        int roots = trees.length;
+        int[] needs = AdaServeSelector.allocate(specs, round.budget() + roots, iterationMs, false);
+        if (!round.surplus()) {
+            return needs;
+        }
+        int[] best = needs;
+        double bestRate = expectedTokens(trees, needs) / round.predictedMs(total(needs) - roots);
+        for (int budget = total(needs) + 1; budget <= round.budget() + roots; budget++) {
+            int[] nodes = AdaServeSelector.allocate(specs, budget, iterationMs, true);
+            double rate = expectedTokens(trees, nodes) / round.predictedMs(total(nodes) - roots);
+            if (rate > bestRate) {
+                best = nodes;
+                bestRate = rate;
+            }
+        }
+        return best;
+    }
+
+    /** Σ over requests of 1 (the bonus) plus the path probabilities of its chosen nodes. */
+    private static double expectedTokens(TokenTree[] trees, int[] nodes) {
+        double expected = 0;
+        for (int r = 0; r < trees.length; r++) {
+            expected += 1;
+            for (int node = 1; node < nodes[r]; node++) {
+                expected += trees[r].probability(node);
+            }
+        }
+        return expected;
+    }
+
+    private static int total(int[] nodes) {
+        int total = 0;
+        for (int n : nodes) {
+            total += n;
+        }
+        return total;
     }
 
     /** Fixed shapes: each whole tree, in request order, while the budget lasts; the rest decode their roots. */
