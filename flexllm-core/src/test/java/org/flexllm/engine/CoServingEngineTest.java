@@ -156,7 +156,9 @@ class CoServingEngineTest {
             for (int i = 0; i < 6; i++) {
                 futures.add(engine.submit(request(i, 60)));
             }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while (records.stream().noneMatch(r -> r.composition().decodeTokens() > 0)) {
+                assertTrue(System.nanoTime() < deadline, "no request decoded within 120 s");
                 Thread.sleep(1);
             }
             engine.attach(job);
@@ -183,7 +185,10 @@ class CoServingEngineTest {
             for (int i = 0; i < 3; i++) {
                 futures.add(engine.submit(request(i, 2000)));
             }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while (job.losses.size() < 2) {
+                assertTrue(System.nanoTime() < deadline, "the job made 2 steps within 120 s; it made "
+                        + job.losses.size());
                 Thread.sleep(1);
             }
         }
@@ -211,7 +216,10 @@ class CoServingEngineTest {
             for (int i = 0; i < 4; i++) {
                 engine.submit(request(i, 500));
             }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while (heavy.losses.size() + light.losses.size() < 80) {
+                assertTrue(System.nanoTime() < deadline, "80 samples within 120 s; got "
+                        + (heavy.losses.size() + light.losses.size()));
                 Thread.sleep(1);
             }
         }

@@ -39,6 +39,9 @@ final class TreeSpeculator implements Speculator {
         for (int i = 0; i < round.size(); i++) {
             requests.add(round.request(i));
         }
+        if (policy.selects() && !round.surplus() && !anyNeeds(round, requests)) {
+            return; // every request keeps its TPOT without a tree, and the time is finetuning's: draft nothing
+        }
         TokenTree[] trees = candidates.grow(requests);
         int[] nodes = policy.selects() ? selected(round, requests, trees) : whole(round, trees);
         for (int i = 0; i < trees.length; i++) {
@@ -56,12 +59,9 @@ final class TreeSpeculator implements Speculator {
      */
     private static int[] selected(TreeRound round, List<Decoding> requests, TokenTree[] trees) {
         double iterationMs = round.predictedMs(round.budget());
-        double nowMs = round.nowNanos() / 1e6;
         List<SpecRequest> specs = new ArrayList<>(trees.length);
         for (int i = 0; i < trees.length; i++) {
-            Decoding r = requests.get(i);
-            specs.add(new SpecRequest(trees[i], r.slo(), r.generated(),
-                    Math.max(0, nowMs - r.firstTokenNanos() / 1e6)));
+            specs.add(specRequest(round, requests.get(i), trees[i]));
         }
         int roots = trees.length;
         int[] needs = AdaServeSelector.allocate(specs, round.budget() + roots, iterationMs, false);
@@ -79,6 +79,23 @@ final class TreeSpeculator implements Speculator {
             }
         }
         return best;
+    }
+
+    /** Whether a request must emit more than one token this iteration to stay on its TPOT schedule. */
+    private static boolean anyNeeds(TreeRound round, List<Decoding> requests) {
+        double iterationMs = round.predictedMs(0);
+        for (Decoding r : requests) {
+            SpecRequest spec = specRequest(round, r, TokenTree.root(r.token(r.length() - 1)));
+            if (spec.need(iterationMs) > 1) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static SpecRequest specRequest(TreeRound round, Decoding r, TokenTree candidates) {
+        return new SpecRequest(candidates, r.slo(), r.generated(),
+                Math.max(0, round.nowNanos() / 1e6 - r.firstTokenNanos() / 1e6));
     }
 
     /** Σ over requests of 1 (the bonus) plus the path probabilities of its chosen nodes. */

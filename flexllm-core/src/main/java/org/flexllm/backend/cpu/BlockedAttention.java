@@ -36,10 +36,14 @@ final class BlockedAttention {
         int[] tokenStarts = new int[0];
 
         void fit(int rows, int headDim) {
-            if (acc.length < rows * headDim || keys.length < headDim * KB) {
+            if (keys.length < headDim * KB) {
                 keys = new float[headDim * KB];
-                scores = new float[rows * KB];
+            }
+            if (acc.length < rows * headDim) {
                 acc = new float[rows * headDim];
+            }
+            if (max.length < rows) {
+                scores = new float[rows * KB];
                 max = new float[rows];
                 sum = new float[rows];
             }
