@@ -70,7 +70,12 @@ final class TreeSpeculator implements Speculator {
         }
         int[] best = needs;
         double bestRate = expectedTokens(trees, needs) / round.predictedMs(total(needs) - roots);
-        for (int budget = total(needs) + 1; budget <= round.budget() + roots; budget++) {
+        int candidates = 0;
+        for (TokenTree tree : trees) {
+            candidates += tree.size();
+        }
+        // Past the candidates' own nodes a larger budget buys nothing: stop there, not at the iteration's budget.
+        for (int budget = total(needs) + 1; budget <= Math.min(round.budget() + roots, candidates); budget++) {
             int[] nodes = AdaServeSelector.allocate(specs, budget, iterationMs, true);
             double rate = expectedTokens(trees, nodes) / round.predictedMs(total(nodes) - roots);
             if (rate > bestRate) {
