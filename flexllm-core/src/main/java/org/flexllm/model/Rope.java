@@ -11,7 +11,7 @@ public final class Rope {
     public static double[] inverseFrequencies(int headDim, double theta, RopeScaling scaling) {
         double[] inv = new double[headDim / 2];
         for (int i = 0; i < inv.length; i++) {
-            inv[i] = scaled(Math.pow(theta, -2.0 * i / headDim), scaling);
+            inv[i] = scaled(StrictMath.pow(theta, -2.0 * i / headDim), scaling);
         }
         return inv;
     }
@@ -51,8 +51,8 @@ public final class Rope {
         for (int p = 0; p < maxPositions; p++) {
             for (int i = 0; i < inv.length; i++) {
                 double angle = p * inv[i];
-                cos[p * inv.length + i] = (float) Math.cos(angle);
-                sin[p * inv.length + i] = (float) Math.sin(angle);
+                cos[p * inv.length + i] = (float) StrictMath.cos(angle);
+                sin[p * inv.length + i] = (float) StrictMath.sin(angle);
             }
         }
         return new RopeTable(inv.length, maxPositions, cos, sin);

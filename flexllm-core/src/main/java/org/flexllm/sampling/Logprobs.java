@@ -16,7 +16,7 @@ public final class Logprobs {
     /** {@code log(sum(exp(row)))}, shifted by the row's maximum so that no exponent overflows. */
     public static double logSumExp(float[] row) {
         float max = RowKernels.max(row);
-        return max + Math.log(RowKernels.sumExp(row, max));
+        return max + StrictMath.log(RowKernels.sumExp(row, max));
     }
 
     /** Writes {@code log_softmax(row)} into {@code out}, which may be {@code row} itself. */

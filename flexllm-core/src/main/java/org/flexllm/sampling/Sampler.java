@@ -2,6 +2,7 @@ package org.flexllm.sampling;
 
 import java.util.Arrays;
 import java.util.random.RandomGenerator;
+import org.flexllm.backend.cpu.Exp;
 
 /**
  * Turns one sequence's logits row into its next token, as its {@link SamplingParams} say: repetition penalty,
@@ -155,7 +156,7 @@ public final class Sampler {
         }
         for (int j = 0; j < n; j++) {
             int id = candidates[j];
-            weights[id] = (float) Math.exp((row[id] - max) / temperature);
+            weights[id] = Exp.exp((row[id] - max) / temperature);
         }
     }
 

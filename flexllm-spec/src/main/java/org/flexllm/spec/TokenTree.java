@@ -81,7 +81,7 @@ public final class TokenTree {
 
     /** {@code exp(logp(node))}: the chance, as the draft sees it, that verification accepts this node. */
     public double probability(int node) {
-        return Math.exp(logp[node]);
+        return StrictMath.exp(logp[node]);
     }
 
     /** The child with the smallest index, or -1 for a leaf. */

@@ -13,7 +13,7 @@ final class TopK {
         }
         double sum = 0;
         for (float l : logits) {
-            sum += Math.exp(l - max);
+            sum += StrictMath.exp(l - max);
         }
         for (int picked = 0; picked < Math.min(k, logits.length); picked++) {
             int best = -1;
@@ -22,7 +22,7 @@ final class TopK {
                     best = id;
                 }
             }
-            double p = Math.exp(logits[best] - max) / sum;
+            double p = StrictMath.exp(logits[best] - max) / sum;
             if (p <= 0) {
                 return;
             }

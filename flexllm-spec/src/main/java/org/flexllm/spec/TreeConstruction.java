@@ -132,7 +132,7 @@ public final class TreeConstruction {
         for (int c = 0; c < Math.min(shape.topK(), drafted.size()); c++) {
             levelParent[levelSize] = node;
             levelToken[levelSize] = drafted.token(c);
-            levelLogp[levelSize++] = sofar.logp(node) + Math.log(drafted.probability(c));
+            levelLogp[levelSize++] = sofar.logp(node) + StrictMath.log(drafted.probability(c));
         }
     }
 

@@ -5,7 +5,6 @@ import static org.flexllm.backend.cpu.Widen.F;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * SwiGLU: {@code silu(gate) * up} with {@code silu(g) = g·σ(g) = g / (1 + e^-g)}, and its gradient, which needs
@@ -29,12 +28,12 @@ final class Activations {
         long i = from;
         for (; i <= to - F.length(); i += F.length()) {
             FloatVector g = VectorMath.load(gate, i);
-            FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+            FloatVector silu = g.div(Exp.exp(g.neg()).add(1f));
             silu.mul(VectorMath.load(up, i)).intoMemorySegment(out, i * Float.BYTES, LITTLE_ENDIAN);
         }
         for (; i < to; i++) {
             float g = VectorMath.get(gate, i);
-            VectorMath.set(out, i, g / (1f + (float) Math.exp(-g)) * VectorMath.get(up, i));
+            VectorMath.set(out, i, g / (1f + Exp.exp(-g)) * VectorMath.get(up, i));
         }
     }
 
@@ -45,7 +44,7 @@ final class Activations {
         for (; i <= to - F.length(); i += F.length()) {
             FloatVector g = VectorMath.load(gate, i);
             FloatVector d = VectorMath.load(dOut, i);
-            FloatVector sigmoid = one.div(g.neg().lanewise(VectorOperators.EXP).add(one));
+            FloatVector sigmoid = one.div(Exp.exp(g.neg()).add(one));
             FloatVector slope = sigmoid.mul(g.mul(one.sub(sigmoid)).add(one));
             d.mul(g.mul(sigmoid)).intoMemorySegment(dUp, i * Float.BYTES, LITTLE_ENDIAN);
             d.mul(VectorMath.load(up, i)).mul(slope).intoMemorySegment(dGate, i * Float.BYTES, LITTLE_ENDIAN);
@@ -53,7 +52,7 @@ final class Activations {
         for (; i < to; i++) {
             float g = VectorMath.get(gate, i);
             float d = VectorMath.get(dOut, i);
-            float sigmoid = 1f / (1f + (float) Math.exp(-g));
+            float sigmoid = 1f / (1f + Exp.exp(-g));
             VectorMath.set(dUp, i, d * (g * sigmoid));
             VectorMath.set(dGate, i, d * VectorMath.get(up, i) * sigmoid * (1f + g * (1f - sigmoid)));
         }

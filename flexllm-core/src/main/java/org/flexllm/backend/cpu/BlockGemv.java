@@ -71,7 +71,7 @@ final class BlockGemv {
             float scale = Float.float16ToFloat(data.get(ValueLayout.JAVA_SHORT_UNALIGNED, block));
             sum = acc.fma(FloatVector.broadcast(F, scale), sum);
         }
-        return sum.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sumLanes(sum);
     }
 
     /** Weights {@code [j, j + F.length())} of the block whose bytes from {@code q} are read: as f32 lanes. */

@@ -170,10 +170,10 @@ final class BlockedAttention {
             return;
         }
         float newMax = Math.max(s.max[row], blockMax);
-        float rescale = (float) Math.exp(s.max[row] - newMax);
-        FloatVector p = scores.sub(newMax).lanewise(VectorOperators.EXP);
+        float rescale = Exp.exp(s.max[row] - newMax);
+        FloatVector p = Exp.exp(scores.sub(newMax));
         p.intoArray(s.scores, row * KB);
-        s.sum[row] = s.sum[row] * rescale + p.reduceLanes(VectorOperators.ADD);
+        s.sum[row] = s.sum[row] * rescale + VectorMath.sumLanes(p);
         s.max[row] = newMax;
         int acc = row * hd;
         if (rescale != 1f) {

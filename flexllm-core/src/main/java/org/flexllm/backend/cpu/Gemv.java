@@ -6,7 +6,6 @@ import static org.flexllm.backend.cpu.Widen.LE;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import org.flexllm.tensor.DType;
 import org.flexllm.tensor.DTypes;
 import org.flexllm.tensor.Tensor;
@@ -87,6 +86,7 @@ final class Gemv {
                 boolean add) {
             int out = w.rows();
             int vectorEnd = len - len % F.length();
+            float[] lanes = Scratch.get().lanes();
             for (int i = 0; i < n; i++) {
                 long xi = (long) i * w.cols() + k0;
                 FloatVector s0 = FloatVector.zero(F);
@@ -101,23 +101,24 @@ final class Gemv {
                     s3 = Widen.load(dtype, rows, r3 + k).fma(xv, s3);
                 }
                 long yi = (long) i * out + o;
-                Matmul.store(y, yi, finish(s0, xi, dtype, rows, r0, vectorEnd, len), add);
+                Matmul.store(y, yi, finish(s0, lanes, xi, dtype, rows, r0, vectorEnd, len), add);
                 if (o + 1 < out) {
-                    Matmul.store(y, yi + 1, finish(s1, xi, dtype, rows, r1, vectorEnd, len), add);
+                    Matmul.store(y, yi + 1, finish(s1, lanes, xi, dtype, rows, r1, vectorEnd, len), add);
                 }
                 if (o + 2 < out) {
-                    Matmul.store(y, yi + 2, finish(s2, xi, dtype, rows, r2, vectorEnd, len), add);
+                    Matmul.store(y, yi + 2, finish(s2, lanes, xi, dtype, rows, r2, vectorEnd, len), add);
                 }
                 if (o + 3 < out) {
-                    Matmul.store(y, yi + 3, finish(s3, xi, dtype, rows, r3, vectorEnd, len), add);
+                    Matmul.store(y, yi + 3, finish(s3, lanes, xi, dtype, rows, r3, vectorEnd, len), add);
                 }
             }
         }
 
-        /** The dot product: the lanes of {@code sum}, plus the columns past the last full vector. */
-        private float finish(FloatVector sum, long xi, DType dtype, MemorySegment rows, long row, int vectorEnd,
-                int len) {
-            float dot = sum.reduceLanes(VectorOperators.ADD);
+        /** The dot product: the lanes of {@code sum} (added through {@code lanes}), plus the columns past the last full vector. */
+        private float finish(FloatVector sum, float[] lanes, long xi, DType dtype, MemorySegment rows, long row,
+                int vectorEnd, int len) {
+            sum.intoArray(lanes, 0);
+            float dot = VectorMath.sumLanes(lanes);
             for (int k = vectorEnd; k < len; k++) {
                 dot += x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xi + k) * DTypes.read(dtype, rows, row + k);
             }

@@ -5,7 +5,6 @@ import static org.flexllm.backend.cpu.Widen.F;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /** RMSNorm: {@code x / sqrt(mean(x²) + eps) * w}, one row per token, and its gradient; {@code w} is f32. */
 final class Norms {
@@ -72,7 +71,7 @@ final class Norms {
         for (; i <= dim - F.length(); i += F.length()) {
             sum = VectorMath.load(dy, off + i).mul(VectorMath.load(w, i)).fma(VectorMath.load(x, off + i), sum);
         }
-        float result = sum.reduceLanes(VectorOperators.ADD);
+        float result = VectorMath.sumLanes(sum);
         for (; i < dim; i++) {
             result += VectorMath.get(dy, off + i) * VectorMath.get(w, i) * VectorMath.get(x, off + i);
         }

@@ -19,11 +19,17 @@ final class Scratch {
     private float[] sums = new float[0];
     private double[] losses = new double[0];
     private final int[] strides = new int[Widen.F.length()];
+    private final float[] lanes = new float[Widen.F.length()];
 
     private Scratch() {}
 
     static Scratch get() {
         return LOCAL.get();
+    }
+
+    /** Room for the lanes of one vector of the preferred species. */
+    float[] lanes() {
+        return lanes;
     }
 
     /** Room for x packed into GEMM panels. */

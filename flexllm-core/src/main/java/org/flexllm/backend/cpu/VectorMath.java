@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /** Vectorized f32 loops over slices of memory segments; indices and lengths count floats, not bytes. */
 public final class VectorMath {
@@ -19,11 +20,65 @@ public final class VectorMath {
         for (int i = 0; i < vectorEnd; i += F.length()) {
             sum = load(a, aIndex + i).fma(load(b, bIndex + i), sum);
         }
-        float result = sum.reduceLanes(VectorOperators.ADD);
+        float result = sumLanes(sum);
         for (int i = vectorEnd; i < len; i++) {
             result += get(a, aIndex + i) * get(b, bIndex + i);
         }
         return result;
+    }
+
+    /**
+     * The sum of the lanes of a vector of the preferred species, halving it until one lane is left: lane i adds
+     * lane i + half. The Vector API leaves the order of {@code reduceLanes(ADD)} to the implementation (C2 adds
+     * 512-bit vectors this way, 256-bit ones otherwise, the Java fallback lane after lane), so a finetuning run
+     * would depend on when its kernels were compiled; this order is fixed.
+     */
+    public static float sumLanes(FloatVector v) {
+        // Unrolled over constant shuffles: C2 then keeps the vectors in registers, where a loop over the halvings
+        // (or slices) boxed them in larger kernels.
+        if (F.length() > 16) {
+            return sumLanesOfWideVector(v);
+        }
+        if (F.length() == 16) {
+            v = v.add(v.rearrange(HALF_OF_16));
+        }
+        if (F.length() >= 8) {
+            v = v.add(v.rearrange(HALF_OF_8));
+        }
+        if (F.length() >= 4) {
+            v = v.add(v.rearrange(HALF_OF_4));
+        }
+        return v.lane(0) + v.lane(1);
+    }
+
+    /** Vectors of more than 16 floats (SVE beyond 512 bits): the same halvings, in a loop. */
+    private static float sumLanesOfWideVector(FloatVector v) {
+        for (int half = v.length() / 2; half > 1; half /= 2) {
+            v = v.add(v.rearrange(VectorShuffle.iota(F, half, 1, true)));
+        }
+        return v.lane(0) + v.lane(1);
+    }
+
+    private static final VectorShuffle<Float> HALF_OF_16 = halving(16);
+    private static final VectorShuffle<Float> HALF_OF_8 = halving(8);
+    private static final VectorShuffle<Float> HALF_OF_4 = halving(4);
+
+    /** The shuffle that brings lane i + lanes/2 to lane i, or null unless the preferred species has that many. */
+    private static VectorShuffle<Float> halving(int lanes) {
+        return lanes <= F.length() ? VectorShuffle.iota(F, lanes / 2, 1, true) : null;
+    }
+
+    /**
+     * {@link #sumLanes(FloatVector)} of a vector stored in {@code lanes}, with the same bits: for kernels whose
+     * inlining budget a vector reduction per row would exhaust. Overwrites {@code lanes}.
+     */
+    static float sumLanes(float[] lanes) {
+        for (int half = lanes.length / 2; half > 0; half /= 2) {
+            for (int i = 0; i < half; i++) {
+                lanes[i] += lanes[i + half];
+            }
+        }
+        return lanes[0];
     }
 
     /** {@code y[yIndex + i] += alpha · x[xIndex + i]} for {@code i < len}, e.g. accumulating attention values. */
@@ -69,7 +124,7 @@ public final class VectorMath {
         float max = max(x, index, len);
         float sum = exponentiate(x, index, len, max);
         scale(x, index, len, 1 / sum);
-        return max + Math.log(sum);
+        return max + StrictMath.log(sum);
     }
 
     private static float max(MemorySegment x, long index, int len) {
@@ -90,13 +145,13 @@ public final class VectorMath {
         int vectorEnd = len - len % F.length();
         FloatVector sums = FloatVector.zero(F);
         for (int i = 0; i < vectorEnd; i += F.length()) {
-            FloatVector e = load(x, index + i).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = Exp.exp(load(x, index + i).sub(max));
             e.intoMemorySegment(x, (index + i) * Float.BYTES, LE);
             sums = sums.add(e);
         }
-        float sum = sums.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(sums);
         for (int i = vectorEnd; i < len; i++) {
-            float e = (float) Math.exp(get(x, index + i) - max);
+            float e = Exp.exp(get(x, index + i) - max);
             set(x, index + i, e);
             sum += e;
         }

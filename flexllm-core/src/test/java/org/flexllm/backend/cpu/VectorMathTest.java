@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -71,6 +73,30 @@ class VectorMathTest {
                 double expected = inSlice ? Math.exp(TestData.get(before, i) - 300.0) / sum : TestData.get(before, i);
                 assertEquals(expected, TestData.get(x, i), 1e-6, "x[" + i + "]");
             }
+        }
+    }
+
+    /**
+     * The lanes are added as a halving tree (lane i + lane i + half), whatever the JIT: a case where that order
+     * and the lane-after-lane order differ in float, and the array form agreeing with the vector form bit for bit.
+     */
+    @Test
+    void sumLanesAddsAsAHalvingTreeInBothForms() {
+        float[] lanes = new float[Widen.F.length()];
+        lanes[0] = 1e8f;
+        lanes[lanes.length / 2] = -1e8f;
+        lanes[1] = 1f;
+        // Halving: (1e8 + -1e8) + 1 = 1; lane after lane: (1e8 + 1) rounds to 1e8, minus 1e8 = 0.
+        assertEquals(1f, VectorMath.sumLanes(FloatVector.fromArray(Widen.F, lanes, 0)));
+        assertEquals(1f, VectorMath.sumLanes(lanes.clone()));
+
+        Random random = new Random(3);
+        for (int n = 0; n < 10_000; n++) {
+            for (int i = 0; i < lanes.length; i++) {
+                lanes[i] = (float) (random.nextGaussian() * Math.exp(random.nextInt(20) - 10));
+            }
+            float vector = VectorMath.sumLanes(FloatVector.fromArray(Widen.F, lanes, 0));
+            assertEquals(Float.floatToRawIntBits(vector), Float.floatToRawIntBits(VectorMath.sumLanes(lanes)));
         }
     }
 }

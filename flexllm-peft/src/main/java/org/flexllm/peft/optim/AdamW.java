@@ -41,8 +41,8 @@ public final class AdamW extends BufferedOptimizer {
     public void step(double lr) {
         Hyperparameters.nonNegative("lr", lr);
         long t = state.steps() + 1;
-        double stepSize = lr / (1 - Math.pow(beta1, t));
-        double rootCorrection2 = Math.sqrt(1 - Math.pow(beta2, t));
+        double stepSize = lr / (1 - StrictMath.pow(beta1, t));
+        double rootCorrection2 = Math.sqrt(1 - StrictMath.pow(beta2, t));
         double decay = 1 - lr * weightDecay;
         List<Parameter> params = state.params();
         for (int p = 0; p < params.size(); p++) {

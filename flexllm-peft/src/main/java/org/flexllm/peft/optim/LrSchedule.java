@@ -59,7 +59,7 @@ public record LrSchedule(Decay decay, double peak, long warmupSteps, long totalS
         return switch (decay) {
             case CONSTANT -> peak;
             case LINEAR -> peak * (1 - progress);
-            case COSINE -> peak * 0.5 * (1 + Math.cos(Math.PI * progress));
+            case COSINE -> peak * 0.5 * (1 + StrictMath.cos(Math.PI * progress));
         };
     }
 }
