@@ -9,12 +9,16 @@ import org.flexllm.model.ModelConfig;
  * bypass ops, and resident slots that requests pin while they run. The PEFT module implements it
  * ({@code org.flexllm.peft.serve.AdapterRegistry}); core knows adapters only through this interface.
  *
- * <p>The engine calls {@link #acquire} on the submitting thread when a request names an adapter, and
- * {@link #release} exactly once when that request ends for any reason (finished, cancelled, failed, engine
- * closed), on its own thread and only after the last forward pass that used the slot. So a slot with no pins
- * is not read by any pass in flight, and the host may refill it.
+ * <p>The engine calls {@link #check} on the submitting thread when a request names an adapter, then
+ * {@link #tryAcquire} on its own thread before the request's first iteration, again every iteration while it
+ * answers {@link #WAIT}, and {@link #release} exactly once for every slot it got, when that request ends for
+ * any reason (finished, cancelled, failed, engine closed), on its own thread and only after the last forward
+ * pass that used the slot. So a slot with no pins is not read by any pass in flight, and the host may refill it.
  */
 public interface AdapterHost {
+    /** What {@link #tryAcquire} answers while the request must wait for a slot. */
+    int WAIT = -1;
+
     /**
      * The passes that attach the adapters' bypass ops to the graph of {@code model}. Called once when the engine
      * compiles the model: the host binds to the model here and checks the adapters it already holds against it.
@@ -22,15 +26,24 @@ public interface AdapterHost {
     List<GraphPass> passes(ModelConfig model);
 
     /**
-     * Pins the named adapter in a resident slot (loading it if needed) and returns the slot, which the
-     * request's tokens carry through the forward passes. Thread-safe.
+     * Whether a request may name this adapter: it is registered and could be made resident. Thread-safe.
      *
      * @throws UnknownAdapterException when no adapter of that name is registered
-     * @throws AdapterSlotsBusyException when the adapter is not resident and every slot is pinned by running
-     *                                   requests
      */
-    int acquire(String name);
+    void check(String name);
 
-    /** Unpins a slot {@link #acquire} returned; called once per acquire. */
+    /**
+     * Pins the named adapter in a resident slot (loading it if needed) and returns the slot, which the
+     * request's tokens carry through the forward passes; or {@link #WAIT} when that must wait for running
+     * requests to end (every slot is pinned, or the adapter's slot is being emptied for another adapter that
+     * waits longer). A host that answers {@link #WAIT} must, without preempting anyone, eventually answer with a
+     * slot for every adapter that keeps being asked for, in the order they started waiting. Thread-safe.
+     *
+     * @throws UnknownAdapterException when no adapter of that name is registered (any more)
+     * @throws org.flexllm.FlexLlmException when the adapter cannot be loaded; the request fails with it
+     */
+    int tryAcquire(String name);
+
+    /** Unpins a slot {@link #tryAcquire} returned; called once per slot returned. */
     void release(int slot);
 }

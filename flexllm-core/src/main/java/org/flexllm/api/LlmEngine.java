@@ -80,7 +80,6 @@ public final class LlmEngine implements AutoCloseable {
      *
      * @throws org.flexllm.engine.PromptTooLongException when the prompt does not fit the context
      * @throws UnknownAdapterException    when the request names an adapter the engine does not serve
-     * @throws AdapterSlotsBusyException  when its adapter is not resident and every slot is pinned
      */
     public CompletableFuture<GenerationResult> submit(GenerationRequest request) {
         return engine.submit(encode(request.prompt()), request.params(), request.listener(), request.adapter(),

@@ -16,9 +16,15 @@ final class NoAdapters implements AdapterHost {
     }
 
     @Override
-    public int acquire(String name) {
+    public void check(String name) {
         throw new UnknownAdapterException("the request names adapter '" + name + "', but this engine serves no"
                 + " adapters: build it with EngineBuilder.adapters(...) and register the adapter there");
+    }
+
+    @Override
+    public int tryAcquire(String name) {
+        check(name);
+        return WAIT;
     }
 
     @Override

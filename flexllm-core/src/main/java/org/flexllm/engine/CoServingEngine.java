@@ -7,6 +7,7 @@ import java.util.function.Consumer;
 import org.flexllm.schedule.LatencyModel;
 import org.flexllm.graph.TrainingWindow;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
@@ -78,6 +79,8 @@ public final class CoServingEngine implements AutoCloseable {
     private final AdapterHost adapters;
     private final LinkedBlockingQueue<Request> inbox = new LinkedBlockingQueue<>();
     private final Map<Sequence, Request> live = new HashMap<>();
+    /** Requests whose adapter waits for a slot, in arrival order; not yet scheduled. */
+    private final List<Request> awaitingAdapter = new ArrayList<>();
     private final AtomicLong nextId = new AtomicLong();
     private final AutoCloseable weights;
     private final Thread thread;
@@ -173,15 +176,15 @@ public final class CoServingEngine implements AutoCloseable {
     }
 
     /**
-     * Queues a generation, on the named adapter (pinned here, on the caller's thread, until the request ends)
-     * or on the base model when {@code adapter} is null, under latency targets {@code slo} (null: the engine's
+     * Queues a generation, on the named adapter (pinned from the request's first iteration until it ends; while
+     * every adapter slot is pinned by others the request waits in the queue, without preempting anyone) or on the
+     * base model when {@code adapter} is null, under latency targets {@code slo} (null: the engine's
      * defaults), speculatively when the engine speculates and {@code speculative} is set. Thread-safe.
      *
      * @throws PromptTooLongException   when the prompt leaves no room for a token within {@code maxModelLen}
      * @throws IllegalArgumentException when the prompt is empty or holds ids outside the vocabulary
      * @throws IllegalStateException    when the engine is closed
      * @throws org.flexllm.api.UnknownAdapterException   when the adapter host does not know {@code adapter}
-     * @throws org.flexllm.api.AdapterSlotsBusyException when every adapter slot is pinned
      */
     public CompletableFuture<GenerationResult> submit(int[] prompt, SamplingParams params, TokenListener listener,
                                                       String adapter, Slo slo, boolean speculative) {
@@ -192,14 +195,16 @@ public final class CoServingEngine implements AutoCloseable {
         var history = new TokenHistory(model.config().vocabSize());
         history.addAll(prompt);
         var text = new OutputText(tokenizer.streamDecoder(params.skipSpecialTokens()), prompt, params.stopStrings());
-        int slot = adapter == null ? -1 : adapters.acquire(adapter);
-        var sequence = new Sequence(nextId.getAndIncrement(), prompt, expectedLength, slot);
-        Request request = new Request(sequence, params, randoms.forRequest(params), history, text, listener, future,
-                slo == null ? config.slo() : slo, instruments.clock().nanoTime(), speculative);
+        if (adapter != null) {
+            adapters.check(adapter);
+        }
+        var sequence = new Sequence(nextId.getAndIncrement(), prompt, expectedLength,
+                adapter == null ? -1 : Sequence.AWAITING_ADAPTER);
+        Request request = new Request(sequence, adapter, params, randoms.forRequest(params), history, text, listener,
+                future, slo == null ? config.slo() : slo, instruments.clock().nanoTime(), speculative);
         inbox.add(request);
         // The loop drains the inbox once after it stops; a request that arrived later is answered here.
         if (closing && inbox.remove(request)) {
-            request.releaseAdapter(adapters);
             future.completeExceptionally(closedError(request));
         }
         return future;
@@ -275,6 +280,7 @@ public final class CoServingEngine implements AutoCloseable {
         for (Request r; (r = inbox.poll()) != null; ) {
             admit(r);
         }
+        bindAdapters();
         dropCancelled();
         long start = instruments.clock().nanoTime();
         if (speculation != null) {
@@ -296,14 +302,47 @@ public final class CoServingEngine implements AutoCloseable {
         }
     }
 
-    /** Takes a request into the loop, unless it was cancelled while queued. */
+    /** Takes a request into the loop, unless it was cancelled while queued; one whose adapter is not resident waits. */
     private void admit(Request r) {
         if (r.future.isDone()) {
-            r.releaseAdapter(adapters);
             metrics.outcome("cancelled");
+        } else if (r.sequence.adapter() == Sequence.AWAITING_ADAPTER) {
+            awaitingAdapter.add(r);
         } else {
-            live.put(r.sequence, r);
-            scheduler.add(r.sequence);
+            schedule(r);
+        }
+    }
+
+    private void schedule(Request r) {
+        live.put(r.sequence, r);
+        scheduler.add(r.sequence);
+    }
+
+    /**
+     * Asks the adapter host for a slot for each waiting request, oldest first, and schedules those that got one.
+     * The host answers in waiting order; a request whose adapter cannot be loaded fails with the reason.
+     */
+    private void bindAdapters() {
+        for (Iterator<Request> waiting = awaitingAdapter.iterator(); waiting.hasNext(); ) {
+            Request r = waiting.next();
+            if (r.future.isDone()) {
+                waiting.remove();
+                metrics.outcome("cancelled");
+                continue;
+            }
+            int slot;
+            try {
+                slot = adapters.tryAcquire(r.adapter);
+            } catch (RuntimeException e) {
+                waiting.remove();
+                fail(r, e);
+                continue;
+            }
+            if (slot != AdapterHost.WAIT) {
+                waiting.remove();
+                r.sequence.bindAdapter(slot);
+                schedule(r);
+            }
         }
     }
 
@@ -486,6 +525,8 @@ public final class CoServingEngine implements AutoCloseable {
 
     private void failAll() {
         List<Request> pending = new ArrayList<>(live.values());
+        pending.addAll(awaitingAdapter);
+        awaitingAdapter.clear();
         inbox.drainTo(pending);
         for (Request r : pending) {
             retire(r);

@@ -37,6 +37,8 @@ final class Request implements Decoding {
     final OutputText text;
     final CompletableFuture<GenerationResult> future;
     final Slo slo;
+    /** The adapter it names, or null for the base model. */
+    final String adapter;
     /** Whether it decodes speculatively when the engine speculates. */
     final boolean speculative;
     private final TokenListener listener;
@@ -50,9 +52,10 @@ final class Request implements Decoding {
     private long lastTokenNanos;
     private boolean adapterReleased;
 
-    Request(Sequence sequence, SamplingParams params, RandomGenerator random, TokenHistory history, OutputText text,
-            TokenListener listener, CompletableFuture<GenerationResult> future, Slo slo, long arrivalNanos,
-            boolean speculative) {
+    Request(Sequence sequence, String adapter, SamplingParams params, RandomGenerator random, TokenHistory history,
+            OutputText text, TokenListener listener, CompletableFuture<GenerationResult> future, Slo slo,
+            long arrivalNanos, boolean speculative) {
+        this.adapter = adapter;
         this.slo = slo;
         this.speculative = speculative;
         this.arrivalNanos = arrivalNanos;

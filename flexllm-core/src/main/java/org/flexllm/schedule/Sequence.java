@@ -12,7 +12,7 @@ import org.flexllm.kv.BlockTable;
 public final class Sequence {
     private final long id;
     private final int promptLength;
-    private final int adapter;
+    private int adapter;
     private int[] tokens;
     private int length;
     private int computed;
@@ -27,7 +27,16 @@ public final class Sequence {
         this(id, prompt, expectedTokens, -1);
     }
 
-    /** @param adapter the resident adapter slot the sequence runs on, or −1 for the base model */
+    /**
+     * The slot of a sequence whose adapter is not resident yet: it waits outside the scheduler until
+     * {@link #bindAdapter} gives it one.
+     */
+    public static final int AWAITING_ADAPTER = -2;
+
+    /**
+     * @param adapter the resident adapter slot the sequence runs on, −1 for the base model, or
+     *                {@link #AWAITING_ADAPTER}
+     */
     public Sequence(long id, int[] prompt, int expectedTokens, int adapter) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("a sequence needs at least one prompt token");
@@ -75,7 +84,16 @@ public final class Sequence {
         return id;
     }
 
-    /** The resident adapter slot this sequence runs on, or −1. */
+    /** Gives a sequence that awaits its adapter the slot it runs on. */
+    public void bindAdapter(int slot) {
+        if (adapter != AWAITING_ADAPTER || slot < 0) {
+            throw new IllegalStateException("sequence " + id + " cannot take adapter slot " + slot
+                    + (adapter == AWAITING_ADAPTER ? "" : ": it runs on slot " + adapter));
+        }
+        adapter = slot;
+    }
+
+    /** The resident adapter slot this sequence runs on, −1 for the base model, or {@link #AWAITING_ADAPTER}. */
     public int adapter() {
         return adapter;
     }

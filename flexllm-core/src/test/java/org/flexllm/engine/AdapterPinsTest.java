@@ -60,11 +60,16 @@ class AdapterPinsTest {
         }
 
         @Override
-        public synchronized int acquire(String name) {
-            Integer slot = slots.get(name);
-            if (slot == null) {
+        public void check(String name) {
+            if (!slots.containsKey(name)) {
                 throw new UnknownAdapterException("no adapter '" + name + "'");
             }
+        }
+
+        @Override
+        public synchronized int tryAcquire(String name) {
+            check(name);
+            int slot = slots.get(name);
             pins[slot]++;
             acquires++;
             return slot;
@@ -220,8 +225,9 @@ class AdapterPinsTest {
             inFlight.add(closing.submit(request(ENDLESS, i % 2 == 0 ? "a" : "b")));
         }
         closing.close();
+        // However many got their slot before the close (the engine thread acquires them), all were released.
         assertEquals(0, own.pinned());
-        assertEquals(6, own.acquires());
+        assertTrue(own.acquires() <= 6);
         assertEquals(List.of(), own.errors);
         inFlight.forEach(f -> assertThrows(CancellationException.class, f::join));
     }

@@ -34,7 +34,8 @@ import org.flexllm.peft.bypass.ResidentAdapters.Resident;
  * <p><b>Residency.</b> At most {@code maxResident} adapters are in memory, one per slot. A request pins its
  * adapter's slot from submission to its end. Acquiring an adapter that is not resident reads it from its
  * folder into a free slot, or else into the slot of the least recently used adapter that nothing pins, which
- * is evicted; when every slot is pinned the request is refused ({@link AdapterSlotsBusyException}). Each
+ * is evicted; when every slot is pinned the request waits in the engine's queue until a slot drains for it
+ * ({@link #tryAcquire}). Each
  * resident adapter's tensors live in an arena of their own, closed on eviction. A co-served finetuning job
  * holds a slot for its live adapter while it trains ({@link #train}).
  *
@@ -67,11 +68,19 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
             this.resident = resident;
             this.free = free;
         }
+
+        /** A finetuning job's slot, held until the job ends: never reserved for another adapter. */
+        boolean training() {
+            return adapter.folder() == null;
+        }
     }
 
     private final ResidentAdapters slots;
     private final Occupant[] occupants;
     private final Map<String, Registration> registered = new HashMap<>();
+    /** The adapter that waits longest for a slot, and the slot it will get once nothing pins it. */
+    private Registration reservedFor;
+    private int reservedSlot = -1;
     private ModelConfig model;
     private long clock;
     private boolean closed;
@@ -146,6 +155,10 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
         if (r == null) {
             throw unknown(name);
         }
+        if (r == reservedFor) {
+            reservedFor = null;
+            reservedSlot = -1;
+        }
         int slot = slotOf(r);
         if (slot >= 0 && occupants[slot].pins == 0) {
             evict(slot);
@@ -198,7 +211,24 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
     }
 
     @Override
-    public int acquire(String name) {
+    public synchronized void check(String name) {
+        if (!registered.containsKey(name)) {
+            throw unknown(name);
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A resident adapter is pinned at once, unless its slot is being emptied for an adapter that waits. An
+     * adapter that is not resident goes into an empty slot, or the least recently pinned slot nothing pins. When
+     * every slot is pinned, the first adapter to wait reserves the slot that the fewest requests pin (never a
+     * training job's): that slot takes no new pins, and once its running requests have ended the adapter is
+     * loaded into it. Adapters that come later wait until that reservation is used, so each waits its turn and
+     * no running request is preempted.
+     */
+    @Override
+    public int tryAcquire(String name) {
         Registration wanted;
         ModelConfig bound;
         synchronized (this) {
@@ -208,11 +238,41 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
             }
             int slot = slotOf(wanted);
             if (slot >= 0) {
-                return pin(slot);
+                return slot == reservedSlot ? WAIT : pin(slot);
+            }
+            if (reservedFor != null && reservedFor != wanted || !hasRoomFor(wanted)) {
+                return WAIT;
             }
             bound = Objects.requireNonNull(model, "no engine has bound this adapter registry yet");
         }
         return install(wanted, LoadedAdapter.read(name, wanted.folder(), bound, slots.maxRank()));
+    }
+
+    /**
+     * Whether a slot can take {@code wanted} now; if not, reserves one for it to drain (when no reservation
+     * exists and a slot other than a training job's can be reserved).
+     */
+    private boolean hasRoomFor(Registration wanted) {
+        if (reservedFor == wanted) {
+            return occupants[reservedSlot] == null || occupants[reservedSlot].pins == 0;
+        }
+        for (Occupant o : occupants) {
+            if (o == null || o.pins == 0) {
+                return true;
+            }
+        }
+        int drain = -1;
+        for (int slot = 0; slot < occupants.length; slot++) {
+            Occupant o = occupants[slot];
+            if (!o.training() && (drain < 0 || o.pins < occupants[drain].pins)) {
+                drain = slot;
+            }
+        }
+        if (drain >= 0) {
+            reservedSlot = drain;
+            reservedFor = wanted;
+        }
+        return false;
     }
 
     /** Puts a freshly read adapter in a slot and pins it, unless it was unregistered or loaded meanwhile. */
@@ -226,10 +286,15 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
             loaded.close();
             return pin(slot);
         }
-        slot = vacate();
+        slot = reservedFor == wanted ? emptied(reservedSlot) : vacate();
         if (slot < 0) {
+            // Others took the room while the folder was read: wait again.
             loaded.close();
-            throw busy("adapter '" + wanted.name() + "' is not resident");
+            return WAIT;
+        }
+        if (reservedFor == wanted) {
+            reservedFor = null;
+            reservedSlot = -1;
         }
         return occupy(slot, new Occupant(wanted, loaded.resident(), loaded::close));
     }
@@ -316,6 +381,8 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
     public synchronized void close() {
         closed = true;
         registered.clear();
+        reservedFor = null;
+        reservedSlot = -1;
         for (int slot = 0; slot < occupants.length; slot++) {
             if (occupants[slot] != null && occupants[slot].pins == 0) {
                 evict(slot);
@@ -359,7 +426,22 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
         return -1;
     }
 
-    /** An empty slot, else the least recently pinned slot nothing pins, emptied; -1 when every slot is pinned. */
+    /** The reserved slot emptied, or -1 while requests still pin it. */
+    private int emptied(int slot) {
+        if (occupants[slot] == null) {
+            return slot;
+        }
+        if (occupants[slot].pins > 0) {
+            return -1;
+        }
+        evict(slot);
+        return slot;
+    }
+
+    /**
+     * An empty slot, else the least recently pinned slot nothing pins (not one reserved for a waiting adapter),
+     * emptied; -1 when every slot is pinned.
+     */
     private int vacate() {
         int victim = -1;
         for (int slot = 0; slot < occupants.length; slot++) {
@@ -367,7 +449,8 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
             if (o == null) {
                 return slot;
             }
-            if (o.pins == 0 && (victim < 0 || o.lastPinned < occupants[victim].lastPinned)) {
+            if (o.pins == 0 && slot != reservedSlot
+                    && (victim < 0 || o.lastPinned < occupants[victim].lastPinned)) {
                 victim = slot;
             }
         }

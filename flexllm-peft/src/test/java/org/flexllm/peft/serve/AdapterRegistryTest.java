@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
 import java.util.random.RandomGeneratorFactory;
 import org.flexllm.Shared;
+import org.flexllm.api.AdapterHost;
 import org.flexllm.api.AdapterSlotsBusyException;
 import org.flexllm.api.UnknownAdapterException;
 import org.flexllm.graph.Projection;
@@ -61,7 +62,7 @@ class AdapterRegistryTest {
     }
 
     private static void use(AdapterRegistry registry, String name) {
-        registry.release(registry.acquire(name));
+        registry.release(registry.tryAcquire(name));
     }
 
     @Test
@@ -112,7 +113,7 @@ class AdapterRegistryTest {
     void namesAreUniqueAndUnknownNamesAreRefused() {
         try (AdapterRegistry registry = bound(1, "x")) {
             assertThrows(IllegalArgumentException.class, () -> registry.register("x", LORA));
-            assertThrows(UnknownAdapterException.class, () -> registry.acquire("y"));
+            assertThrows(UnknownAdapterException.class, () -> registry.tryAcquire("y"));
             assertThrows(UnknownAdapterException.class, () -> registry.unregister("y"));
             assertThrows(IllegalStateException.class, () -> registry.release(0));
             assertEquals(Set.of("x"), registry.names());
@@ -127,7 +128,7 @@ class AdapterRegistryTest {
             use(registry, "a");
             use(registry, "c");
             assertEquals(Set.of("a", "c"), Set.copyOf(registry.resident()));
-            int b = registry.acquire("b");
+            int b = registry.tryAcquire("b");
             assertEquals(Set.of("b", "c"), Set.copyOf(registry.resident()));
             assertEquals(1, registry.pins("b"));
             registry.release(b);
@@ -136,18 +137,55 @@ class AdapterRegistryTest {
     }
 
     @Test
-    void aPinnedAdapterIsNeverEvicted() {
+    void aPinnedAdapterIsNeverEvictedAndAWaitingOneTakesItsSlotOnceItDrains() {
         try (AdapterRegistry registry = bound(1, "a", "b")) {
-            int a = registry.acquire("a");
-            assertEquals(a, registry.acquire("a"));
+            int a = registry.tryAcquire("a");
+            assertEquals(a, registry.tryAcquire("a"));
             assertEquals(2, registry.pins("a"));
-            var error = assertThrows(AdapterSlotsBusyException.class, () -> registry.acquire("b"));
-            assertTrue(error.getMessage().contains("all 1 adapter slots are pinned"), error.getMessage());
+            assertEquals(AdapterHost.WAIT, registry.tryAcquire("b"));
+            // The slot drains for b: a takes no new pins, and no running request loses its slot.
+            assertEquals(AdapterHost.WAIT, registry.tryAcquire("a"));
+            assertEquals(List.of("a"), registry.resident());
             registry.release(a);
-            assertThrows(AdapterSlotsBusyException.class, () -> registry.acquire("b"));
+            assertEquals(AdapterHost.WAIT, registry.tryAcquire("b"));
             registry.release(a);
-            use(registry, "b");
+            int b = registry.tryAcquire("b");
+            assertEquals(a, b);
             assertEquals(List.of("b"), registry.resident());
+            registry.release(b);
+        }
+    }
+
+    @Test
+    void waitingAdaptersGetTheSlotInTheOrderTheyStartedWaiting() {
+        try (AdapterRegistry registry = bound(1, "a", "b", "c")) {
+            int a = registry.tryAcquire("a");
+            assertEquals(AdapterHost.WAIT, registry.tryAcquire("b"));
+            assertEquals(AdapterHost.WAIT, registry.tryAcquire("c"));
+            registry.release(a);
+            assertEquals(AdapterHost.WAIT, registry.tryAcquire("c"), "c asked after b: the drained slot is b's");
+            int b = registry.tryAcquire("b");
+            assertEquals(AdapterHost.WAIT, registry.tryAcquire("c"));
+            assertEquals(AdapterHost.WAIT, registry.tryAcquire("a"), "a waits behind c now");
+            registry.release(b);
+            int c = registry.tryAcquire("c");
+            assertEquals(List.of("c"), registry.resident());
+            registry.release(c);
+        }
+    }
+
+    @Test
+    void anUnregisteredWaitingAdapterGivesUpItsReservation() {
+        try (AdapterRegistry registry = bound(1, "a", "b", "c")) {
+            int a = registry.tryAcquire("a");
+            assertEquals(AdapterHost.WAIT, registry.tryAcquire("b"));
+            registry.unregister("b");
+            assertThrows(UnknownAdapterException.class, () -> registry.tryAcquire("b"));
+            assertEquals(AdapterHost.WAIT, registry.tryAcquire("c"));
+            registry.release(a);
+            int c = registry.tryAcquire("c");
+            assertEquals(List.of("c"), registry.resident());
+            registry.release(c);
         }
     }
 
@@ -165,7 +203,7 @@ class AdapterRegistryTest {
     /** The adapter in the slot acquired for {@code name}, and its first LoRA B value, read while pinned. */
     record ResidentView(ResidentAdapters.Resident resident, float firstB) {
         static ResidentView of(AdapterRegistry registry, String name) {
-            int slot = registry.acquire(name);
+            int slot = registry.tryAcquire(name);
             try {
                 var bypass = (LoraBypass) registry.slots().at(slot, 0, Projection.Q_PROJ);
                 assertNotNull(bypass);
@@ -179,12 +217,12 @@ class AdapterRegistryTest {
     @Test
     void unregisteringAPinnedAdapterWaitsForItsLastRelease() {
         try (AdapterRegistry registry = bound(2, "a")) {
-            int a = registry.acquire("a");
+            int a = registry.tryAcquire("a");
             registry.unregister("a");
-            assertThrows(UnknownAdapterException.class, () -> registry.acquire("a"));
+            assertThrows(UnknownAdapterException.class, () -> registry.tryAcquire("a"));
             assertEquals(List.of("a"), registry.resident());
             registry.register("a", LORA);
-            int again = registry.acquire("a");
+            int again = registry.tryAcquire("a");
             assertNotEquals(a, again, "a new registration is a new adapter");
             registry.release(a);
             assertEquals(List.of("a"), registry.resident());
@@ -196,7 +234,7 @@ class AdapterRegistryTest {
     @Test
     void closingFreesWhatNothingPinsAndTheRestOnRelease() {
         AdapterRegistry registry = bound(2, "a", "b");
-        int a = registry.acquire("a");
+        int a = registry.tryAcquire("a");
         use(registry, "b");
         registry.close();
         assertEquals(List.of("a"), registry.resident());
@@ -221,14 +259,16 @@ class AdapterRegistryTest {
             assertSame(parameters.get(1), bypass.gradB(), "the ops add into the job's gradients");
             use(registry, "b");
             assertEquals(Set.of("b", "job"), Set.copyOf(registry.resident()));
-            int b = registry.acquire("b");
-            var error = assertThrows(AdapterSlotsBusyException.class, () -> registry.acquire("a"));
-            assertTrue(error.getMessage().contains("pinned by running requests or finetuning jobs"), error.getMessage());
-            assertThrows(UnknownAdapterException.class, () -> registry.acquire("job"));
+            int b = registry.tryAcquire("b");
+            assertEquals(AdapterHost.WAIT, registry.tryAcquire("a"));
+            assertThrows(UnknownAdapterException.class, () -> registry.tryAcquire("job"));
             registry.release(b);
+            int a = registry.tryAcquire("a");
+            assertEquals(b, a, "a waited for b's slot, never for the job's");
+            registry.release(a);
             lease.close();
             lease.close();
-            assertEquals(List.of("b"), registry.resident());
+            assertEquals(List.of("a"), registry.resident());
         }
     }
 
@@ -288,16 +328,16 @@ class AdapterRegistryTest {
         int served = 0;
         for (int i = 0; i < 200; i++) {
             String name = names.get(random.nextInt(names.size()));
-            try {
-                int slot = registry.acquire(name);
-                assertEquals(name, registry.slots().get(slot).name());
-                Thread.onSpinWait();
-                assertEquals(name, registry.slots().get(slot).name());
-                registry.release(slot);
-                served++;
-            } catch (AdapterSlotsBusyException busy) {
+            int slot = registry.tryAcquire(name);
+            if (slot == AdapterHost.WAIT) {
                 Thread.yield();
+                continue;
             }
+            assertEquals(name, registry.slots().get(slot).name());
+            Thread.onSpinWait();
+            assertEquals(name, registry.slots().get(slot).name());
+            registry.release(slot);
+            served++;
         }
         return served;
     }

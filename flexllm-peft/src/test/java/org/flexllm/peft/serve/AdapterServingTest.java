@@ -5,6 +5,7 @@ import static org.flexllm.peft.serve.AdapterRegistryTest.LORA;
 import static org.flexllm.peft.serve.AdapterRegistryTest.QWEN;
 import static org.flexllm.peft.serve.AdapterRegistryTest.config;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -29,7 +30,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
 import java.util.random.RandomGeneratorFactory;
-import org.flexllm.api.AdapterSlotsBusyException;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
@@ -321,11 +321,54 @@ class AdapterServingTest {
             Gate gate = new Gate();
             var running = s.engine().submit(request(prompt, 12, "x").withListener(gate));
             gate.awaitReached();
-            assertThrows(AdapterSlotsBusyException.class, () -> s.engine().submit(request(prompt, 12, "y")));
+            // y waits in the queue for the slot x pins: nothing is refused, x is not preempted.
+            var waiting = s.engine().submit(request(prompt, 12, "y"));
+            assertFalse(waiting.isDone());
             gate.open().countDown();
-            assertEquals(reference.get("x"), running.join().ids());
-            assertEquals(reference.get("y"), s.generate(prompt, 12, "y"));
+            assertEquals(reference.get("x"), running.get(60, TimeUnit.SECONDS).ids());
+            assertEquals(reference.get("y"), waiting.get(60, TimeUnit.SECONDS).ids());
         }
+    }
+
+    /**
+     * Three adapters through one slot, requests submitted all at once from many threads' worth of traffic:
+     * every request waits its turn and gets its adapter's own tokens; none is refused or starved.
+     */
+    @Test
+    void requestsForNonResidentAdaptersWaitTheirTurnInsteadOfBeingRefused() throws Exception {
+        int[] prompt = PROMPTS.get(1);
+        List<String> adapters = List.of("x", "y", "z");
+        Map<String, List<Integer>> reference = new HashMap<>();
+        try (Served all = Served.start(LLAMA, 3)) {
+            registerXyz(all.adapters());
+            for (String adapter : adapters) {
+                reference.put(adapter, all.generate(prompt, 6, adapter));
+            }
+        }
+        try (Served s = Served.start(LLAMA, 1)) {
+            registerXyz(s.adapters());
+            List<String> order = new ArrayList<>();
+            List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+            for (int i = 0; i < 24; i++) {
+                // Mostly x, so that x's slot is always wanted: y and z must still get it.
+                String adapter = i % 4 == 1 ? "y" : i % 4 == 3 ? "z" : "x";
+                order.add(adapter);
+                futures.add(s.engine().submit(request(prompt, 6, adapter)));
+            }
+            for (int i = 0; i < futures.size(); i++) {
+                assertEquals(reference.get(order.get(i)), futures.get(i).get(120, TimeUnit.SECONDS).ids(),
+                        "request " + i + " on " + order.get(i));
+            }
+            for (String adapter : adapters) {
+                assertEquals(0, s.adapters().pins(adapter), adapter);
+            }
+        }
+    }
+
+    private static void registerXyz(AdapterRegistry registry) {
+        registry.register("x", LORA);
+        registry.register("y", scaled);
+        registry.register("z", ia3);
     }
 
     @Test

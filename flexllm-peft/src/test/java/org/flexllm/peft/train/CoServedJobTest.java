@@ -186,7 +186,7 @@ class CoServedJobTest {
         AdapterRegistry.TrainingLease held = registry.train("held", config,
                 AdapterInit.create(config, engine.config(), 1, Arena.ofAuto()).parameters(Arena.ofAuto()),
                 engine.config());
-        int other = registry.acquire("other");
+        int other = registry.tryAcquire("other");
         var busy = assertThrows(AdapterSlotsBusyException.class,
                 () -> coServed(options().build(), temp.resolve("out"), r -> {}).start());
         assertTrue(busy.getMessage().contains("finetuning job 'demo'"), busy.getMessage());
