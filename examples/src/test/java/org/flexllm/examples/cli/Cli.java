@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 
 /** Runs the command line in-process and captures what it prints; reads the shared test assets. */
@@ -49,17 +50,27 @@ final class Cli {
      */
     static Result runInChildJvm(Path temp, List<String> jvmOptions, String... args) throws IOException,
             InterruptedException {
+        Path out = Files.createTempFile(temp, "stdout", ".txt");
+        Path err = Files.createTempFile(temp, "stderr", ".txt");
+        Process child = startChildJvm(jvmOptions, out, err, args);
+        if (!child.waitFor(CHILD_DEADLINE_S, TimeUnit.SECONDS)) {
+            child.destroyForcibly();
+            throw new AssertionError("the child JVM ran past " + CHILD_DEADLINE_S + " s: " + List.of(args));
+        }
+        return new Result(child.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    /** Starts the command line in a child JVM as {@link #runInChildJvm} does, its output into {@code out}, {@code err}. */
+    static Process startChildJvm(List<String> jvmOptions, Path out, Path err, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss8m"));
         command.addAll(jvmOptions);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), FlexLlm.class.getName()));
         command.addAll(List.of(args));
-        Path out = Files.createTempFile(temp, "stdout", ".txt");
-        Path err = Files.createTempFile(temp, "stderr", ".txt");
-        int exit = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start()
-                .waitFor();
-        return new Result(exit, Files.readString(out), Files.readString(err));
+        return new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
     }
+
+    private static final long CHILD_DEADLINE_S = 300;
 
     static JsonNode parse(String json) {
         try {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,8 +15,11 @@ import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import java.util.Set;
 import org.flexllm.graph.Projection;
+import org.flexllm.io.SafetensorsFile;
 import org.flexllm.peft.AdapterConfig;
 import org.flexllm.peft.PeftMethod;
 import org.flexllm.peft.format.AdapterFolder;
@@ -75,6 +79,44 @@ class FinetuneCommandTest {
         assertTrue(r.out().contains("resuming from step 2 of 4"), r.out());
         assertFalse(Arrays.equals(halfway, weights(resumed)));
         assertArrayEquals(weights(straight), weights(resumed));
+    }
+
+    /**
+     * Killed with SIGKILL at random moments (seeded) and resumed each time, a run ends with the bytes of an
+     * uninterrupted one; whenever it was killed, the adapter in its folder, if any, was a complete one.
+     */
+    @Test
+    void killedAtRandomMomentsAndResumedEndsWithTheUninterruptedAdapterBytes() throws Exception {
+        String[] job = {"--steps", "8", "--lr", "1e-2", "--checkpoint-every", "1"};
+        Path straight = temp.resolve("straight");
+        assertEquals(0, finetuneInChildJvm(straight, List.of(), job).exitCode());
+        Path killed = temp.resolve("killed");
+        Random moments = new Random(5);
+        for (int kill = 0; kill < 4; kill++) {
+            List<String> args = new ArrayList<>(List.of(args(killed, job)));
+            if (Files.isDirectory(killed)) {
+                args.add("--resume");
+            }
+            Process child = Cli.startChildJvm(List.of(), temp.resolve("out" + kill), temp.resolve("err" + kill),
+                    args.toArray(String[]::new));
+            if (!child.waitFor(300 + moments.nextInt(2500), TimeUnit.MILLISECONDS)) {
+                child.destroyForcibly().waitFor(60, TimeUnit.SECONDS);
+            }
+            if (Files.exists(killed.resolve(AdapterFolder.WEIGHTS_FILE))) {
+                assertEquals(Set.of(Projection.Q_PROJ, Projection.V_PROJ), AdapterConfig.read(killed).targets());
+                try (Arena arena = Arena.ofConfined()) {
+                    var tensors = SafetensorsFile.open(killed.resolve(AdapterFolder.WEIGHTS_FILE), arena).tensors();
+                    assertEquals(2 * 2 * 2, tensors.size(), "A and B of q and v in tiny's 2 layers, kill " + kill);
+                }
+            }
+        }
+        List<String> resume = new ArrayList<>(List.of(job));
+        if (Files.isDirectory(killed)) {
+            resume.add("--resume");
+        }
+        Cli.Result r = finetuneInChildJvm(killed, List.of(), resume.toArray(String[]::new));
+        assertEquals(0, r.exitCode(), r.err());
+        assertArrayEquals(weights(straight), weights(killed));
     }
 
     @Test
