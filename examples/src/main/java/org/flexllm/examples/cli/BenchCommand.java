@@ -1,6 +1,8 @@
 package org.flexllm.examples.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -29,6 +31,8 @@ import org.flexllm.speculation.SpeculatorFactory;
 import org.flexllm.tensor.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import org.flexllm.examples.soak.Soak;
+import org.flexllm.examples.soak.SoakReport;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -74,8 +78,11 @@ final class BenchCommand implements Callable<Integer> {
     private static final int BLOCK_SIZE = 16;
 
     /** What is measured, with the prompt length it uses by default. */
+    /** How much the resident memory may grow from after warm-up to the end of a soak. */
+    private static final double SOAK_MEMORY_SLACK = 0.05;
+
     enum Mode {
-        decode(16), prefill(512), finetune(256), coserve(128), spec(128);
+        decode(16), prefill(512), finetune(256), coserve(128), spec(128), soak(0);
 
         final int defaultPromptLen;
 
@@ -87,7 +94,7 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODE", description = "decode, prefill, finetune or coserve.")
+    @Parameters(index = "0", paramLabel = "MODE", description = "decode, prefill, finetune, coserve, spec or soak.")
     private Mode mode;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
@@ -140,6 +147,9 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     private SpeculationOptions speculation;
 
+    @Mixin
+    private SoakOptions soak;
+
     /** One timed run: the tokens counted, how many rows of logits they needed, and the time they took. */
     record Run(long tokens, long logitRows, long nanos) {
         double tokensPerSecond() {
@@ -156,6 +166,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        if (mode == Mode.soak) {
+            return soak();
+        }
         int prompt = promptLen != null ? promptLen : mode.defaultPromptLen;
         int generate = mode == Mode.decode ? genLen : 1;
         validate(prompt, generate);
@@ -239,6 +252,17 @@ final class BenchCommand implements Callable<Integer> {
             prompts.add(random.ints(prompt, 0, vocab).toArray());
         }
         return prompts;
+    }
+
+    /** Runs the soak; exits 1 when it lost, duplicated or refused anything, left anything in use or grew memory. */
+    private int soak() throws InterruptedException {
+        try {
+            SoakReport report = Soak.run(soak.config(model(), coserve.seed()));
+            printLine(json ? Json.line(report) : report.toString());
+            return report.clean(SOAK_MEMORY_SLACK) ? 0 : 1;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The model to open: {@code --model}, with {@code --dtype} appended to a synthetic one. */
