@@ -190,7 +190,7 @@ public final class CoServingEngine implements AutoCloseable {
         var future = new CompletableFuture<GenerationResult>();
         int expectedLength = (int) Math.min((long) prompt.length + params.maxTokens(), config.maxModelLen());
         var history = new TokenHistory(model.config().vocabSize());
-        history.addAll(prompt);
+        history.addPrompt(prompt);
         var text = new OutputText(tokenizer.streamDecoder(params.skipSpecialTokens()), prompt, params.stopStrings());
         int slot = adapter == null ? -1 : adapters.acquire(adapter);
         var sequence = new Sequence(nextId.getAndIncrement(), prompt, expectedLength, slot);

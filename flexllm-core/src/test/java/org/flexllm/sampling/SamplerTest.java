@@ -144,7 +144,7 @@ class SamplerTest {
     @MethodSource("penaltyExamples")
     void repetitionPenaltyFollowsHuggingFace(String name, float[] logits, int[] seen, double penalty, int expected) {
         TokenHistory history = new TokenHistory(logits.length);
-        history.addAll(seen);
+        history.addPrompt(seen);
         SamplingParams params = SamplingParams.greedy().toBuilder().repetitionPenalty(penalty).build();
         assertEquals(expected, new Sampler(logits.length).choose(logits, params, history, generator(0)));
     }
@@ -153,7 +153,7 @@ class SamplerTest {
     void logprobsAreTheRawLogSoftmaxWhateverTheSettings() {
         float[] row = ReferenceDistribution.gaussianRow(VOCAB, 3, 21);
         TokenHistory history = new TokenHistory(VOCAB);
-        history.addAll(IntStream.range(0, 200).toArray());
+        history.addPrompt(IntStream.range(0, 200).toArray());
         SamplingParams params = SamplingParams.builder().logprobs(5).temperature(0.6).topK(30)
                 .repetitionPenalty(1.5).build();
         double[] reference = ReferenceDistribution.logSoftmax(row);
@@ -188,6 +188,8 @@ class SamplerTest {
         return Stream.of(
                 Arguments.of("greedy", SamplingParams.greedy()),
                 Arguments.of("greedy with penalty", SamplingParams.greedy().toBuilder().repetitionPenalty(1.2).build()),
+                Arguments.of("every penalty", SamplingParams.builder().repetitionPenalty(1.2).presencePenalty(0.4)
+                        .frequencyPenalty(0.3).build()),
                 Arguments.of("temperature", SamplingParams.builder().temperature(0.8).build()),
                 Arguments.of("top-p over the vocabulary", SamplingParams.builder().topP(0.99).build()),
                 Arguments.of("top-k, top-p, min-p", SamplingParams.builder().topK(40).topP(0.9).minP(0.05).build()));
@@ -198,7 +200,8 @@ class SamplerTest {
     void chooseAllocatesNothing(String name, SamplingParams params) {
         float[] row = ReferenceDistribution.gaussianRow(VOCAB, 2, 13);
         TokenHistory history = new TokenHistory(VOCAB);
-        history.addAll(IntStream.range(0, 100).toArray());
+        history.addPrompt(IntStream.range(0, 100).toArray());
+        IntStream.range(0, 300).forEach(i -> history.add(50 + i % 120));
         RandomGenerator random = generator(3);
         ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         int calls = 1000;
