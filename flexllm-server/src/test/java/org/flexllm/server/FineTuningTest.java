@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.HttpResponse;
 import com.openai.errors.BadRequestException;
 import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionCreateParams;
@@ -21,6 +22,7 @@ import com.openai.models.finetuning.jobs.JobListEventsParams;
 import com.openai.models.finetuning.jobs.checkpoints.FineTuningJobCheckpoint;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -194,6 +196,16 @@ class FineTuningTest {
             assertEquals(Set.of(Servers.TINY, done.fineTunedModel().orElseThrow()), client.models().list().data()
                     .stream().map(m -> m.id()).collect(Collectors.toSet()),
                     "the checkpoints' adapters are served no more");
+
+            List<String> csv;
+            try (HttpResponse file = client.files().content(done.resultFiles().getFirst())) {
+                csv = new String(file.body().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+            }
+            assertEquals("step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy", csv.getFirst());
+            assertEquals(9, csv.size(), "a row per step: " + csv);
+            assertEquals(String.valueOf(first), csv.get(4).split(",")[3], csv.get(4));
+            assertEquals(String.valueOf(last), csv.get(8).split(",")[3], csv.get(8));
+            assertEquals("", csv.get(1).split(",", -1)[3], "no validation at step 1");
 
             // The library's own held-out evaluation of the same job: its training forward pass, not serving.
             double reference = standalone(data, examples(heldOut), 2, temp.resolve("standalone")).evalLoss();

@@ -1,5 +1,6 @@
 package org.flexllm.examples.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -68,14 +69,20 @@ import picocli.CommandLine.Spec;
                         + " --draft and --spec-policy; reports attainment overall and per class, goodput (tokens of"
                         + " requests that met their SLO per second), mean accepted length and acceptance rate. decode"
                         + " takes --draft and --spec-policy too. oracle:ALPHA drafts are a simulation: the target's"
-                        + " own greedy continuation, decoded once first, proposed with probability ALPHA."})
+                        + " own greedy continuation, decoded once first, proposed with probability ALPHA.",
+                "serve: the HTTP server's overhead: --batch B clients each stream " + ServeBench.REQUESTS_PER_CLIENT
+                        + " greedy requests of L prompt and G generated tokens one after another, in-process through"
+                        + " the engine and over HTTP with SSE (/v1/completions) on the same server, in --repeat"
+                        + " rounds alternating which path goes first; reports tokens/s over the wall time and the"
+                        + " clients' p50 TTFT per path, and the medians of the rounds' throughput ratios (HTTP /"
+                        + " in-process) and TTFT differences."})
 final class BenchCommand implements Callable<Integer> {
     private static final int MAX_TOKEN_BUDGET = 8192;
     private static final int BLOCK_SIZE = 16;
 
     /** What is measured, with the prompt length it uses by default. */
     enum Mode {
-        decode(16), prefill(512), finetune(256), coserve(128), spec(128);
+        decode(16), prefill(512), finetune(256), coserve(128), spec(128), serve(32);
 
         final int defaultPromptLen;
 
@@ -87,7 +94,7 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODE", description = "decode, prefill, finetune or coserve.")
+    @Parameters(index = "0", paramLabel = "MODE", description = "decode, prefill, finetune, coserve, spec or serve.")
     private Mode mode;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
@@ -155,7 +162,7 @@ final class BenchCommand implements Callable<Integer> {
                   Double acceptanceRate) {}
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() throws InterruptedException, IOException {
         int prompt = promptLen != null ? promptLen : mode.defaultPromptLen;
         int generate = mode == Mode.decode ? genLen : 1;
         validate(prompt, generate);
@@ -168,6 +175,11 @@ final class BenchCommand implements Callable<Integer> {
         if (mode == Mode.coserve) {
             CoserveReport report = CoserveBench.run(coserve.config(model(), prompt, genLen, loraR), coserve.sloAuto(),
                     coserve.plot(), spec.commandLine().getErr());
+            printLine(json ? Json.line(report) : report.table());
+            return 0;
+        }
+        if (mode == Mode.serve) {
+            ServeBench.Report report = ServeBench.run(model(), batch, prompt, genLen, warmup, repeat);
             printLine(json ? Json.line(report) : report.table());
             return 0;
         }

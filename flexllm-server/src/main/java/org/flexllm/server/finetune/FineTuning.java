@@ -124,6 +124,16 @@ public final class FineTuning implements AutoCloseable {
         return files.require(id, "file_id");
     }
 
+    /** {@code GET /v1/files/{id}/content}: what was uploaded, or a job's result file. */
+    byte[] fileContent(String id) {
+        file(id);
+        try {
+            return Files.readAllBytes(files.content(id));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read file " + id, e);
+        }
+    }
+
     /**
      * {@code POST /v1/fine_tuning/jobs}: checks the request and its data, then starts the job.
      *
@@ -142,7 +152,7 @@ public final class FineTuning implements AutoCloseable {
         String id = "ftjob-" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
         String name = "ft:" + models.baseName() + ":" + (spec.suffix() != null ? spec.suffix() + ":" : "") + id;
         JobState job = new JobState(id, System.currentTimeMillis() / 1000, spec, JobState.RUNNING, name, null, null,
-                null);
+                null, null);
         JobFolder.create(jobsDir.resolve(id)).write(job);
         jobs.put(id, job);
         events.put(id, new ArrayList<>());
@@ -174,9 +184,14 @@ public final class FineTuning implements AutoCloseable {
     /** The job's events, newest first. */
     public List<JobEvent> events(String id) {
         get(id);
+        return eventsOf(id).reversed();
+    }
+
+    /** A job's events so far, oldest first. */
+    private List<JobEvent> eventsOf(String id) {
         List<JobEvent> list = events.get(id);
         synchronized (list) {
-            return List.copyOf(list).reversed();
+            return List.copyOf(list);
         }
     }
 
@@ -186,11 +201,8 @@ public final class FineTuning implements AutoCloseable {
 
     /** The validation metrics recorded so far, by step. */
     private Map<Integer, Map<String, Object>> validations(String id) {
-        List<JobEvent> list = events.get(id);
-        synchronized (list) {
-            return list.stream().filter(JobEvent::isValidation)
-                    .collect(Collectors.toMap(JobEvent::step, JobEvent::data, (a, b) -> b));
-        }
+        return eventsOf(id).stream().filter(JobEvent::isValidation)
+                .collect(Collectors.toMap(JobEvent::step, JobEvent::data, (a, b) -> b));
     }
 
     /**
@@ -346,11 +358,12 @@ public final class FineTuning implements AutoCloseable {
                 awaitValidation(() -> validate(id, total, total, job.fineTunedModel(), validation));
             }
             long tokens = run.history().stream().mapToLong(StepRecord::tokens).sum();
-            save(job.ended(JobState.SUCCEEDED, null, tokens));
+            StoredFile results = files.addResult("step_metrics.csv", StepMetrics.csv(eventsOf(id)));
+            save(job.ended(JobState.SUCCEEDED, null, tokens, List.of(results.id())));
             record(id, e -> JobEvent.message(e, "info", "New fine-tuned model created: " + job.fineTunedModel()));
             record(id, e -> JobEvent.message(e, "info", "The job has successfully completed"));
         } else if (cause instanceof CancellationException) {
-            save(job.ended(JobState.CANCELLED, null, null));
+            save(job.ended(JobState.CANCELLED, null, null, null));
             record(id, e -> JobEvent.message(e, "info", "The job was cancelled"));
         } else {
             fail(id, cause);
@@ -371,7 +384,7 @@ public final class FineTuning implements AutoCloseable {
     private void fail(String id, Throwable cause) {
         LOG.warn("fine-tuning job {} failed", id, cause);
         String message = cause.getMessage() != null ? cause.getMessage() : cause.toString();
-        save(jobs.get(id).ended(JobState.FAILED, new JobState.Error("training_failed", message, null), null));
+        save(jobs.get(id).ended(JobState.FAILED, new JobState.Error("training_failed", message, null), null, null));
         record(id, e -> JobEvent.message(e, "error", "The job failed: " + message));
     }
 
