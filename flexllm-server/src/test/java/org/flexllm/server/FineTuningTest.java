@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.LongStream;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.model.ModelConfig;
@@ -103,7 +104,7 @@ class FineTuningTest {
 
         /** The data of the job's metrics events that hold {@code key}, newest first. */
         List<Map<?, ?>> metrics(String job, String key) {
-            return client.fineTuning().jobs().listEvents(job, JobListEventsParams.builder().limit(100).build())
+            return client.fineTuning().jobs().listEvents(job, JobListEventsParams.builder().limit(1000).build())
                     .data().stream()
                     .filter(e -> e.type().map(t -> t.asString().equals("metrics")).orElse(false))
                     .<Map<?, ?>>map(e -> e._data().convert(Map.class)).filter(m -> m.containsKey(key)).toList();
@@ -237,7 +238,9 @@ class FineTuningTest {
         try (FlexLlmServer server = Servers.start(Servers.TINY, state, b -> { });
              Sdk sdk = new Sdk(server)) {
             OpenAIClient client = sdk.client();
-            id = client.fineTuning().jobs().create(job(sdk.upload(data), epochs)).id();
+            JobCreateParams params = job(sdk.upload(data), epochs).toBuilder()
+                    .validationFile(sdk.upload(facts(20, 2, "valid.jsonl"))).build();
+            id = client.fineTuning().jobs().create(params).id();
             Deadline.await(DEADLINE, () -> !client.fineTuning().jobs().checkpoints().list(id).data().isEmpty(),
                     () -> "a first checkpoint");
         }
@@ -249,6 +252,10 @@ class FineTuningTest {
             FineTuningJob done = awaitEnd(client, id);
             assertEquals("succeeded", done.status().asString(), String.valueOf(done.error()));
             assertEquals(epochs * 8L, sdk.steps(id).getFirst(), "the last step was recorded");
+            // Each epoch validated once, whether the stop came before, during or after its checkpoint's scoring.
+            assertEquals(LongStream.rangeClosed(1, epochs).map(e -> 8 * (epochs + 1 - e)).boxed().toList(),
+                    sdk.metrics(id, "full_valid_loss").stream().map(m -> ((Number) m.get("step")).longValue())
+                            .toList());
         }
         assertAdaptersClose(uninterrupted(data, epochs), state.resolve("jobs/" + id + "/adapter"), 2e-4f);
     }
