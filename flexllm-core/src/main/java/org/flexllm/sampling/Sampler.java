@@ -5,7 +5,8 @@ import java.util.random.RandomGenerator;
 
 /**
  * Turns one sequence's logits row into its next token, as its {@link SamplingParams} say: the repetition,
- * frequency and presence penalties, then greedy argmax, or temperature, top-k, top-p and min-p followed by one draw from what is left.
+ * frequency and presence penalties, then greedy argmax, or temperature, top-k, top-p and min-p followed by one
+ * draw from what is left.
  *
  * <p>A sampler keeps vocabulary-sized scratch arrays, so {@link #choose} allocates nothing; one sampler serves
  * every sequence of an engine thread in turn. Top-k selects with a bounded heap rather than sorting the

@@ -258,7 +258,8 @@ public record SamplingParams(
         /** The validated record; throws {@link InvalidSamplingParamsException} naming the first bad field. */
         public SamplingParams build() {
             return new SamplingParams(maxTokens, temperature, topK, topP, minP, seed, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, stopStrings, stopTokenIds, ignoreEos, logprobs, promptLogprobs, skipSpecialTokens);
+                    presencePenalty, frequencyPenalty, stopStrings, stopTokenIds, ignoreEos, logprobs, promptLogprobs,
+                    skipSpecialTokens);
         }
     }
 }

@@ -95,10 +95,10 @@ class ErrorsAndFramingTest {
         JsonNode e = error(http.post("/v1/completions", completion(",\"presence_penalty\":2.5")), 400);
         assertEquals("presence_penalty", e.get("param").asText());
         assertTrue(e.get("message").asText().contains("[-2, 2]"), e.toString());
-        assertEquals("frequency_penalty",
-                error(http.post("/v1/completions", completion(",\"frequency_penalty\":-3")), 400).get("param").asText());
-        assertEquals("repetition_penalty",
-                error(http.post("/v1/completions", completion(",\"repetition_penalty\":0")), 400).get("param").asText());
+        assertEquals("frequency_penalty", error(http.post("/v1/completions",
+                completion(",\"frequency_penalty\":-3")), 400).get("param").asText());
+        assertEquals("repetition_penalty", error(http.post("/v1/completions",
+                completion(",\"repetition_penalty\":0")), 400).get("param").asText());
         assertEquals("frequency_penalty", error(http.post("/v1/completions",
                 completion(",\"frequency_penalty\":\"high\"")), 400).get("param").asText());
         assertEquals(200, http.post("/v1/completions", completion(

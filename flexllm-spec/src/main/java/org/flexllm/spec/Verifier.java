@@ -56,16 +56,19 @@ public final class Verifier {
         int accepted = 0;
         int node = 0;
         int committed = history.generated();
-        while (true) {
-            int next = sampler.choose(logits.apply(node), params, history, random);
-            int child = tree.child(node, next);
-            if (child < 0) {
-                history.truncate(committed);
-                return verification(tree, path, accepted, next);
+        try {
+            while (true) {
+                int next = sampler.choose(logits.apply(node), params, history, random);
+                int child = tree.child(node, next);
+                if (child < 0) {
+                    return verification(tree, path, accepted, next);
+                }
+                path[accepted++] = child;
+                history.add(tree.token(child));
+                node = child;
             }
-            path[accepted++] = child;
-            history.add(tree.token(child));
-            node = child;
+        } finally {
+            history.truncate(committed);
         }
     }
 

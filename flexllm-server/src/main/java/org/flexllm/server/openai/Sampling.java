@@ -14,8 +14,8 @@ import org.flexllm.server.Fields;
 /**
  * What a completion or chat request asks of the engine besides its prompt: sampling and stopping (OpenAI's fields
  * with {@code presence_penalty} and {@code frequency_penalty}, and vLLM's extensions {@code top_k}, {@code min_p},
- * {@code repetition_penalty}, {@code stop_token_ids}, {@code ignore_eos}), how many choices, streaming, and its own latency target ({@code "slo": {"ttft_ms",
- * "tpot_ms"}}).
+ * {@code repetition_penalty}, {@code stop_token_ids}, {@code ignore_eos}), how many choices, streaming, and its own
+ * latency target ({@code "slo": {"ttft_ms", "tpot_ms"}}).
  *
  * @param model        the model or adapter named
  * @param params       the sampling of choice 0; choice i of a seeded request uses seed + i so the choices differ
