@@ -119,6 +119,9 @@ class AiServicesTest {
                 .temperature(0).maxTokens(MAX_TOKENS).frequencyPenalty(1.0).presencePenalty(0.5).build());
         assertEquals(expected.text(), r.aiMessage().text());
         assertNotEquals(direct().text(), r.aiMessage().text(), "the penalties change what greedy decoding says");
+        FlexLlmChatModel byDefault = FlexLlmChatModel.builder().engine(engine).temperature(0.0)
+                .maxOutputTokens(MAX_TOKENS).frequencyPenalty(1.0).presencePenalty(0.5).build();
+        assertEquals(expected.text(), AiServices.create(Storyteller.class, byDefault).tell(START));
     }
 
     @Test
