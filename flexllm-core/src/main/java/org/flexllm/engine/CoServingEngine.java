@@ -193,7 +193,7 @@ public final class CoServingEngine implements AutoCloseable {
         var future = new CompletableFuture<GenerationResult>();
         int expectedLength = (int) Math.min((long) prompt.length + params.maxTokens(), config.maxModelLen());
         var history = new TokenHistory(model.config().vocabSize());
-        history.addAll(prompt);
+        history.addPrompt(prompt);
         var text = new OutputText(tokenizer.streamDecoder(params.skipSpecialTokens()), prompt, params.stopStrings());
         if (adapter != null) {
             adapters.check(adapter);

@@ -5,8 +5,9 @@ import java.util.random.RandomGenerator;
 import org.flexllm.backend.cpu.Exp;
 
 /**
- * Turns one sequence's logits row into its next token, as its {@link SamplingParams} say: repetition penalty,
- * then greedy argmax, or temperature, top-k, top-p and min-p followed by one draw from what is left.
+ * Turns one sequence's logits row into its next token, as its {@link SamplingParams} say: the repetition,
+ * frequency and presence penalties, then greedy argmax, or temperature, top-k, top-p and min-p followed by one
+ * draw from what is left.
  *
  * <p>A sampler keeps vocabulary-sized scratch arrays, so {@link #choose} allocates nothing; one sampler serves
  * every sequence of an engine thread in turn. Top-k selects with a bounded heap rather than sorting the
@@ -22,6 +23,8 @@ public final class Sampler {
 
     private final int vocabSize;
     private final float[] penalized;
+    /** Occurrences of each id in the output, zero between calls: filled and cleared by {@link #penalize}. */
+    private final int[] counts;
     /** {@code exp((logit - max) / temperature)} by token id, valid for the current candidates only. */
     private final float[] weights;
     /** The ids still in the running, in no particular order. */
@@ -34,6 +37,7 @@ public final class Sampler {
     public Sampler(int vocabSize) {
         this.vocabSize = vocabSize;
         this.penalized = new float[vocabSize];
+        this.counts = new int[vocabSize];
         this.weights = new float[vocabSize];
         this.candidates = new int[vocabSize];
         this.boundary = new int[vocabSize];
@@ -44,17 +48,17 @@ public final class Sampler {
      *
      * @param logits  the sequence's logits at its last position, one per vocabulary id; left unchanged
      * @param params  the request's settings
-     * @param history the ids the sequence has seen, read only when the repetition penalty is on
+     * @param history the ids the sequence has seen, read only when a penalty is on
      * @param random  the request's generator (see {@link RandomSource}), unused when greedy
      * @throws IllegalArgumentException when the row is not vocabulary-sized
      */
     public int choose(float[] logits, SamplingParams params, TokenHistory history, RandomGenerator random) {
-        float[] row = penalize(sized(logits, "logits row"), (float) params.repetitionPenalty(), history);
+        float[] row = penalize(sized(logits, "logits row"), params, history);
         return params.isGreedy() ? argmax(row) : pick(filter(row, params), random.nextDouble());
     }
 
     /**
-     * The exact distribution {@link #choose} draws from, by token id: after the repetition penalty, temperature,
+     * The exact distribution {@link #choose} draws from, by token id: after the penalties, temperature,
      * top-k, top-p and min-p, the kept tokens' weights divided by their sum, and 0 for every other id; for
      * greedy settings, 1 at the argmax. Speculative verification needs it to reason about the target's
      * probabilities; it takes no random numbers.
@@ -63,7 +67,7 @@ public final class Sampler {
      * @throws IllegalArgumentException when the row or {@code out} is not vocabulary-sized
      */
     public void distribution(float[] logits, SamplingParams params, TokenHistory history, float[] out) {
-        float[] row = penalize(sized(logits, "logits row"), (float) params.repetitionPenalty(), history);
+        float[] row = penalize(sized(logits, "logits row"), params, history);
         Arrays.fill(sized(out, "distribution output"), 0);
         if (params.isGreedy()) {
             out[argmax(row)] = 1;
@@ -93,18 +97,41 @@ public final class Sampler {
         return Logprobs.forToken(logits, id, params.logprobs().orElse(0));
     }
 
-    /** HF's repetition penalty, applied once per distinct id seen, on a copy of the logits. */
-    private float[] penalize(float[] logits, float penalty, TokenHistory history) {
-        if (penalty == 1) {
+    /**
+     * The penalties, on a copy of the logits, as vLLM applies them: an id seen in the prompt or the output has its
+     * logit divided by the repetition penalty when positive and multiplied by it otherwise, once; an id the output
+     * holds c times then loses {@code frequency * c + presence}.
+     */
+    private float[] penalize(float[] logits, SamplingParams params, TokenHistory history) {
+        if (!params.penalizes()) {
             return logits;
         }
         System.arraycopy(logits, 0, penalized, 0, vocabSize);
-        for (int j = 0; j < history.size(); j++) {
-            int id = history.id(j);
-            float logit = penalized[id];
-            penalized[id] = logit > 0 ? logit / penalty : logit * penalty;
+        float repetition = (float) params.repetitionPenalty();
+        float frequency = (float) params.frequencyPenalty();
+        float presence = (float) params.presencePenalty();
+        for (int j = 0; j < history.generated(); j++) {
+            counts[history.generatedId(j)]++;
+        }
+        for (int j = 0; j < history.promptIds(); j++) {
+            int id = history.promptId(j);
+            if (counts[id] == 0) { // ids of the output too are penalised below, once
+                penalized[id] = repeated(penalized[id], repetition);
+            }
+        }
+        for (int j = 0; j < history.generated(); j++) {
+            int id = history.generatedId(j);
+            int c = counts[id];
+            if (c > 0) {
+                penalized[id] = repeated(penalized[id], repetition) - frequency * c - presence;
+                counts[id] = 0; // the id is done, and the scratch is clean for the next row
+            }
         }
         return penalized;
+    }
+
+    private static float repeated(float logit, float penalty) {
+        return logit > 0 ? logit / penalty : logit * penalty;
     }
 
     /** The index of the largest entry; ties go to the lowest id. */

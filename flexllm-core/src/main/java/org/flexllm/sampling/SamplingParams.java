@@ -9,8 +9,8 @@ import java.util.OptionalLong;
  * Build one with {@link #builder()}; every field is checked when the record is made, and a bad value throws
  * {@link InvalidSamplingParamsException} naming the field.
  *
- * <p>The {@link Sampler} applies the logit processing in this order, as HF {@code generate} does:
- * repetition penalty, temperature, top-k, top-p, min-p; then it draws from what is left.
+ * <p>The {@link Sampler} applies the logit processing in this order, as vLLM does: repetition penalty,
+ * frequency penalty, presence penalty, temperature, top-k, top-p, min-p; then it draws from what is left.
  *
  * @param maxTokens          the most tokens to generate (at least 1; default 256)
  * @param temperature        logits are divided by it before the softmax; 0 (or below 1e-5) selects greedy
@@ -27,6 +27,12 @@ import java.util.OptionalLong;
  * @param repetitionPenalty  HF's repetition penalty: the logit of every token id seen so far in the prompt or
  *                           the output is divided by it when positive and multiplied by it otherwise, once
  *                           per id however often it occurred; above 0, and 1 turns it off (default 1)
+ * @param presencePenalty    OpenAI's presence penalty, as vLLM applies it: subtracted from the logit of every id
+ *                           the output holds so far (not the prompt), once; in [-2, 2], negative values
+ *                           encourage repeats, and 0 turns it off (default 0)
+ * @param frequencyPenalty   OpenAI's frequency penalty, as vLLM applies it: subtracted from the logit of every id
+ *                           the output holds so far (not the prompt), times how often it occurs there; in
+ *                           [-2, 2], and 0 turns it off (default 0)
  * @param stopStrings        generation stops when the output text ends with one of these (non-empty strings);
  *                           the stop string itself is not returned
  * @param stopTokenIds       generation stops after one of these ids is generated, in addition to the model's
@@ -47,6 +53,8 @@ public record SamplingParams(
         double minP,
         OptionalLong seed,
         double repetitionPenalty,
+        double presencePenalty,
+        double frequencyPenalty,
         List<String> stopStrings,
         List<Integer> stopTokenIds,
         boolean ignoreEos,
@@ -55,6 +63,8 @@ public record SamplingParams(
         boolean skipSpecialTokens) {
 
     private static final double GREEDY_BELOW = 1e-5;
+    /** OpenAI's and vLLM's bound on the presence and frequency penalties' magnitude. */
+    private static final double MAX_OPENAI_PENALTY = 2;
 
     public SamplingParams {
         require(maxTokens >= 1, "maxTokens", "must be at least 1", maxTokens);
@@ -65,6 +75,10 @@ public record SamplingParams(
         require(minP >= 0 && minP <= 1, "minP", "must be in [0, 1] (0 turns min-p off)", minP);
         require(repetitionPenalty > 0 && Double.isFinite(repetitionPenalty), "repetitionPenalty",
                 "must be finite and > 0 (1 turns it off)", repetitionPenalty);
+        require(Math.abs(presencePenalty) <= MAX_OPENAI_PENALTY, "presencePenalty",
+                "must be in [-2, 2] (0 turns it off)", presencePenalty);
+        require(Math.abs(frequencyPenalty) <= MAX_OPENAI_PENALTY, "frequencyPenalty",
+                "must be in [-2, 2] (0 turns it off)", frequencyPenalty);
         require(stopStrings != null && stopStrings.stream().allMatch(s -> s != null && !s.isEmpty()),
                 "stopStrings", "must be a list of non-empty strings", stopStrings);
         require(stopTokenIds != null && stopTokenIds.stream().allMatch(id -> id != null && id >= 0),
@@ -107,6 +121,11 @@ public record SamplingParams(
         return temperature < GREEDY_BELOW;
     }
 
+    /** Whether any of the repetition, presence and frequency penalties is on, so the history matters. */
+    public boolean penalizes() {
+        return repetitionPenalty != 1 || presencePenalty != 0 || frequencyPenalty != 0;
+    }
+
     /** Collects {@link SamplingParams} fields; {@link #build()} validates them. Not thread-safe. */
     public static final class Builder {
         private int maxTokens = 256;
@@ -116,6 +135,8 @@ public record SamplingParams(
         private double minP = 0;
         private OptionalLong seed = OptionalLong.empty();
         private double repetitionPenalty = 1;
+        private double presencePenalty = 0;
+        private double frequencyPenalty = 0;
         private List<String> stopStrings = List.of();
         private List<Integer> stopTokenIds = List.of();
         private boolean ignoreEos = false;
@@ -134,6 +155,8 @@ public record SamplingParams(
             minP = p.minP;
             seed = p.seed;
             repetitionPenalty = p.repetitionPenalty;
+            presencePenalty = p.presencePenalty;
+            frequencyPenalty = p.frequencyPenalty;
             stopStrings = p.stopStrings;
             stopTokenIds = p.stopTokenIds;
             ignoreEos = p.ignoreEos;
@@ -184,6 +207,18 @@ public record SamplingParams(
             return this;
         }
 
+        /** See {@link SamplingParams#presencePenalty()}. */
+        public Builder presencePenalty(double presencePenalty) {
+            this.presencePenalty = presencePenalty;
+            return this;
+        }
+
+        /** See {@link SamplingParams#frequencyPenalty()}. */
+        public Builder frequencyPenalty(double frequencyPenalty) {
+            this.frequencyPenalty = frequencyPenalty;
+            return this;
+        }
+
         /** See {@link SamplingParams#stopStrings()}. */
         public Builder stopStrings(List<String> stopStrings) {
             this.stopStrings = stopStrings;
@@ -223,7 +258,8 @@ public record SamplingParams(
         /** The validated record; throws {@link InvalidSamplingParamsException} naming the first bad field. */
         public SamplingParams build() {
             return new SamplingParams(maxTokens, temperature, topK, topP, minP, seed, repetitionPenalty,
-                    stopStrings, stopTokenIds, ignoreEos, logprobs, promptLogprobs, skipSpecialTokens);
+                    presencePenalty, frequencyPenalty, stopStrings, stopTokenIds, ignoreEos, logprobs, promptLogprobs,
+                    skipSpecialTokens);
         }
     }
 }

@@ -24,6 +24,8 @@ class SamplerAllocationTest {
         return Stream.of(
                 Arguments.of("greedy", SamplingParams.greedy()),
                 Arguments.of("greedy with penalty", SamplingParams.greedy().toBuilder().repetitionPenalty(1.2).build()),
+                Arguments.of("every penalty", SamplingParams.builder().repetitionPenalty(1.2).presencePenalty(0.4)
+                        .frequencyPenalty(0.3).build()),
                 Arguments.of("temperature", SamplingParams.builder().temperature(0.8).build()),
                 Arguments.of("top-p over the vocabulary", SamplingParams.builder().topP(0.99).build()),
                 Arguments.of("top-k, top-p, min-p", SamplingParams.builder().topK(40).topP(0.9).minP(0.05).build()));
@@ -34,7 +36,8 @@ class SamplerAllocationTest {
     void chooseAllocatesNothing(String name, SamplingParams params) {
         float[] row = ReferenceDistribution.gaussianRow(VOCAB, 2, 13);
         TokenHistory history = new TokenHistory(VOCAB);
-        history.addAll(IntStream.range(0, 100).toArray());
+        history.addPrompt(IntStream.range(0, 100).toArray());
+        IntStream.range(0, 300).forEach(i -> history.add(50 + i % 120));
         RandomGenerator random = generator(3);
         ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         int calls = 1000;

@@ -87,7 +87,7 @@ class SamplerDistributionTest {
 
     private static TokenHistory history() {
         TokenHistory history = new TokenHistory(LOGITS.length);
-        history.addAll(HISTORY);
+        history.addPrompt(HISTORY);
         return history;
     }
 }

@@ -142,7 +142,7 @@ class SamplerTest {
     @MethodSource("penaltyExamples")
     void repetitionPenaltyFollowsHuggingFace(String name, float[] logits, int[] seen, double penalty, int expected) {
         TokenHistory history = new TokenHistory(logits.length);
-        history.addAll(seen);
+        history.addPrompt(seen);
         SamplingParams params = SamplingParams.greedy().toBuilder().repetitionPenalty(penalty).build();
         assertEquals(expected, new Sampler(logits.length).choose(logits, params, history, generator(0)));
     }
@@ -151,7 +151,7 @@ class SamplerTest {
     void logprobsAreTheRawLogSoftmaxWhateverTheSettings() {
         float[] row = ReferenceDistribution.gaussianRow(VOCAB, 3, 21);
         TokenHistory history = new TokenHistory(VOCAB);
-        history.addAll(IntStream.range(0, 200).toArray());
+        history.addPrompt(IntStream.range(0, 200).toArray());
         SamplingParams params = SamplingParams.builder().logprobs(5).temperature(0.6).topK(30)
                 .repetitionPenalty(1.5).build();
         double[] reference = ReferenceDistribution.logSoftmax(row);

@@ -33,6 +33,9 @@ class SamplingParamsTest {
                 () -> assertEquals(0.0, p.minP()),
                 () -> assertEquals(OptionalLong.empty(), p.seed()),
                 () -> assertEquals(1.0, p.repetitionPenalty()),
+                () -> assertEquals(0.0, p.presencePenalty()),
+                () -> assertEquals(0.0, p.frequencyPenalty()),
+                () -> assertFalse(p.penalizes()),
                 () -> assertEquals(List.of(), p.stopStrings()),
                 () -> assertEquals(List.of(), p.stopTokenIds()),
                 () -> assertFalse(p.ignoreEos()),
@@ -58,7 +61,8 @@ class SamplingParamsTest {
     @Test
     void toBuilderKeepsEveryFieldAndLeavesTheOriginalAlone() {
         SamplingParams original = SamplingParams.builder().maxTokens(64).temperature(0.7).topK(40).topP(0.9)
-                .minP(0.05).seed(7).repetitionPenalty(1.1).stopStrings(List.of("\n\n")).stopTokenIds(List.of(2))
+                .minP(0.05).seed(7).repetitionPenalty(1.1).presencePenalty(0.5)
+                .frequencyPenalty(-0.25).stopStrings(List.of("\n\n")).stopTokenIds(List.of(2))
                 .ignoreEos(true).logprobs(3).promptLogprobs(1).skipSpecialTokens(false).build();
         assertEquals(original, original.toBuilder().build());
         SamplingParams changed = original.toBuilder().topK(5).build();
@@ -79,7 +83,8 @@ class SamplingParamsTest {
     @Test
     void acceptsTheEdgesOfEveryRange() {
         assertDoesNotThrow(() -> SamplingParams.builder().maxTokens(1).temperature(0).topK(-1).topP(1).minP(1)
-                .logprobs(0).promptLogprobs(0).build());
+                .logprobs(0).promptLogprobs(0).presencePenalty(-2).frequencyPenalty(2).build());
+        assertDoesNotThrow(() -> SamplingParams.builder().presencePenalty(2).frequencyPenalty(-2).build());
         assertDoesNotThrow(() -> SamplingParams.builder().topK(0).minP(0).topP(1e-9).build());
     }
 
@@ -96,6 +101,11 @@ class SamplingParamsTest {
                 invalid("minP", b -> b.minP(1.5)),
                 invalid("repetitionPenalty", b -> b.repetitionPenalty(0)),
                 invalid("repetitionPenalty", b -> b.repetitionPenalty(-1)),
+                invalid("presencePenalty", b -> b.presencePenalty(2.01)),
+                invalid("presencePenalty", b -> b.presencePenalty(-2.5)),
+                invalid("presencePenalty", b -> b.presencePenalty(Double.NaN)),
+                invalid("frequencyPenalty", b -> b.frequencyPenalty(-2.01)),
+                invalid("frequencyPenalty", b -> b.frequencyPenalty(Double.POSITIVE_INFINITY)),
                 invalid("stopStrings", b -> b.stopStrings(List.of(""))),
                 invalid("stopStrings", b -> b.stopStrings(Arrays.asList("a", null))),
                 invalid("stopTokenIds", b -> b.stopTokenIds(List.of(-1))),
@@ -114,5 +124,19 @@ class SamplingParamsTest {
                 () -> setting.apply(SamplingParams.builder()).build());
         assertEquals(field, e.field());
         assertTrue(e.getMessage().startsWith("SamplingParams." + field + " "), e.getMessage());
+    }
+
+    @Test
+    void aPenaltyOutOfRangeSaysTheRange() {
+        InvalidSamplingParamsException e = assertThrows(InvalidSamplingParamsException.class,
+                () -> SamplingParams.builder().frequencyPenalty(3).build());
+        assertEquals("SamplingParams.frequencyPenalty must be in [-2, 2] (0 turns it off), got 3.0", e.getMessage());
+    }
+
+    @Test
+    void anyPenaltyTurnsTheHistoryOn() {
+        assertTrue(SamplingParams.builder().repetitionPenalty(1.1).build().penalizes());
+        assertTrue(SamplingParams.builder().presencePenalty(-0.1).build().penalizes());
+        assertTrue(SamplingParams.builder().frequencyPenalty(0.1).build().penalizes());
     }
 }

@@ -10,21 +10,39 @@ import org.junit.jupiter.api.Test;
 class TokenHistoryTest {
 
     @Test
-    void keepsDistinctIdsInOrderOfFirstOccurrence() {
+    void keepsThePromptsDistinctIdsAndEveryGeneratedToken() {
         TokenHistory history = new TokenHistory(200);
-        history.addAll(new int[] {5, 199, 5, 0, 199});
+        history.addPrompt(new int[] {5, 199, 5, 0, 199});
         history.add(64);
         history.add(0);
-        assertArrayEquals(new int[] {5, 199, 0, 64}, IntStream.range(0, history.size()).map(history::id).toArray());
+        history.add(64);
+        assertArrayEquals(new int[] {5, 199, 0}, prompt(history));
+        assertArrayEquals(new int[] {64, 0, 64}, generated(history));
     }
 
     @Test
     void growsPastItsFirstCapacity() {
         TokenHistory history = new TokenHistory(10_000);
         int[] ids = IntStream.range(0, 1000).map(i -> 9999 - 7 * i).toArray();
-        history.addAll(ids);
-        history.addAll(ids);
-        assertArrayEquals(ids, IntStream.range(0, history.size()).map(history::id).toArray());
+        history.addPrompt(ids);
+        history.addPrompt(ids);
+        IntStream.of(ids).forEach(history::add);
+        assertArrayEquals(ids, prompt(history));
+        assertArrayEquals(ids, generated(history));
+    }
+
+    @Test
+    void truncateTakesBackTheLastGeneratedTokens() {
+        TokenHistory history = new TokenHistory(10);
+        history.addPrompt(new int[] {1});
+        history.add(2);
+        history.add(3);
+        history.add(4);
+        history.truncate(1);
+        history.add(5);
+        assertArrayEquals(new int[] {2, 5}, generated(history));
+        assertArrayEquals(new int[] {1}, prompt(history));
+        assertThrows(IndexOutOfBoundsException.class, () -> history.truncate(3));
     }
 
     @Test
@@ -33,5 +51,14 @@ class TokenHistoryTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> history.add(100));
         assertTrue(e.getMessage().contains("vocabulary of 100"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> history.add(-1));
+        assertThrows(IllegalArgumentException.class, () -> history.addPrompt(new int[] {3, 100}));
+    }
+
+    private static int[] prompt(TokenHistory history) {
+        return IntStream.range(0, history.promptIds()).map(history::promptId).toArray();
+    }
+
+    private static int[] generated(TokenHistory history) {
+        return IntStream.range(0, history.generated()).map(history::generatedId).toArray();
     }
 }

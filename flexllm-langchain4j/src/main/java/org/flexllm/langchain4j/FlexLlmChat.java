@@ -42,7 +42,8 @@ record FlexLlmChat(LlmEngine engine, String adapter, Slo slo, Long seed, ChatReq
     /**
      * The engine request for a LangChain4j request.
      *
-     * @throws UnsupportedFeatureException for tools, JSON response formats, OpenAI's penalties and non-text content
+     * @throws UnsupportedFeatureException for tools, JSON response formats and non-text content
+     * @throws org.flexllm.sampling.InvalidSamplingParamsException for a parameter out of its range
      */
     GenerationRequest request(ChatRequest chat) {
         ChatRequestParameters p = chat.parameters();
@@ -52,8 +53,6 @@ record FlexLlmChat(LlmEngine engine, String adapter, Slo slo, Long seed, ChatReq
         if (p.responseFormat() != null && !p.responseFormat().equals(ResponseFormat.TEXT)) {
             throw new UnsupportedFeatureException("only text responses are supported, not " + p.responseFormat());
         }
-        rejectPenalty("frequencyPenalty", p.frequencyPenalty());
-        rejectPenalty("presencePenalty", p.presencePenalty());
         SamplingParams.Builder s = SamplingParams.builder().maxTokens(p.maxOutputTokens() != null
                 ? p.maxOutputTokens() : engine.maxModelLen());
         if (p.temperature() != null) {
@@ -64,6 +63,12 @@ record FlexLlmChat(LlmEngine engine, String adapter, Slo slo, Long seed, ChatReq
         }
         if (p.topK() != null) {
             s.topK(p.topK());
+        }
+        if (p.frequencyPenalty() != null) {
+            s.frequencyPenalty(p.frequencyPenalty());
+        }
+        if (p.presencePenalty() != null) {
+            s.presencePenalty(p.presencePenalty());
         }
         if (p.stopSequences() != null) {
             s.stopStrings(p.stopSequences());
@@ -83,12 +88,6 @@ record FlexLlmChat(LlmEngine engine, String adapter, Slo slo, Long seed, ChatReq
                     case LENGTH -> FinishReason.LENGTH;
                 })
                 .modelName(adapter != null ? adapter : BASE).build();
-    }
-
-    private static void rejectPenalty(String name, Double value) {
-        if (value != null && value != 0) {
-            throw new UnsupportedFeatureException(name + " is not supported by FlexLLM's sampler (only 0)");
-        }
     }
 
     private static List<org.flexllm.tokenizer.ChatMessage> messages(List<ChatMessage> messages) {

@@ -19,6 +19,8 @@ public abstract class FlexLlmChatModelBuilder<B extends FlexLlmChatModelBuilder<
     private Double topP;
     private Integer topK;
     private Integer maxOutputTokens;
+    private Double frequencyPenalty;
+    private Double presencePenalty;
     private List<String> stopSequences;
 
     FlexLlmChatModelBuilder() {}
@@ -44,12 +46,17 @@ public abstract class FlexLlmChatModelBuilder<B extends FlexLlmChatModelBuilder<
     public B topK(Integer topK) { this.topK = topK; return self(); }
     /** The most tokens a reply may have; default up to the end of the context. */
     public B maxOutputTokens(Integer maxOutputTokens) { this.maxOutputTokens = maxOutputTokens; return self(); }
+    /** OpenAI's frequency penalty over the reply's tokens, in [-2, 2]; default 0 (off). */
+    public B frequencyPenalty(Double frequencyPenalty) { this.frequencyPenalty = frequencyPenalty; return self(); }
+    /** OpenAI's presence penalty over the reply's tokens, in [-2, 2]; default 0 (off). */
+    public B presencePenalty(Double presencePenalty) { this.presencePenalty = presencePenalty; return self(); }
     /** Replies end before any of these strings. */
     public B stopSequences(List<String> stopSequences) { this.stopSequences = stopSequences; return self(); }
 
     FlexLlmChat chat() {
         ChatRequestParameters defaults = ChatRequestParameters.builder().modelName(adapter).temperature(temperature)
-                .topP(topP).topK(topK).maxOutputTokens(maxOutputTokens).stopSequences(stopSequences).build();
+                .topP(topP).topK(topK).maxOutputTokens(maxOutputTokens).frequencyPenalty(frequencyPenalty)
+                .presencePenalty(presencePenalty).stopSequences(stopSequences).build();
         return new FlexLlmChat(engine, adapter, slo, seed, defaults);
     }
 }

@@ -2,6 +2,7 @@ package org.flexllm.langchain4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -108,6 +109,19 @@ class AiServicesTest {
                 .build());
         assertEquals(3, r.tokenUsage().outputTokenCount());
         assertEquals(FinishReason.LENGTH, r.finishReason());
+    }
+
+    @Test
+    void penaltiesAreTheEnginesOwn() {
+        ChatResponse r = greedy().chat(ChatRequest.builder().messages(UserMessage.from(START)).frequencyPenalty(1.0)
+                .presencePenalty(0.5).build());
+        GenerationResult expected = engine.chat(List.of(ChatMessage.user(START)), SamplingParams.builder()
+                .temperature(0).maxTokens(MAX_TOKENS).frequencyPenalty(1.0).presencePenalty(0.5).build());
+        assertEquals(expected.text(), r.aiMessage().text());
+        assertNotEquals(direct().text(), r.aiMessage().text(), "the penalties change what greedy decoding says");
+        FlexLlmChatModel byDefault = FlexLlmChatModel.builder().engine(engine).temperature(0.0)
+                .maxOutputTokens(MAX_TOKENS).frequencyPenalty(1.0).presencePenalty(0.5).build();
+        assertEquals(expected.text(), AiServices.create(Storyteller.class, byDefault).tell(START));
     }
 
     @Test

@@ -91,11 +91,18 @@ class ErrorsAndFramingTest {
     }
 
     @Test
-    void unsupportedPenaltiesAreRefusedNotIgnored() throws Exception {
-        JsonNode e = error(http.post("/v1/completions", completion(",\"presence_penalty\":0.5")), 400);
+    void penaltiesOutOfVllmsRangesAre400sNamingTheField() throws Exception {
+        JsonNode e = error(http.post("/v1/completions", completion(",\"presence_penalty\":2.5")), 400);
         assertEquals("presence_penalty", e.get("param").asText());
-        assertEquals(200, http.post("/v1/completions", completion(",\"presence_penalty\":0,\"repetition_penalty\":1.2"))
-                .statusCode());
+        assertTrue(e.get("message").asText().contains("[-2, 2]"), e.toString());
+        assertEquals("frequency_penalty", error(http.post("/v1/completions",
+                completion(",\"frequency_penalty\":-3")), 400).get("param").asText());
+        assertEquals("repetition_penalty", error(http.post("/v1/completions",
+                completion(",\"repetition_penalty\":0")), 400).get("param").asText());
+        assertEquals("frequency_penalty", error(http.post("/v1/completions",
+                completion(",\"frequency_penalty\":\"high\"")), 400).get("param").asText());
+        assertEquals(200, http.post("/v1/completions", completion(
+                ",\"presence_penalty\":-2,\"frequency_penalty\":2,\"repetition_penalty\":1.2")).statusCode());
     }
 
     @Test

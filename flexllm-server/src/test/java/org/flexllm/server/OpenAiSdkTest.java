@@ -2,10 +2,12 @@ package org.flexllm.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
@@ -67,6 +69,20 @@ class OpenAiSdkTest {
         assertEquals(expected.ids().size(), completionTokens);
         assertEquals(expected.promptIds().size(), c.usage().orElseThrow().promptTokens());
         assertFalse(c.choices().getFirst().text().isEmpty());
+    }
+
+    @Test
+    void penaltiesReachTheSamplerAsTheEnginesOwn() {
+        Completion c = client.completions().create(CompletionCreateParams.builder().model(server.modelName())
+                .prompt(PROMPT).maxTokens(32).temperature(0).presencePenalty(0.5).frequencyPenalty(1.0)
+                .putAdditionalBodyProperty("repetition_penalty", JsonValue.from(1.3)).build());
+        SamplingParams penalised = SamplingParams.builder().temperature(0).maxTokens(32).presencePenalty(0.5)
+                .frequencyPenalty(1.0).repetitionPenalty(1.3).build();
+        GenerationResult expected = server.engine().generate(new org.flexllm.api.GenerationRequest(
+                Prompt.text(PROMPT), penalised, null));
+        assertEquals(expected.text(), c.choices().getFirst().text());
+        assertNotEquals(direct(Prompt.text(PROMPT), 32).text(), expected.text(),
+                "the penalties change what greedy decoding says");
     }
 
     @Test

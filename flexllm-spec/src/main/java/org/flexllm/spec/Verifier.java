@@ -47,7 +47,7 @@ public final class Verifier {
      * @param logits  the target's logits row at node i: its distribution of the token after node i
      * @param params  the request's sampling settings
      * @param history the ids the request has seen through its root; each accepted node's token is added as the
-     *                walk descends (they are committed tokens; adding an id twice does nothing)
+     *                walk descends, so the penalties see it, and taken back at the end: the engine commits them
      * @param random  the request's generator; one draw per level when sampling, none when greedy
      */
     public Verification verify(TokenTree tree, IntFunction<float[]> logits, SamplingParams params,
@@ -55,15 +55,20 @@ public final class Verifier {
         int[] path = new int[tree.size() - 1];
         int accepted = 0;
         int node = 0;
-        while (true) {
-            int next = sampler.choose(logits.apply(node), params, history, random);
-            int child = tree.child(node, next);
-            if (child < 0) {
-                return verification(tree, path, accepted, next);
+        int committed = history.generated();
+        try {
+            while (true) {
+                int next = sampler.choose(logits.apply(node), params, history, random);
+                int child = tree.child(node, next);
+                if (child < 0) {
+                    return verification(tree, path, accepted, next);
+                }
+                path[accepted++] = child;
+                history.add(tree.token(child));
+                node = child;
             }
-            path[accepted++] = child;
-            history.add(tree.token(child));
-            node = child;
+        } finally {
+            history.truncate(committed);
         }
     }
 

@@ -42,7 +42,7 @@ final class SpecDecoding {
         int[] sequence = Arrays.copyOf(prompt, prompt.length + count + shape.maxNodes());
         int length = prompt.length;
         TokenHistory history = new TokenHistory(target.vocab());
-        history.addAll(prompt);
+        history.addPrompt(prompt);
         while (length < prompt.length + count) {
             iterations++;
             TokenTree tree = construction.build(drafter, sequence, length);

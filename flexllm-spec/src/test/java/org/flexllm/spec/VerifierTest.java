@@ -42,7 +42,7 @@ class VerifierTest {
     @MethodSource("shapes")
     void sampledSpeculationRepeatsPlainDecodingWithTheSameSeed(String name, TreeShape shape) {
         SamplingParams params = SamplingParams.builder().temperature(0.9).topK(20).topP(0.95).minP(0.02)
-                .repetitionPenalty(1.2).build();
+                .repetitionPenalty(1.2).frequencyPenalty(0.3).presencePenalty(0.2).build();
         int[] expected = plainDecoding(params, new SplittableRandom(77));
         for (Drafter drafter : drafters(expected)) {
             SpecDecoding spec = new SpecDecoding(target, drafter, shape, SpecDecoding.lossless(VOCAB));
@@ -59,9 +59,9 @@ class VerifierTest {
         assertEquals(TOKENS / 5, spec.iterations(), "the same ranking as the target: every chain is accepted");
     }
 
-    @Test
-    void greedyWithRepetitionPenaltyMatchesTheSampler() {
-        SamplingParams params = SamplingParams.builder().temperature(0).repetitionPenalty(1.5).build();
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("greedyPenalties")
+    void greedyWithPenaltiesMatchesTheSampler(String name, SamplingParams params) {
         int[] expected = plainDecoding(params, new SplittableRandom(0));
         SpecDecoding spec = new SpecDecoding(target, target.drafter(), TreeShape.tree(3, 3),
                 SpecDecoding.lossless(VOCAB));
@@ -96,21 +96,24 @@ class VerifierTest {
         assertEquals(0, v.acceptedLength());
         assertEquals(9, v.bonus());
         assertEquals(0, v.lastNode());
-        assertEquals(0, history.size(), "nothing accepted, nothing added");
+        assertEquals(0, history.generated(), "nothing accepted, nothing added");
     }
 
     @Test
-    void acceptedTokensJoinTheHistory() {
+    void acceptedTokensArePenalisedDuringTheWalkAndLeftForTheEngineToCommit() {
         TokenTree.Builder b = TokenTree.builder(3);
         b.add(0, 9, -0.1);
         float[] row = new float[VOCAB];
         row[9] = 5;
+        row[4] = 4;
         TokenHistory history = new TokenHistory(VOCAB);
-        Verification v = new Verifier(VOCAB).verify(b.build(), i -> row, SamplingParams.greedy(), history,
-                new SplittableRandom(0));
-        assertArrayEquals(new int[] {9, 9}, v.tokens());
-        assertEquals(1, history.size());
-        assertEquals(9, history.id(0));
+        history.add(7);
+        // Accepting 9 lowers its logit to 5 - 2 = 3 below 4's, so the bonus token is 4.
+        SamplingParams params = SamplingParams.greedy().toBuilder().presencePenalty(2).build();
+        Verification v = new Verifier(VOCAB).verify(b.build(), i -> row, params, history, new SplittableRandom(0));
+        assertArrayEquals(new int[] {9, 4}, v.tokens());
+        assertEquals(1, history.generated(), "the verifier's own additions are taken back");
+        assertEquals(7, history.generatedId(0));
     }
 
     @Test
@@ -119,6 +122,13 @@ class VerifierTest {
         Verification v = new Verification(new int[] {1}, new int[] {4, 5});
         assertEquals(new Verification(new int[] {1}, new int[] {4, 5}), v);
         assertTrue(v.toString().contains("[4, 5]"));
+    }
+
+    static Stream<Arguments> greedyPenalties() {
+        SamplingParams greedy = SamplingParams.greedy();
+        return Stream.of(Arguments.of("repetition", greedy.toBuilder().repetitionPenalty(1.5).build()),
+                Arguments.of("frequency", greedy.toBuilder().frequencyPenalty(0.7).build()),
+                Arguments.of("presence", greedy.toBuilder().presencePenalty(1.1).build()));
     }
 
     /** Greedy decoding of the target, with an argmax written here rather than the sampler's. */
@@ -139,7 +149,7 @@ class VerifierTest {
     private int[] plainDecoding(SamplingParams params, SplittableRandom random) {
         Sampler sampler = new Sampler(VOCAB);
         TokenHistory history = new TokenHistory(VOCAB);
-        history.addAll(PROMPT);
+        history.addPrompt(PROMPT);
         int[] sequence = Arrays.copyOf(PROMPT, PROMPT.length + TOKENS);
         for (int i = PROMPT.length; i < sequence.length; i++) {
             sequence[i] = sampler.choose(target.logits(sequence, i), params, history, random);

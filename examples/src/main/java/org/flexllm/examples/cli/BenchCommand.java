@@ -2,7 +2,6 @@ package org.flexllm.examples.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -72,17 +71,23 @@ import picocli.CommandLine.Spec;
                         + " --draft and --spec-policy; reports attainment overall and per class, goodput (tokens of"
                         + " requests that met their SLO per second), mean accepted length and acceptance rate. decode"
                         + " takes --draft and --spec-policy too. oracle:ALPHA drafts are a simulation: the target's"
-                        + " own greedy continuation, decoded once first, proposed with probability ALPHA."})
+                        + " own greedy continuation, decoded once first, proposed with probability ALPHA.",
+                "serve: the HTTP server's overhead: --batch B clients each stream " + ServeBench.REQUESTS_PER_CLIENT
+                        + " greedy requests of L prompt and G generated tokens one after another, in-process through"
+                        + " the engine and over HTTP with SSE (/v1/completions) on the same server, in --repeat"
+                        + " rounds alternating which path goes first; reports tokens/s over the wall time and the"
+                        + " clients' p50 TTFT per path, and the medians of the rounds' throughput ratios (HTTP /"
+                        + " in-process) and TTFT differences."})
 final class BenchCommand implements Callable<Integer> {
     private static final int MAX_TOKEN_BUDGET = 8192;
     private static final int BLOCK_SIZE = 16;
 
-    /** What is measured, with the prompt length it uses by default. */
-    /** How much the resident memory may grow from after warm-up to the end of a soak. */
+    /** How much native memory may grow from after warm-up to the end of a soak. */
     private static final double SOAK_MEMORY_SLACK = 0.05;
 
+    /** What is measured, with the prompt length it uses by default. */
     enum Mode {
-        decode(16), prefill(512), finetune(256), coserve(128), spec(128), soak(0);
+        decode(16), prefill(512), finetune(256), coserve(128), spec(128), serve(32), soak(0);
 
         final int defaultPromptLen;
 
@@ -94,7 +99,8 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODE", description = "decode, prefill, finetune, coserve, spec or soak.")
+    @Parameters(index = "0", paramLabel = "MODE",
+            description = "decode, prefill, finetune, coserve, spec, serve or soak.")
     private Mode mode;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
@@ -165,7 +171,7 @@ final class BenchCommand implements Callable<Integer> {
                   Double acceptanceRate) {}
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() throws InterruptedException, IOException {
         if (mode == Mode.soak) {
             return soak();
         }
@@ -181,6 +187,11 @@ final class BenchCommand implements Callable<Integer> {
         if (mode == Mode.coserve) {
             CoserveReport report = CoserveBench.run(coserve.config(model(), prompt, genLen, loraR), coserve.sloAuto(),
                     coserve.plot(), spec.commandLine().getErr());
+            printLine(json ? Json.line(report) : report.table());
+            return 0;
+        }
+        if (mode == Mode.serve) {
+            ServeBench.Report report = ServeBench.run(model(), batch, prompt, genLen, warmup, repeat);
             printLine(json ? Json.line(report) : report.table());
             return 0;
         }
@@ -255,14 +266,10 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Runs the soak; exits 1 when it lost, duplicated or refused anything, left anything in use or grew memory. */
-    private int soak() throws InterruptedException {
-        try {
-            SoakReport report = Soak.run(soak.config(model(), coserve.seed()));
-            printLine(json ? Json.line(report) : report.toString());
-            return report.clean(SOAK_MEMORY_SLACK) ? 0 : 1;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    private int soak() throws InterruptedException, IOException {
+        SoakReport report = Soak.run(soak.config(model(), coserve.seed()));
+        printLine(json ? Json.line(report) : report.toString());
+        return report.clean(SOAK_MEMORY_SLACK) ? 0 : 1;
     }
 
     /** The model to open: {@code --model}, with {@code --dtype} appended to a synthetic one. */

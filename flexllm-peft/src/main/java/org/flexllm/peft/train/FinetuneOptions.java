@@ -57,6 +57,11 @@ public record FinetuneOptions(AdapterConfig adapter, OptimizerKind optimizer, do
         }
     }
 
+    /** Optimizer steps a job on {@code examples} samples runs: {@code steps}, or its epochs' worth. */
+    public int totalSteps(int examples) {
+        return steps > 0 ? steps : (int) Math.ceilDiv((long) epochs * examples, samplesPerStep());
+    }
+
     /** Samples per optimizer step. */
     public int samplesPerStep() {
         return batchSize * gradAccum;

@@ -46,6 +46,7 @@ public final class Finetuner {
     private Path initAdapter;
     private boolean resume;
     private Consumer<StepRecord> listener = record -> {};
+    private Consumer<SavedCheckpoint> checkpoints = checkpoint -> {};
     private LlmEngine engine;
     private AdapterRegistry registry;
     private String name = "finetune";
@@ -72,6 +73,11 @@ public final class Finetuner {
     public Finetuner resume(boolean resume) { this.resume = resume; return this; }
     /** Called after every step, on the thread that runs the job (a co-served job's: the engine's; keep it short). */
     public Finetuner onStep(Consumer<StepRecord> listener) { this.listener = listener; return this; }
+    /**
+     * Called after each checkpoint is on disk, on the thread that wrote it (not the training's); a co-served job's
+     * checkpoint adapter can then be registered and evaluated by the serving engine while training goes on.
+     */
+    public Finetuner onCheckpoint(Consumer<SavedCheckpoint> listener) { this.checkpoints = listener; return this; }
 
     /**
      * Runs the job inside {@code engine}'s iterations instead of on a thread of its own: it trains the engine's
@@ -188,7 +194,8 @@ public final class Finetuner {
      */
     private Prepared prepare(ModelConfig config, Arena memory) {
         Optional<Path> checkpoint = resume ? JobCheckpoint.latest(output) : Optional.empty();
-        Adapter adapter = checkpoint.map(c -> AdapterFolder.read(c.resolve("adapter"), config, memory))
+        Adapter adapter = checkpoint
+                .map(c -> AdapterFolder.read(c.resolve(JobCheckpoint.ADAPTER_DIR), config, memory))
                 .or(() -> Optional.ofNullable(initAdapter).map(f -> AdapterFolder.read(f, config, memory)))
                 .orElseGet(() -> AdapterInit.create(options.adapter(), config, options.seed(), memory));
         List<Parameter> parameters = adapter.parameters(memory);
@@ -205,7 +212,7 @@ public final class Finetuner {
 
     private JobRun run(Prepared prepared, JobRun.Placement placement) {
         return new JobRun(placement, prepared.adapter(), prepared.steps(), new JobFiles(output, options.seed()),
-                options.checkpointEvery(), prepared.history(), listener);
+                options.checkpointEvery(), prepared.history(), listener, checkpoints);
     }
 
     private static void require(boolean condition, String message) {

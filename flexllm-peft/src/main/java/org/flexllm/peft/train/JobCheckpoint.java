@@ -26,6 +26,7 @@ import org.flexllm.tensor.Tensor;
  * assembled in a temporary folder and renamed into place, so a checkpoint folder is complete or absent.
  */
 final class JobCheckpoint {
+    static final String ADAPTER_DIR = "adapter";
     static final String OPTIMIZER_FILE = "optimizer.safetensors";
     static final String STATE_FILE = "trainer_state.json";
     private static final String PREFIX = "checkpoint-";
@@ -42,12 +43,12 @@ final class JobCheckpoint {
      * @param optimizerState the optimizer's state as {@link Optimizer#state()} exports it
      */
     static void write(Path out, int step, Adapter adapter, Collection<Tensor> optimizerState, TrainerState state) {
-        Path target = out.resolve(PREFIX + step);
+        Path target = folder(out, step);
         Path staged = AtomicFiles.temporarySibling(target);
         try {
             Files.createDirectories(out);
             Files.createDirectories(staged);
-            AdapterFolder.write(staged.resolve("adapter"), adapter);
+            AdapterFolder.write(staged.resolve(ADAPTER_DIR), adapter);
             SafetensorsWriter.write(staged.resolve(OPTIMIZER_FILE), optimizerState);
             Files.write(staged.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state));
             AtomicFiles.forceDirectory(staged);
@@ -76,6 +77,11 @@ final class JobCheckpoint {
                 Files.delete(p);
             }
         }
+    }
+
+    /** Where the checkpoint of {@code step} goes: {@code OUT/checkpoint-STEP}. */
+    static Path folder(Path out, int step) {
+        return out.resolve(PREFIX + step);
     }
 
     /** The checkpoint with the highest step in {@code out}, if any. */

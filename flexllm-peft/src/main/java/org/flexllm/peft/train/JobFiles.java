@@ -46,13 +46,17 @@ final class JobFiles {
     /**
      * Queues {@code OUT/checkpoint-STEP}: the adapter and optimizer as they are now, and the steps' history. The
      * copies are freed as soon as they are written, not whenever the garbage collector gets to them.
+     *
+     * @return completes when the checkpoint is on disk
      */
-    void checkpoint(int step, Adapter adapter, Optimizer optimizer, List<StepRecord> history) {
+    CompletableFuture<Void> checkpoint(int step, Adapter adapter, Optimizer optimizer, List<StepRecord> history) {
         Arena snapshot = Arena.ofShared();
         Adapter weights = copy(adapter, snapshot);
         Collection<Tensor> state = copy(optimizer.state(), snapshot).values();
         var trainer = new JobCheckpoint.TrainerState(step, optimizer.steps(), seed, List.copyOf(history));
-        then(() -> JobCheckpoint.write(output, step, weights, state, trainer)).whenComplete((v, e) -> snapshot.close());
+        CompletableFuture<Void> written = then(() -> JobCheckpoint.write(output, step, weights, state, trainer));
+        written.whenComplete((v, e) -> snapshot.close());
+        return written;
     }
 
     /**

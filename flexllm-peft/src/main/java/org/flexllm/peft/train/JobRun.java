@@ -1,6 +1,7 @@
 package org.flexllm.peft.train;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -44,6 +45,7 @@ final class JobRun implements TrainingSource {
     private final int firstStep;
     private final List<StepRecord> history;
     private final Consumer<StepRecord> listener;
+    private final Consumer<SavedCheckpoint> checkpoints;
     private final JobMeters meters;
     private final CompletableFuture<FinetuneResult> result = new CompletableFuture<>();
     private volatile boolean cancelled;
@@ -54,9 +56,10 @@ final class JobRun implements TrainingSource {
      * @param adapter         the adapter being trained, whose tensors are the parameters' values
      * @param checkpointEvery steps between checkpoints, 0 for none but the last
      * @param history         the records of the steps done before (by the checkpoint resumed from)
+     * @param checkpoints     told of each checkpoint once it is on disk, on the thread that wrote it
      */
     JobRun(Placement placement, Adapter adapter, Steps steps, JobFiles files, int checkpointEvery,
-           List<StepRecord> history, Consumer<StepRecord> listener) {
+           List<StepRecord> history, Consumer<StepRecord> listener, Consumer<SavedCheckpoint> checkpoints) {
         this.placement = placement;
         this.adapter = adapter;
         this.steps = steps;
@@ -65,6 +68,7 @@ final class JobRun implements TrainingSource {
         this.firstStep = steps.done();
         this.history = Collections.synchronizedList(new ArrayList<>(history));
         this.listener = listener;
+        this.checkpoints = checkpoints;
         this.meters = new JobMeters(placement.meters(), placement.name());
         this.checkpointed = firstStep > 0 ? firstStep : -1;
     }
@@ -169,7 +173,9 @@ final class JobRun implements TrainingSource {
     }
 
     private void checkpoint(int step) {
-        files.checkpoint(step, adapter, steps.optimizer(), history);
+        Path folder = JobCheckpoint.folder(files.output(), step).resolve(JobCheckpoint.ADAPTER_DIR);
+        files.checkpoint(step, adapter, steps.optimizer(), history)
+                .thenRun(() -> checkpoints.accept(new SavedCheckpoint(step, folder)));
         checkpointed = step;
     }
 

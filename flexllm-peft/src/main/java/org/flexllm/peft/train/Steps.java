@@ -47,8 +47,7 @@ final class Steps {
             case ADAMW -> new AdamW(parameters, options.beta1(), options.beta2(), options.eps(), options.weightDecay());
         };
         this.samplesPerStep = options.samplesPerStep();
-        this.total = options.steps() > 0 ? options.steps()
-                : (int) Math.ceilDiv((long) options.epochs() * data.size(), samplesPerStep);
+        this.total = options.totalSteps(data.size());
         this.schedule = new LrSchedule(options.schedule(), options.lr(), options.warmupSteps(), total);
         this.handedOut = firstStep * samplesPerStep;
         this.completed = handedOut;

@@ -10,7 +10,8 @@ import java.util.Map;
  * @param createdAt                seconds since the epoch
  * @param fineTunedModelCheckpoint the job's model name with {@code :ckpt-step-N}
  * @param stepNumber               the step it holds the adapter after
- * @param metrics                  that step's {@code step} and {@code train_loss}
+ * @param metrics                  that step's {@code step} and {@code train_loss}, and with a validation file its
+ *                                 {@code full_valid_loss} and {@code full_valid_mean_token_accuracy}
  * @param fineTuningJobId          the job
  */
 public record CheckpointView(String id, String object, long createdAt, String fineTunedModelCheckpoint, int stepNumber,

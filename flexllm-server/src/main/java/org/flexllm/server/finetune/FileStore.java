@@ -19,8 +19,10 @@ import org.flexllm.server.Json;
  * {@code DIR/ID.json} its description, written after the content so that a description always has its file.
  */
 final class FileStore {
-    /** The one purpose served: training data for fine-tuning jobs. */
+    /** The one purpose uploads may have: training data for fine-tuning jobs. */
     static final String FINE_TUNE = "fine-tune";
+    /** The purpose of the files a job writes. */
+    static final String FINE_TUNE_RESULTS = "fine-tune-results";
 
     private final Path dir;
     private final Map<String, StoredFile> files = new ConcurrentHashMap<>();
@@ -53,6 +55,15 @@ final class FileStore {
         if (content.length == 0) {
             throw ApiError.badRequest("the uploaded file '" + filename + "' is empty", "file");
         }
+        return store(filename, purpose, content);
+    }
+
+    /** Keeps a file a fine-tuning job made (its step metrics). */
+    StoredFile addResult(String filename, byte[] content) {
+        return store(filename, FINE_TUNE_RESULTS, content);
+    }
+
+    private StoredFile store(String filename, String purpose, byte[] content) {
         String id = "file-" + UUID.randomUUID().toString().replace("-", "");
         StoredFile f = new StoredFile(id, "file", content.length, System.currentTimeMillis() / 1000, filename,
                 purpose, "processed");

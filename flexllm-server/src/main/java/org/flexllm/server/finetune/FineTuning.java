@@ -8,21 +8,27 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.flexllm.FlexLlmException;
 import org.flexllm.api.LlmEngine;
-import org.flexllm.peft.data.Dataset;
 import org.flexllm.peft.data.DatasetReader;
+import org.flexllm.peft.data.TrainingExample;
 import org.flexllm.peft.train.FinetuneJob;
 import org.flexllm.peft.train.FinetuneOptions;
 import org.flexllm.peft.train.Finetuner;
+import org.flexllm.peft.train.SavedCheckpoint;
 import org.flexllm.peft.train.StepRecord;
 import org.flexllm.server.ApiError;
 import org.flexllm.server.Fields;
@@ -35,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * (on what the requests leave), and when it succeeds its adapter is registered under the job's
  * {@code fine_tuned_model} name, which requests may name at once. Uploaded files, jobs, their events and
  * checkpoints live in a state folder; a server started on it again serves the succeeded jobs' models and resumes
- * the jobs that were running from their last checkpoint (one per epoch), with the same data order.
+ * the jobs that were running from their last checkpoint (one per epoch), with the same data order. A job's
+ * validation file is scored by the engine at each epoch's checkpoint and on the final adapter ({@link Validation}).
  */
 public final class FineTuning implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FineTuning.class);
@@ -50,6 +57,8 @@ public final class FineTuning implements AutoCloseable {
     private final Map<String, List<JobEvent>> events = new ConcurrentHashMap<>();
     /** Writes events and states in order, off the engine thread that reports steps. */
     private final ExecutorService writer = Executors.newSingleThreadExecutor(Thread.ofVirtual().factory());
+    /** Scores validation files, one checkpoint at a time, in the order the checkpoints were written. */
+    private final ExecutorService validator = Executors.newSingleThreadExecutor(Thread.ofVirtual().factory());
     private volatile boolean closing;
 
     /** A job under way, and what completes once its end is recorded (state and events written). */
@@ -115,6 +124,16 @@ public final class FineTuning implements AutoCloseable {
         return files.require(id, "file_id");
     }
 
+    /** {@code GET /v1/files/{id}/content}: what was uploaded, or a job's result file. */
+    byte[] fileContent(String id) {
+        file(id);
+        try {
+            return Files.readAllBytes(files.content(id));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read file " + id, e);
+        }
+    }
+
     /**
      * {@code POST /v1/fine_tuning/jobs}: checks the request and its data, then starts the job.
      *
@@ -133,7 +152,7 @@ public final class FineTuning implements AutoCloseable {
         String id = "ftjob-" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
         String name = "ft:" + models.baseName() + ":" + (spec.suffix() != null ? spec.suffix() + ":" : "") + id;
         JobState job = new JobState(id, System.currentTimeMillis() / 1000, spec, JobState.RUNNING, name, null, null,
-                null);
+                null, null);
         JobFolder.create(jobsDir.resolve(id)).write(job);
         jobs.put(id, job);
         events.put(id, new ArrayList<>());
@@ -165,14 +184,25 @@ public final class FineTuning implements AutoCloseable {
     /** The job's events, newest first. */
     public List<JobEvent> events(String id) {
         get(id);
+        return eventsOf(id).reversed();
+    }
+
+    /** A job's events so far, oldest first. */
+    private List<JobEvent> eventsOf(String id) {
         List<JobEvent> list = events.get(id);
         synchronized (list) {
-            return List.copyOf(list).reversed();
+            return List.copyOf(list);
         }
     }
 
     List<CheckpointView> checkpoints(String id) {
-        return new JobFolder(jobsDir.resolve(id)).checkpoints(get(id));
+        return new JobFolder(jobsDir.resolve(id)).checkpoints(get(id), validations(id));
+    }
+
+    /** The validation metrics recorded so far, by step. */
+    private Map<Integer, Map<String, Object>> validations(String id) {
+        return eventsOf(id).stream().filter(JobEvent::isValidation)
+                .collect(Collectors.toMap(JobEvent::step, JobEvent::data, (a, b) -> b));
     }
 
     /**
@@ -198,6 +228,7 @@ public final class FineTuning implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        validator.close(); // a validation under way stops after its current batch
         for (Running run : running.values()) {
             try {
                 run.job().close();
@@ -211,35 +242,92 @@ public final class FineTuning implements AutoCloseable {
 
     private void start(JobState job, boolean resume) {
         JobSpec spec = job.spec();
-        Dataset data;
-        try {
-            data = DatasetReader.of(engine.tokenizer(), engine.config().vocabSize(), maxSeqLen)
-                    .read(files.content(spec.trainingFile()));
-        } catch (FlexLlmException | UncheckedIOException e) {
-            throw ApiError.badRequest("training file " + spec.trainingFile() + " cannot be used: " + e.getMessage(),
-                    "training_file");
-        }
+        List<TrainingExample> data = read(spec.trainingFile(), "training_file");
+        List<TrainingExample> validation = spec.validationFile() == null ? List.of()
+                : Validation.checked(read(spec.validationFile(), "validation_file"), spec.validationFile());
         // A checkpoint per epoch, as OpenAI keeps: what a restarted server resumes from.
-        int perEpoch = Math.max(1, Math.ceilDiv(data.examples().size(), spec.batchSize()));
+        int perEpoch = Math.max(1, Math.ceilDiv(data.size(), spec.batchSize()));
         FinetuneOptions options = spec.options(maxSeqLen, perEpoch);
         int lastStep = events.get(job.id()).stream().mapToInt(JobEvent::step).max().orElse(0);
+        int total = options.totalSteps(data.size());
+        // The final adapter is validated when the job ends (ended), the other checkpoints once on disk.
+        Consumer<SavedCheckpoint> validateCheckpoint = c -> {
+            if (!validation.isEmpty() && c.step() % perEpoch == 0 && c.step() < total) {
+                validateLater(job, c, total, validation);
+            }
+        };
         FinetuneJob run;
         try {
-            run = Finetuner.builder().data(data.examples()).options(options).output(adapterDir(job.id()))
+            run = Finetuner.builder().data(data).options(options).output(adapterDir(job.id()))
                     .resume(resume).coServe(engine, models.registry()).name(job.id())
-                    .onStep(s -> onStep(job.id(), s, lastStep)).start();
+                    .onStep(s -> onStep(job.id(), s, lastStep)).onCheckpoint(validateCheckpoint).start();
         } catch (FlexLlmException | IllegalArgumentException e) {
             throw ApiError.badRequest("cannot start the job: " + e.getMessage(), null);
+        }
+        if (resume) {
+            // A server stopped between writing a checkpoint and scoring it left it unscored.
+            Set<Integer> scored = validations(job.id()).keySet();
+            new JobFolder(jobsDir.resolve(job.id())).checkpoints(job, Map.of()).stream()
+                    .filter(c -> !scored.contains(c.stepNumber()))
+                    .forEach(c -> validateCheckpoint.accept(new SavedCheckpoint(c.stepNumber(),
+                            JobFolder.checkpointAdapter(adapterDir(job.id()), c.stepNumber()))));
         }
         CompletableFuture<Void> recorded = new CompletableFuture<>();
         running.put(job.id(), new Running(run, recorded));
         run.result().whenComplete((result, error) -> writer.submit(() -> {
             try {
-                ended(job.id(), run, error);
+                ended(job.id(), run, validation, error);
             } finally {
                 recorded.complete(null);
             }
         }));
+    }
+
+    /** The examples of an uploaded file, read as the training data is; a 400 naming {@code param} if it cannot be. */
+    private List<TrainingExample> read(String file, String param) {
+        try {
+            return DatasetReader.of(engine.tokenizer(), engine.config().vocabSize(), maxSeqLen)
+                    .read(files.content(file)).examples();
+        } catch (FlexLlmException | UncheckedIOException e) {
+            throw ApiError.badRequest(param.replace('_', ' ') + " " + file + " cannot be used: " + e.getMessage(),
+                    param);
+        }
+    }
+
+    /** Scores a checkpoint's adapter on the validation examples, served for the time under its checkpoint name. */
+    private void validateLater(JobState job, SavedCheckpoint checkpoint, int total, List<TrainingExample> validation) {
+        validator.submit(() -> {
+            int step = checkpoint.step();
+            String name = JobFolder.checkpointModel(job, step);
+            try {
+                models.registry().register(name, checkpoint.adapter());
+            } catch (RuntimeException e) {
+                recordValidationFailure(job.id(), step, e);
+                return;
+            }
+            try {
+                validate(job.id(), step, total, name, validation);
+            } finally {
+                models.registry().unregister(name);
+            }
+        });
+    }
+
+    /** Scores the validation examples under the adapter {@code served} and records the step's validation event. */
+    private void validate(String id, int step, int total, String served, List<TrainingExample> validation) {
+        try {
+            Validation v = Validation.score(engine, served, validation, () -> closing);
+            record(id, e -> JobEvent.validation(e, step, total, v.loss(), v.meanTokenAccuracy()));
+        } catch (RuntimeException e) {
+            recordValidationFailure(id, step, e);
+        }
+    }
+
+    private void recordValidationFailure(String id, int step, RuntimeException e) {
+        if (!closing) {
+            LOG.warn("validating job {} at step {} failed", id, step, e);
+            record(id, ev -> JobEvent.message(ev, "warn", "Validation at step " + step + " failed: " + e.getMessage()));
+        }
     }
 
     private void onStep(String id, StepRecord step, int alreadyRecorded) {
@@ -251,7 +339,7 @@ public final class FineTuning implements AutoCloseable {
         }
     }
 
-    private void ended(String id, FinetuneJob run, Throwable error) {
+    private void ended(String id, FinetuneJob run, List<TrainingExample> validation, Throwable error) {
         running.remove(id);
         JobState job = jobs.get(id);
         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
@@ -265,22 +353,38 @@ public final class FineTuning implements AutoCloseable {
                 fail(id, e);
                 return;
             }
+            if (!validation.isEmpty()) {
+                int total = run.totalSteps();
+                awaitValidation(() -> validate(id, total, total, job.fineTunedModel(), validation));
+            }
             long tokens = run.history().stream().mapToLong(StepRecord::tokens).sum();
-            save(job.ended(JobState.SUCCEEDED, null, tokens));
+            StoredFile results = files.addResult("step_metrics.csv", StepMetrics.csv(eventsOf(id)));
+            save(job.ended(JobState.SUCCEEDED, null, tokens, List.of(results.id())));
             record(id, e -> JobEvent.message(e, "info", "New fine-tuned model created: " + job.fineTunedModel()));
             record(id, e -> JobEvent.message(e, "info", "The job has successfully completed"));
         } else if (cause instanceof CancellationException) {
-            save(job.ended(JobState.CANCELLED, null, null));
+            save(job.ended(JobState.CANCELLED, null, null, null));
             record(id, e -> JobEvent.message(e, "info", "The job was cancelled"));
         } else {
             fail(id, cause);
         }
     }
 
+    /** Runs the final validation after the checkpoints' (the validator's queue is in step order) and waits for it. */
+    private void awaitValidation(Runnable validation) {
+        try {
+            validator.submit(validation).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | RejectedExecutionException e) {
+            LOG.warn("the final validation did not run", e);
+        }
+    }
+
     private void fail(String id, Throwable cause) {
         LOG.warn("fine-tuning job {} failed", id, cause);
         String message = cause.getMessage() != null ? cause.getMessage() : cause.toString();
-        save(jobs.get(id).ended(JobState.FAILED, new JobState.Error("training_failed", message, null), null));
+        save(jobs.get(id).ended(JobState.FAILED, new JobState.Error("training_failed", message, null), null, null));
         record(id, e -> JobEvent.message(e, "error", "The job failed: " + message));
     }
 

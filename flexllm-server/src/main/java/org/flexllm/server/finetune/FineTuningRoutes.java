@@ -14,7 +14,7 @@ import org.flexllm.server.Json;
 
 /**
  * OpenAI's files and fine-tuning routes: {@code POST /v1/files} (multipart, {@code purpose=fine-tune}),
- * {@code GET /v1/files[/{id}]}, {@code POST /v1/fine_tuning/jobs}, {@code GET /v1/fine_tuning/jobs[/{id}]},
+ * {@code GET /v1/files[/{id}[/content]]}, {@code POST /v1/fine_tuning/jobs}, {@code GET /v1/fine_tuning/jobs[/{id}]},
  * {@code GET .../{id}/events}, {@code GET .../{id}/checkpoints} and {@code POST .../{id}/cancel}.
  */
 public final class FineTuningRoutes {
@@ -34,6 +34,11 @@ public final class FineTuningRoutes {
                 Integer.MAX_VALUE))));
         routing.get("/v1/files/{id}", Http.handler(key, (req, res) -> Http.json(res, 200,
                 fineTuning.file(id(req)))));
+        routing.get("/v1/files/{id}/content", Http.handler(key, (req, res) -> {
+            byte[] content = fineTuning.fileContent(id(req));
+            res.header(HeaderNames.CONTENT_TYPE, "application/octet-stream");
+            res.send(content);
+        }));
         routing.post("/v1/fine_tuning/jobs", Http.handler(key, (req, res) -> Http.json(res, 200,
                 fineTuning.create(Fields.of(Json.parseObject(Http.body(req)))).view())));
         routing.get("/v1/fine_tuning/jobs", Http.handler(key, (req, res) -> Http.json(res, 200,

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.flexllm.server.Json;
 
@@ -83,8 +84,21 @@ record JobFolder(Path dir) {
         return events;
     }
 
-    /** The job's checkpoints, oldest first, with each step's loss from its trainer state. */
-    List<CheckpointView> checkpoints(JobState job) {
+    /** The adapter folder of the checkpoint of {@code step} in a job's {@code adapter} folder. */
+    static Path checkpointAdapter(Path adapter, int step) {
+        return adapter.resolve(CHECKPOINT + step).resolve("adapter");
+    }
+
+    /** The name OpenAI gives a checkpoint's model, under which its adapter is served while it is validated. */
+    static String checkpointModel(JobState job, int step) {
+        return job.fineTunedModel() + ":ckpt-step-" + step;
+    }
+
+    /**
+     * The job's checkpoints, oldest first, with each step's loss from its trainer state and its validation
+     * metrics from {@code validations} (by step), where they are known.
+     */
+    List<CheckpointView> checkpoints(JobState job, Map<Integer, Map<String, Object>> validations) {
         if (!Files.isDirectory(adapter())) {
             return List.of();
         }
@@ -94,9 +108,13 @@ record JobFolder(Path dir) {
             List<CheckpointView> out = new ArrayList<>();
             for (Path p : folders) {
                 int step = step(p);
+                Map<String, Object> metrics = new TreeMap<>(validations.getOrDefault(step, Map.of()));
+                metrics.remove("total_steps");
+                metrics.put("step", step);
+                metrics.put("train_loss", loss(p, step));
                 out.add(new CheckpointView("ftckpt-" + job.id() + "-" + step, "fine_tuning.job.checkpoint",
-                        Files.getLastModifiedTime(p).toMillis() / 1000, job.fineTunedModel() + ":ckpt-step-" + step,
-                        step, Map.of("step", step, "train_loss", loss(p, step)), job.id()));
+                        Files.getLastModifiedTime(p).toMillis() / 1000, checkpointModel(job, step), step, metrics,
+                        job.id()));
             }
             return out;
         } catch (IOException e) {

@@ -13,8 +13,8 @@ import org.flexllm.server.Fields;
  *
  * @param model                  the base model's served name
  * @param trainingFile           the uploaded training file's id
- * @param validationFile         the uploaded validation file's id, or null (recorded, not evaluated: a co-served
- *                               job has no held-out evaluation)
+ * @param validationFile         the uploaded validation file's id, or null; its loss is reported at every epoch's
+ *                               checkpoint and for the final adapter
  * @param suffix                 part of the fine-tuned model's name, or null
  * @param seed                   the data order's and the adapter initialisation's seed
  * @param nEpochs                passes over the training data

@@ -14,9 +14,10 @@ import java.util.Map;
  * @param finishedAt     when it ended, or null
  * @param error          why it failed, or null
  * @param trainedTokens  tokens trained on, set when it succeeds
+ * @param resultFiles    the ids of its result files (its step metrics as CSV), set when it succeeds; null before
  */
 public record JobState(String id, long createdAt, JobSpec spec, String status, String fineTunedModel,
-                       Long finishedAt, Error error, Long trainedTokens) {
+                       Long finishedAt, Error error, Long trainedTokens, List<String> resultFiles) {
     static final String RUNNING = "running";
     static final String SUCCEEDED = "succeeded";
     static final String FAILED = "failed";
@@ -38,9 +39,9 @@ public record JobState(String id, long createdAt, JobSpec spec, String status, S
         return RUNNING.equals(status);
     }
 
-    JobState ended(String status, Error error, Long trainedTokens) {
+    JobState ended(String status, Error error, Long trainedTokens, List<String> resultFiles) {
         return new JobState(id, createdAt, spec, status, fineTunedModel, System.currentTimeMillis() / 1000, error,
-                trainedTokens);
+                trainedTokens, resultFiles);
     }
 
     View view() {
@@ -48,7 +49,8 @@ public record JobState(String id, long createdAt, JobSpec spec, String status, S
         Map<String, Object> method = Map.of("type", "supervised", "supervised", Map.of("hyperparameters", h),
                 "lora", spec.lora());
         return new View(id, "fine_tuning.job", createdAt, error, SUCCEEDED.equals(status) ? fineTunedModel : null,
-                finishedAt, h, spec.model(), "flexllm", List.of(), spec.seed(), status, trainedTokens,
+                finishedAt, h, spec.model(), "flexllm", resultFiles == null ? List.of() : resultFiles, spec.seed(),
+                status, trainedTokens,
                 spec.trainingFile(), spec.validationFile(), method);
     }
 }

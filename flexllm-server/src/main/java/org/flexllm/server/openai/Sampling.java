@@ -2,7 +2,7 @@ package org.flexllm.server.openai;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalDouble;
+import java.util.Locale;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import org.flexllm.api.Slo;
@@ -13,9 +13,9 @@ import org.flexllm.server.Fields;
 
 /**
  * What a completion or chat request asks of the engine besides its prompt: sampling and stopping (OpenAI's fields
- * and vLLM's extensions {@code top_k}, {@code min_p}, {@code repetition_penalty}, {@code stop_token_ids},
- * {@code ignore_eos}), how many choices, streaming, and its own latency target ({@code "slo": {"ttft_ms",
- * "tpot_ms"}}).
+ * with {@code presence_penalty} and {@code frequency_penalty}, and vLLM's extensions {@code top_k}, {@code min_p},
+ * {@code repetition_penalty}, {@code stop_token_ids}, {@code ignore_eos}), how many choices, streaming, and its own
+ * latency target ({@code "slo": {"ttft_ms", "tpot_ms"}}).
  *
  * @param model        the model or adapter named
  * @param params       the sampling of choice 0; choice i of a seeded request uses seed + i so the choices differ
@@ -39,14 +39,14 @@ public record Sampling(String model, SamplingParams params, Slo slo, int n, bool
      */
     static Sampling read(Fields f, OptionalInt maxTokens, int defaultTokens, OptionalInt logprobs) {
         String model = f.requiredString("model");
-        rejectPenalty(f, "presence_penalty");
-        rejectPenalty(f, "frequency_penalty");
         SamplingParams.Builder b = SamplingParams.builder().maxTokens(maxTokens.orElse(defaultTokens));
         f.number("temperature").ifPresent(b::temperature);
         f.number("top_p").ifPresent(b::topP);
         f.integer("top_k").ifPresent(b::topK);
         f.number("min_p").ifPresent(b::minP);
         f.number("repetition_penalty").ifPresent(b::repetitionPenalty);
+        f.number("presence_penalty").ifPresent(b::presencePenalty);
+        f.number("frequency_penalty").ifPresent(b::frequencyPenalty);
         f.longInteger("seed").ifPresent(b::seed);
         f.bool("ignore_eos").ifPresent(b::ignoreEos);
         f.bool("skip_special_tokens").ifPresent(b::skipSpecialTokens);
@@ -59,7 +59,7 @@ public record Sampling(String model, SamplingParams params, Slo slo, int n, bool
         }
         boolean stream = f.bool("stream").orElse(false);
         boolean usage = f.object("stream_options").flatMap(o -> o.bool("include_usage")).orElse(false);
-        return new Sampling(model, build(b), slo(f), n, stream, usage);
+        return new Sampling(model, build(f, b), slo(f), n, stream, usage);
     }
 
     /** The sampling of choice {@code index}: its own seed when the request is seeded. */
@@ -68,22 +68,14 @@ public record Sampling(String model, SamplingParams params, Slo slo, int n, bool
         return seed.isEmpty() || index == 0 ? params : params.toBuilder().seed(seed.getAsLong() + index).build();
     }
 
-    private static SamplingParams build(SamplingParams.Builder b) {
+    /** The validated settings; a value out of range is a 400 naming the request's field (snake case). */
+    private static SamplingParams build(Fields f, SamplingParams.Builder b) {
         try {
             return b.build();
         } catch (InvalidSamplingParamsException e) {
-            throw ApiError.badRequest(e.getMessage(), null);
-        }
-    }
-
-    /**
-     * OpenAI's presence and frequency penalties are not implemented by the engine's sampler (only HF's
-     * repetition penalty is): 0 is accepted as "off", anything else is refused rather than silently ignored.
-     */
-    private static void rejectPenalty(Fields f, String name) {
-        OptionalDouble v = f.number(name);
-        if (v.isPresent() && v.getAsDouble() != 0) {
-            throw f.invalid(name, "is not supported by this server (only 0); use 'repetition_penalty' instead");
+            String field = e.field().equals("stopStrings") ? "stop"
+                    : e.field().replaceAll("([A-Z])", "_$1").toLowerCase(Locale.ROOT);
+            throw f.invalid(field, e.getMessage().substring(e.getMessage().indexOf(' ') + 1));
         }
     }
 
