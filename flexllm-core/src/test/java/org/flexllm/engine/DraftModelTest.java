@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.random.RandomGenerator;
+import org.flexllm.GoldenCase;
 import org.flexllm.FlexLlmException;
 import org.flexllm.api.LoadedModel;
 import org.flexllm.api.Slo;

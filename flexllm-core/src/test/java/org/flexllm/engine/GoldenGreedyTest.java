@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
+import org.flexllm.GoldenCase;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;

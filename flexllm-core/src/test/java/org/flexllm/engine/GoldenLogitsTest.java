@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.lang.foreign.Arena;
 import java.util.List;
 import java.util.stream.Stream;
+import org.flexllm.GoldenCase;
 import org.flexllm.io.SafetensorsFile;
 import org.flexllm.model.Checkpoint;
 import org.flexllm.tensor.Tensor;

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.SequencedMap;
 import java.util.stream.Stream;
+import org.flexllm.GoldenCase;
 import org.flexllm.FlexLlmException;
 import org.flexllm.Shared;
 import org.flexllm.api.LoadedModel;

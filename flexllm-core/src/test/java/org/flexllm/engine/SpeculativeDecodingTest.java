@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.flexllm.GoldenCase;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;

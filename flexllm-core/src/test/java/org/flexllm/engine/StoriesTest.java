@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
+import org.flexllm.GoldenCase;
 import org.flexllm.Shared;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.LlmEngine;
