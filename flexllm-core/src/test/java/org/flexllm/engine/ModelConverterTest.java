@@ -80,7 +80,7 @@ class ModelConverterTest {
                 List<float[]> fromGguf = logits(gguf, ids);
                 GgufModelTest.assertLogitsClose(logits(folder, ids), fromGguf, ATOL, golden + " " + dtype);
                 if (exact) {
-                    GoldenLogitsTest.assertClose(reference.get(key + "." + i).orElseThrow(), fromGguf,
+                    assertClose(reference.get(key + "." + i).orElseThrow(), fromGguf,
                             golden + " " + dtype + " against the reference");
                 }
             }
@@ -229,5 +229,21 @@ class ModelConverterTest {
             DTypes.write(DType.F32, data, i, (float) (dims.length == 1 ? 1 + 0.1 * u : u));
         }
         return new Tensor(name, DType.F32, shape, data);
+    }
+
+    private static final double ATOL = 1e-4;
+
+    private static void assertClose(Tensor expected, List<float[]> actual, String what) {
+        int vocab = expected.cols();
+        assertEquals(expected.rows(), actual.size(), what + ": positions");
+        double worst = 0;
+        for (int t = 0; t < actual.size(); t++) {
+            for (int v = 0; v < vocab; v++) {
+                worst = Math.max(worst, Math.abs(expected.getFloat((long) t * vocab + v) - actual.get(t)[v]));
+            }
+        }
+        if (worst > ATOL) {
+            throw new AssertionError(what + ": max |logit error| " + worst + " > " + ATOL);
+        }
     }
 }
