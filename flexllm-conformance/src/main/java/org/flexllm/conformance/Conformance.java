@@ -17,21 +17,26 @@ public final class Conformance {
 
     private Conformance() {}
 
-    /** The names of the backends to check: the argument source of every suite class. */
+    /**
+     * The names of the backends to check: the argument source of every suite class. Named backends are returned
+     * even when unavailable, so that each of their tests is reported skipped by {@link #assumeAvailable}.
+     */
     public static List<String> backends() {
-        List<BackendProvider> providers = Backends.providers();
         String named = System.getProperty(PROPERTY, "").strip();
         if (named.isEmpty()) {
-            return providers.stream().filter(BackendProvider::isAvailable).map(BackendProvider::name).toList();
+            return Backends.providers().stream().filter(BackendProvider::isAvailable).map(BackendProvider::name)
+                    .toList();
         }
-        List<String> wanted = Arrays.stream(named.split(",")).map(String::strip).toList();
-        for (String name : wanted) {
-            if (providers.stream().noneMatch(p -> p.name().equals(name) && p.isAvailable())) {
-                throw new TestAbortedException("backend '" + name + "' (" + PROPERTY + ") is not available on this "
-                        + "machine; registered: " + providers.stream()
-                        .map(p -> p.name() + (p.isAvailable() ? "" : " (unavailable)")).toList());
-            }
+        return Arrays.stream(named.split(",")).map(String::strip).toList();
+    }
+
+    /** Skips the calling test, saying why, when this machine cannot run the named backend. */
+    static void assumeAvailable(String name) {
+        List<BackendProvider> providers = Backends.providers();
+        if (providers.stream().noneMatch(p -> p.name().equals(name) && p.isAvailable())) {
+            throw new TestAbortedException("backend '" + name + "' (" + PROPERTY + ") is not available on this "
+                    + "machine; registered: " + providers.stream()
+                    .map(p -> p.name() + (p.isAvailable() ? "" : " (unavailable)")).toList());
         }
-        return wanted;
     }
 }

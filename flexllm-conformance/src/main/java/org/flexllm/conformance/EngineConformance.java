@@ -34,6 +34,7 @@ import org.flexllm.sampling.TokenLogprob;
 import org.flexllm.tensor.DType;
 import org.flexllm.tensor.Shape;
 import org.flexllm.tensor.Tensor;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.Parameter;
@@ -57,6 +58,11 @@ public class EngineConformance {
 
     @Parameter
     String backendName;
+
+    @BeforeEach
+    void assumeAvailable() {
+        Conformance.assumeAvailable(backendName);
+    }
 
     private EngineBuilder engine(Path model) {
         return LlmEngine.builder().model(model).backend(backendName);
