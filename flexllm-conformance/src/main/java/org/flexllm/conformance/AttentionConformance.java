@@ -215,7 +215,8 @@ public class AttentionConformance extends BackendSuite {
      * {@code dK_j += dS_j·q/√d}, summed over the query heads that share a key head.
      */
     @ParameterizedTest(name = "heads={0} kvHeads={1} headDim={2} block={3} first={4} n={5}")
-    @CsvSource({"1, 1, 8, 1, 0, 1", "4, 2, 16, 4, 0, 11", "4, 1, 32, 16, 13, 6", "6, 3, 64, 5, 20, 1"})
+    @CsvSource({"1, 1, 8, 1, 0, 1", "4, 2, 16, 4, 0, 11", "4, 1, 32, 16, 13, 6", "6, 3, 64, 5, 20, 1",
+            "4, 2, 8, 7, 0, 600"})
     void attentionBackward(int heads, int kvHeads, int headDim, int blockSize, int first, int n) {
         Cache c = new Cache(operands(heads * 5L + headDim + blockSize * 3L + first + n), heads, kvHeads, headDim,
                 blockSize, first + n);

@@ -170,7 +170,7 @@ public class LinearConformance extends BackendSuite {
     }
 
     @ParameterizedTest(name = "count={0}")
-    @CsvSource({"1", "15", "100"})
+    @CsvSource({"0", "1", "15", "100", "70001"})
     void axpyAndZero(int count) {
         Operands o = operands(count);
         float[] x = o.floats(count);
@@ -197,7 +197,7 @@ public class LinearConformance extends BackendSuite {
 
     /** IA3's kernels: {@code x[t] *= scale} and its gradient {@code dScale += Σ_t dy[t] ⊙ x[t]}. */
     @ParameterizedTest(name = "n={0} width={1}")
-    @CsvSource({"1, 1", "3, 19", "20, 64"})
+    @CsvSource({"1, 1", "3, 19", "20, 64", "33, 300"})
     void mulRowsAndScaleGrad(int n, int width) {
         Operands o = operands(n * 5L + width);
         float[] x0 = o.floats(n * width);
