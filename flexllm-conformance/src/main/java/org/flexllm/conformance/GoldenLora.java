@@ -103,7 +103,7 @@ final class GoldenLora {
 
     private static Parameter parameter(Backend backend, Tensor t) {
         MemorySegment value = backend.allocate(t.shape().elements());
-        value.copyFrom(t.data());
+        value.copyFrom(t.data());  // a host write, as Operands.upload: the SPI has no upload yet
         return new Parameter(t.name(), t.shape(), value, backend.allocate(t.shape().elements()));
     }
 
