@@ -17,6 +17,11 @@ public final class Shared {
         return root().resolve(relative);
     }
 
+    /** llama2.c's stories260K model, with run.c's outputs in its {@code reference/} folder. */
+    public static Path stories260K() {
+        return resolve("models/stories260K");
+    }
+
     /** The model folders of the golden cases: each case's f32 folder and its bf16/ folder. */
     public static List<Path> goldenModelFolders() {
         try (Stream<Path> cases = Files.list(resolve("golden/models"))) {

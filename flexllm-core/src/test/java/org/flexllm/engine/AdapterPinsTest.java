@@ -14,6 +14,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
+import org.flexllm.Shared;
 import org.flexllm.FlexLlmException;
 import org.flexllm.api.AdapterHost;
 import org.flexllm.api.GenerationRequest;
@@ -126,7 +127,7 @@ class AdapterPinsTest {
     @BeforeAll
     static void start() {
         host = new CountingHost();
-        engine = LlmEngine.builder().model(StoriesTest.MODEL).maxSequences(4).adapters(host).build();
+        engine = LlmEngine.builder().model(Shared.stories260K()).maxSequences(4).adapters(host).build();
     }
 
     @AfterAll
@@ -219,7 +220,7 @@ class AdapterPinsTest {
     @Test
     void closingReleasesRunningAndQueuedRequests() {
         CountingHost own = new CountingHost();
-        LlmEngine closing = LlmEngine.builder().model(StoriesTest.MODEL).maxSequences(2).adapters(own).build();
+        LlmEngine closing = LlmEngine.builder().model(Shared.stories260K()).maxSequences(2).adapters(own).build();
         List<CompletableFuture<GenerationResult>> inFlight = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             inFlight.add(closing.submit(request(ENDLESS, i % 2 == 0 ? "a" : "b")));
@@ -234,7 +235,7 @@ class AdapterPinsTest {
 
     @Test
     void anEngineWithoutAHostRefusesAdapterRequests() {
-        try (LlmEngine plain = LlmEngine.builder().model(StoriesTest.MODEL).build()) {
+        try (LlmEngine plain = LlmEngine.builder().model(Shared.stories260K()).build()) {
             var error = assertThrows(UnknownAdapterException.class, () -> plain.generate(request(SHORT, "a")));
             assertTrue(error.getMessage().contains("EngineBuilder.adapters"), error.getMessage());
             assertEquals(6, plain.generate(request(SHORT, null)).ids().size());

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.random.RandomGenerator;
+import org.flexllm.Shared;
+import org.flexllm.GoldenCase;
 import org.flexllm.FlexLlmException;
 import org.flexllm.api.LoadedModel;
 import org.flexllm.api.Slo;
@@ -62,7 +64,7 @@ class DraftModelTest {
     @Test
     void aDraftWithAnotherVocabularyIsRefused() {
         try (LoadedModel target = LoadedModel.open(GOLDEN.folder().toString()); var backend = new CpuBackend()) {
-            Path stories = StoriesTest.MODEL;
+            Path stories = Shared.stories260K();
             var e = assertThrows(FlexLlmException.class, () -> DraftModel.load(target(target, backend), stories));
             assertTrue(e.getMessage().contains("vocabulary"), e.getMessage());
         }

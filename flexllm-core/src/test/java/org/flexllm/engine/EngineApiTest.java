@@ -17,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.flexllm.Shared;
 import org.flexllm.api.FinishReason;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
@@ -39,7 +40,7 @@ class EngineApiTest {
 
     @BeforeAll
     static void start() {
-        engine = LlmEngine.builder().model(StoriesTest.MODEL).build();
+        engine = LlmEngine.builder().model(Shared.stories260K()).build();
     }
 
     @AfterAll
@@ -250,7 +251,7 @@ class EngineApiTest {
         int[] ids = {1, 403, 407, 261, 378, 432, 383};
         ScoreResult score = engine.score(ids, 3);
         assertNull(score.logprobs().get(0));
-        try (Checkpoint c = Checkpoint.load(StoriesTest.MODEL);
+        try (Checkpoint c = Checkpoint.load(Shared.stories260K());
              var runner = new SingleSequence(c.config(), c.weights(), 16)) {
             List<float[]> logits = runner.logits(ids, ids.length);
             for (int t = 1; t < ids.length; t++) {
@@ -277,7 +278,7 @@ class EngineApiTest {
 
     @Test
     void closingCancelsRequestsInFlightWithAReason() {
-        LlmEngine other = LlmEngine.builder().model(StoriesTest.MODEL).build();
+        LlmEngine other = LlmEngine.builder().model(Shared.stories260K()).build();
         var forever = SamplingParams.builder().temperature(0).maxTokens(100_000).ignoreEos(true).build();
         var inFlight = other.submit(request(ONCE_UPON, forever));
         other.close();

@@ -15,6 +15,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.flexllm.Shared;
+import org.flexllm.GoldenCase;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
@@ -75,7 +77,7 @@ class SpeculativeDecodingTest {
 
     @Test
     void storiesMatchesRunCWithRequestsOfDifferentSlos() throws IOException {
-        Path model = StoriesTest.MODEL;
+        Path model = Shared.stories260K();
         JsonNode trace = new ObjectMapper().readTree(model.resolve("reference/trace_greedy_noprompt_n200.json")
                 .toFile());
         int[] prompt = GoldenCase.ids(trace.get("prompt_tokens"));
@@ -104,7 +106,7 @@ class SpeculativeDecodingTest {
         var params = SamplingParams.builder().temperature(0).maxTokens(8).build();
         var speculator = new ReferenceSpeculator(List.of(new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}), DEPTH,
                 512);
-        try (LlmEngine engine = LlmEngine.builder().model(StoriesTest.MODEL).speculation(target -> speculator)
+        try (LlmEngine engine = LlmEngine.builder().model(Shared.stories260K()).speculation(target -> speculator)
                 .build()) {
             var request = GenerationRequest.of(Prompt.ids(prompt)).withParams(params).withSpeculation(false);
             assertEquals(8, join(engine.submit(request)).ids().size());

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
+import org.flexllm.GoldenCase;
 import org.flexllm.backend.AttentionBatch;
 import org.flexllm.kv.PagedKvCache;
 import org.flexllm.model.Checkpoint;

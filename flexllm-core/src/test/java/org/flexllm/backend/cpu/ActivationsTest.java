@@ -18,33 +18,6 @@ class ActivationsTest {
         backend.close();
     }
 
-    @ParameterizedTest(name = "n={0} width={1}")
-    @CsvSource({"1, 5", "3, 19", "4, 64", "7, 100"})
-    void swigluBackwardMatchesTheDoublePrecisionGradient(int n, int width) {
-        try (Arena arena = Arena.ofShared()) {
-            Random random = new Random(n * 1000L + width);
-            long count = (long) n * width;
-            MemorySegment gate = scaled(TestData.floats(arena, random, count), 8f);
-            MemorySegment up = TestData.floats(arena, random, count);
-            MemorySegment dOut = TestData.floats(arena, random, count);
-            MemorySegment dGate = TestData.floats(arena, random, count);
-            MemorySegment dUp = TestData.floats(arena, random, count);
-
-            backend.swigluBackward(gate, up, dOut, n, width, dGate, dUp);
-
-            for (long i = 0; i < count; i++) {
-                double g = TestData.get(gate, i);
-                double sigmoid = 1 / (1 + Math.exp(-g));
-                double d = TestData.get(dOut, i);
-                double expectedUp = d * g * sigmoid;
-                double expectedGate = d * TestData.get(up, i) * sigmoid * (1 + g * (1 - sigmoid));
-                assertEquals(expectedUp, TestData.get(dUp, i), 1e-6 * (1 + Math.abs(expectedUp)), "dUp[" + i + "]");
-                assertEquals(expectedGate, TestData.get(dGate, i), 1e-6 * (1 + Math.abs(expectedGate)),
-                        "dGate[" + i + "]");
-            }
-        }
-    }
-
     /** Central differences of {@code Σ dOut ⊙ swiglu(gate, up)} through the forward kernel, for every element. */
     @ParameterizedTest(name = "n={0} width={1}")
     @CsvSource({"2, 21", "3, 16"})

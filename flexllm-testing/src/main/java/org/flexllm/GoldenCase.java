@@ -1,4 +1,4 @@
-package org.flexllm.engine;
+package org.flexllm;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -6,19 +6,19 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-import org.flexllm.Shared;
 
 /**
  * One loadable golden model folder: a case's f32 folder or its {@code bf16/} twin, which share the case's
  * {@code reference/} inputs but each have their own expected outputs.
  */
-record GoldenCase(Path folder, Path caseDir, boolean bf16, JsonNode inputs) {
+public record GoldenCase(Path folder, Path caseDir, boolean bf16, JsonNode inputs) {
 
-    static Stream<GoldenCase> all() {
+    /** Every golden model folder, f32 and bf16. */
+    public static Stream<GoldenCase> all() {
         return Shared.goldenModelFolders().stream().map(GoldenCase::of);
     }
 
-    static GoldenCase of(Path folder) {
+    public static GoldenCase of(Path folder) {
         boolean bf16 = folder.getFileName().toString().equals("bf16");
         Path caseDir = bf16 ? folder.getParent() : folder;
         try {
@@ -30,11 +30,12 @@ record GoldenCase(Path folder, Path caseDir, boolean bf16, JsonNode inputs) {
     }
 
     /** The expected-output key for this folder's weights: {@code name} or {@code name_bf16}. */
-    String key(String name) {
+    public String key(String name) {
         return bf16 ? name + "_bf16" : name;
     }
 
-    static int[] ids(JsonNode array) {
+    /** A JSON array of token ids. */
+    public static int[] ids(JsonNode array) {
         int[] ids = new int[array.size()];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = array.get(i).asInt();
