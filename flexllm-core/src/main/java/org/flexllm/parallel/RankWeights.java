@@ -50,17 +50,16 @@ final class RankWeights {
     }
 
     private LayerWeights layer(LayerWeights l) {
-        int headDim = plan.model().headDim();
-        int q = plan.headsPerRank() * headDim;
-        int kv = plan.kvHeadsPerRank() * headDim;
-        int units = plan.intermediatePerRank();
-        int kvFirst = plan.firstKvHead(rank) * headDim;
-        return new LayerWeights(l.inputLayernorm(),
-                byOutput(l.qProj(), rank * q, q), byOutput(l.kProj(), kvFirst, kv), byOutput(l.vProj(), kvFirst, kv),
-                byInput(l.oProj(), rank * q, q, Projection.O_PROJ),
-                l.postAttentionLayernorm(),
-                byOutput(l.gateProj(), rank * units, units), byOutput(l.upProj(), rank * units, units),
-                byInput(l.downProj(), rank * units, units, Projection.DOWN_PROJ));
+        return new LayerWeights(l.inputLayernorm(), linear(l, Projection.Q_PROJ), linear(l, Projection.K_PROJ),
+                linear(l, Projection.V_PROJ), linear(l, Projection.O_PROJ), l.postAttentionLayernorm(),
+                linear(l, Projection.GATE_PROJ), linear(l, Projection.UP_PROJ), linear(l, Projection.DOWN_PROJ));
+    }
+
+    private LinearWeights linear(LayerWeights l, Projection p) {
+        LinearWeights w = p.of(l);
+        return LinearSplit.of(p) == LinearSplit.COLUMN
+                ? byOutput(w, plan.firstOutput(p, rank), plan.outputsPerRank(p))
+                : byInput(w, plan.firstInput(p, rank), plan.inputsPerRank(p), p);
     }
 
     /** A column-parallel Linear: output rows {@code [first, first + count)} of W and of its bias. */

@@ -60,7 +60,6 @@ public final class TensorParallelModel implements RankGroup, AutoCloseable {
             close();
             throw e;
         }
-        models.getFirst().leadRanks(this);
     }
 
     /**
@@ -83,12 +82,16 @@ public final class TensorParallelModel implements RankGroup, AutoCloseable {
         return plan;
     }
 
-    /** Rank 0's model, whose {@link CompiledModel#forward} runs all ranks; its cache is {@code cache(0)}. */
+    /**
+     * Rank 0's model made the group's leader: its {@link CompiledModel#forward} runs all ranks; its cache is
+     * {@code cache(0)}. A model driven through its leader is no longer driven rank by rank ({@link #rank}).
+     */
     public CompiledModel leader() {
+        models.getFirst().leadRanks(this);
         return models.getFirst();
     }
 
-    /** Rank {@code r}'s own model, for driving the ranks one by one ({@link #run}). */
+    /** Rank {@code r}'s own model, for driving the ranks one by one ({@link #run}), e.g. to finetune. */
     public CompiledModel rank(int r) {
         return models.get(r);
     }

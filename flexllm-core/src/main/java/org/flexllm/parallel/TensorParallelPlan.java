@@ -136,7 +136,7 @@ public final class TensorParallelPlan {
     }
 
     /** Floats per token of {@code p}'s output on one rank (a column-parallel Linear) or in full (a row-parallel one). */
-    int outPerRank(Projection p) {
+    public int outputsPerRank(Projection p) {
         return switch (p) {
             case Q_PROJ -> headsPerRank() * model.headDim();
             case K_PROJ, V_PROJ -> kvHeadsPerRank() * model.headDim();
@@ -146,12 +146,26 @@ public final class TensorParallelPlan {
     }
 
     /** Floats per token of {@code p}'s input on one rank. */
-    int inPerRank(Projection p) {
+    public int inputsPerRank(Projection p) {
         return switch (p) {
             case Q_PROJ, K_PROJ, V_PROJ, GATE_PROJ, UP_PROJ -> model.hiddenSize();
             case O_PROJ -> headsPerRank() * model.headDim();
             case DOWN_PROJ -> intermediatePerRank();
         };
+    }
+
+    /** The first of {@code p}'s output rows that rank {@code rank} holds (0 for a row-parallel Linear: all of them). */
+    public int firstOutput(Projection p, int rank) {
+        return switch (p) {
+            case Q_PROJ, GATE_PROJ, UP_PROJ -> rank * outputsPerRank(p);
+            case K_PROJ, V_PROJ -> firstKvHead(rank) * model.headDim();
+            case O_PROJ, DOWN_PROJ -> 0;
+        };
+    }
+
+    /** The first of {@code p}'s input columns that rank {@code rank} holds (0 for a column-parallel Linear: all). */
+    public int firstInput(Projection p, int rank) {
+        return LinearSplit.of(p) == LinearSplit.ROW ? rank * inputsPerRank(p) : 0;
     }
 
     private int replicasOf(Projection p) {
@@ -169,10 +183,10 @@ public final class TensorParallelPlan {
         int hidden = model.hiddenSize();
         v.put("x", Partition.of(Sharding.REPLICATED, hidden));
         v.put("h", Partition.of(Sharding.REPLICATED, hidden));
-        v.put("q", Partition.split("heads", outPerRank(Projection.Q_PROJ), 1));
-        v.put("k", Partition.split("kv_heads", outPerRank(Projection.K_PROJ), kvReplicas()));
-        v.put("v", Partition.split("kv_heads", outPerRank(Projection.V_PROJ), kvReplicas()));
-        v.put("att", Partition.split("heads", outPerRank(Projection.Q_PROJ), 1));
+        v.put("q", Partition.split("heads", outputsPerRank(Projection.Q_PROJ), 1));
+        v.put("k", Partition.split("kv_heads", outputsPerRank(Projection.K_PROJ), kvReplicas()));
+        v.put("v", Partition.split("kv_heads", outputsPerRank(Projection.V_PROJ), kvReplicas()));
+        v.put("att", Partition.split("heads", outputsPerRank(Projection.Q_PROJ), 1));
         v.put(partialName(Projection.O_PROJ), Partition.of(Sharding.PARTIAL_SUM, hidden));
         v.put("h2", Partition.of(Sharding.REPLICATED, hidden));
         v.put("gate", Partition.split("units", intermediatePerRank(), 1));
@@ -197,18 +211,18 @@ public final class TensorParallelPlan {
         for (Projection p : Projection.values()) {
             String m = p.moduleName();
             boolean column = LinearSplit.of(p) == LinearSplit.COLUMN;
-            Partition byOutput = Partition.split("output", outPerRank(p), replicasOf(p));
-            Partition byInput = Partition.split("input", inPerRank(p), 1);
+            Partition byOutput = Partition.split("output", outputsPerRank(p), replicasOf(p));
+            Partition byInput = Partition.split("input", inputsPerRank(p), 1);
             w.put(m, column ? byOutput : byInput);
             if (bypass.lora().contains(p)) {
-                w.put(m + ".lora_A", column ? Partition.of(Sharding.REPLICATED, inPerRank(p)) : byInput);
-                w.put(m + ".lora_B", column ? byOutput : Partition.of(Sharding.REPLICATED, outPerRank(p)));
+                w.put(m + ".lora_A", column ? Partition.of(Sharding.REPLICATED, inputsPerRank(p)) : byInput);
+                w.put(m + ".lora_B", column ? byOutput : Partition.of(Sharding.REPLICATED, outputsPerRank(p)));
             }
             if (bypass.ia3Output().contains(p)) {
                 w.put(m + ".ia3_l", byOutput);
             }
             if (bypass.ia3Input().contains(p)) {
-                w.put(m + ".ia3_l", column ? Partition.of(Sharding.REPLICATED, inPerRank(p)) : byInput);
+                w.put(m + ".ia3_l", column ? Partition.of(Sharding.REPLICATED, inputsPerRank(p)) : byInput);
             }
         }
         return Collections.unmodifiableMap(w);
@@ -258,17 +272,17 @@ public final class TensorParallelPlan {
         int r = bypass.loraRank();
         if (bypass.lora().contains(p)) {
             if (column) {
-                c.add(Collective.gradientSync(m + ".lora_A", (long) r * inPerRank(p) * Float.BYTES, "all"));
+                c.add(Collective.gradientSync(m + ".lora_A", (long) r * inputsPerRank(p) * Float.BYTES, "all"));
                 if (replicasOf(p) > 1) {
-                    c.add(Collective.gradientSync(m + ".lora_B", (long) outPerRank(p) * r * Float.BYTES,
+                    c.add(Collective.gradientSync(m + ".lora_B", (long) outputsPerRank(p) * r * Float.BYTES,
                             "kv_replicas"));
                 }
             } else {
-                c.add(Collective.gradientSync(m + ".lora_B", (long) outPerRank(p) * r * Float.BYTES, "all"));
+                c.add(Collective.gradientSync(m + ".lora_B", (long) outputsPerRank(p) * r * Float.BYTES, "all"));
             }
         }
         if (bypass.ia3Output().contains(p) && replicasOf(p) > 1) {
-            c.add(Collective.gradientSync(m + ".ia3_l", (long) outPerRank(p) * Float.BYTES, "kv_replicas"));
+            c.add(Collective.gradientSync(m + ".ia3_l", (long) outputsPerRank(p) * Float.BYTES, "kv_replicas"));
         }
         return c;
     }
