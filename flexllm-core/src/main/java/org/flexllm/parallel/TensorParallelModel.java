@@ -125,10 +125,22 @@ public final class TensorParallelModel implements RankGroup, AutoCloseable {
                 b.logitTargets(), b.training());
     }
 
+    /** Closes every rank's backend, the rank threads and the weight copies. */
     @Override
     public void close() {
+        if (!backends.isEmpty()) {
+            backends.getFirst().close();
+        }
+        closeFollowers();
+    }
+
+    /**
+     * Closes all but the leader's backend: the other ranks', the rank threads and the weight copies. For an owner
+     * of the leader that closes its backend itself (an engine closes its model's backend).
+     */
+    public void closeFollowers() {
         threads.close();
-        backends.forEach(Backend::close);
+        backends.stream().skip(1).forEach(Backend::close);
         arena.close();
     }
 }

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
-/** {@code flexllm explain}: the plan as JSON, with an adapter, and an impossible split. */
+/** {@code flexllm explain}: the plan as JSON, with an adapter, and an impossible split; {@code --tp} on the engine commands. */
 class ExplainCommandTest {
     @Test
     void jsonListsEveryLayerAndCountsBaseAndBypassCollectives() {
@@ -33,5 +33,28 @@ class ExplainCommandTest {
         Cli.Result r = Cli.run("explain", "--model", "synthetic:tiny", "--tp", "64");
         assertEquals(1, r.exitCode());
         assertTrue(r.err().contains("attention heads"), r.err());
+    }
+
+    @Test
+    void generateOnTwoRanksGivesOneRanksGreedyTokens() {
+        String[] args = {"generate", "--model", Cli.STORIES.toString(), "--prompt", "Once upon a time", "--max-tokens",
+            "16", "--temperature", "0", "--json", "--tp"};
+        Cli.Result one = Cli.run(append(args, "1"));
+        Cli.Result two = Cli.run(append(args, "2"));
+        assertEquals(0, two.exitCode(), two.err());
+        assertEquals(one.json().get("ids"), two.json().get("ids"));
+    }
+
+    @Test
+    void benchRefusesTensorParallelFinetuning() {
+        Cli.Result r = Cli.run("bench", "finetune", "--model", "synthetic:tiny", "--tp", "2");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--tp applies to decode and prefill"), r.err());
+    }
+
+    private static String[] append(String[] args, String last) {
+        String[] all = java.util.Arrays.copyOf(args, args.length + 1);
+        all[args.length] = last;
+        return all;
     }
 }
