@@ -15,6 +15,7 @@ import org.flexllm.parallel.Collective;
 import org.flexllm.parallel.Partition;
 import org.flexllm.parallel.TensorParallelPlan;
 import org.flexllm.peft.AdapterConfig;
+import org.flexllm.peft.parallel.RankAdapter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -62,14 +63,7 @@ final class ExplainCommand implements Callable<Integer> {
     }
 
     private BypassTargets targets() {
-        if (adapter == null) {
-            return BypassTargets.NONE;
-        }
-        AdapterConfig c = AdapterConfig.read(adapter);
-        return switch (c.method()) {
-            case LORA -> BypassTargets.lora(c.targets(), c.r());
-            case IA3 -> BypassTargets.ia3(c.targets(), c.feedforwardModules());
-        };
+        return adapter == null ? BypassTargets.NONE : RankAdapter.targets(AdapterConfig.read(adapter));
     }
 
     private static String toJson(Object report) {

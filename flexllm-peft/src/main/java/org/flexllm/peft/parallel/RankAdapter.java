@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import org.flexllm.backend.Backend;
 import org.flexllm.graph.Projection;
+import org.flexllm.parallel.BypassTargets;
 import org.flexllm.parallel.LinearSplit;
 import org.flexllm.parallel.TensorParallelPlan;
 import org.flexllm.peft.AdapterConfig;
@@ -78,6 +79,14 @@ public final class RankAdapter {
             case LORA_B -> new Slice(whole, local, column ? output : 0, 0);      // [out, r]
             case IA3_OUTPUT -> new Slice(whole, local, output, 0);               // [out, 1]
             case IA3_INPUT -> new Slice(whole, local, 0, input);                 // [1, in]
+        };
+    }
+
+    /** The bypass ops an adapter of {@code config} attaches, as a tensor-parallel plan partitions them. */
+    public static BypassTargets targets(AdapterConfig config) {
+        return switch (config.method()) {
+            case LORA -> BypassTargets.lora(config.targets(), config.r());
+            case IA3 -> BypassTargets.ia3(config.targets(), config.feedforwardModules());
         };
     }
 

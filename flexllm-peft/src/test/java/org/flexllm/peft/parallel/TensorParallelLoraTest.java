@@ -33,6 +33,8 @@ import org.flexllm.parallel.TensorParallelPlan;
 import org.flexllm.peft.AdapterConfig;
 import org.flexllm.peft.Golden;
 import org.flexllm.peft.Parameter;
+import org.flexllm.peft.PeftMethod;
+import org.flexllm.peft.init.AdapterInit;
 import org.flexllm.peft.bypass.BypassPass;
 import org.flexllm.peft.bypass.ResidentAdapters;
 import org.flexllm.peft.optim.AdamW;
@@ -84,9 +86,10 @@ class TensorParallelLoraTest {
         int[] ids = ints(example.get("input_ids"));
         int[] labels = ints(example.get("labels"));
         try (Checkpoint checkpoint = Checkpoint.load(dir.getParent()); Arena arena = Arena.ofShared()) {
-            Outcome one = oneRank(checkpoint, config, dir, ids, labels, arena);
-            var plan = TensorParallelPlan.of(checkpoint.config(), tp, BypassTargets.lora(config.targets(), config.r()));
-            Outcome split = ranks(plan, checkpoint, config, dir, ids, labels, arena);
+            Path values = dir.resolve("adapter_model.safetensors");
+            Outcome one = oneRank(checkpoint, config, Golden.parameters(values, null, arena), ids, labels);
+            var plan = TensorParallelPlan.of(checkpoint.config(), tp, RankAdapter.targets(config));
+            Outcome split = ranks(plan, checkpoint, config, Golden.parameters(values, null, arena), ids, labels);
 
             double golden = new ObjectMapper().readTree(dir.resolve("loss.json").toFile()).get("loss").asDouble();
             assertEquals(golden, split.loss(), 1e-5, "loss");
@@ -118,9 +121,8 @@ class TensorParallelLoraTest {
         }
     }
 
-    private static Outcome oneRank(Checkpoint checkpoint, AdapterConfig config, Path dir, int[] ids, int[] labels,
-                                   Arena arena) {
-        List<Parameter> whole = Golden.parameters(dir.resolve("adapter_model.safetensors"), null, arena);
+    private static Outcome oneRank(Checkpoint checkpoint, AdapterConfig config, List<Parameter> whole, int[] ids,
+                                   int[] labels) {
         ModelConfig c = checkpoint.config();
         try (CpuBackend backend = new CpuBackend()) {
             ResidentAdapters slots = new ResidentAdapters(1, config.r());
@@ -134,9 +136,8 @@ class TensorParallelLoraTest {
         }
     }
 
-    private static Outcome ranks(TensorParallelPlan plan, Checkpoint checkpoint, AdapterConfig config, Path dir,
-                                 int[] ids, int[] labels, Arena arena) {
-        List<Parameter> whole = Golden.parameters(dir.resolve("adapter_model.safetensors"), null, arena);
+    private static Outcome ranks(TensorParallelPlan plan, Checkpoint checkpoint, AdapterConfig config,
+                                 List<Parameter> whole, int[] ids, int[] labels) {
         int tp = plan.ranks();
         List<Backend> backends = new ArrayList<>();
         List<RankAdapter> adapters = new ArrayList<>();
@@ -165,6 +166,44 @@ class TensorParallelLoraTest {
             assertEquals(model.communicator(0).calls(), collectives, "ranks 0 and " + (tp - 1));
             return new Outcome(loss[0], whole, collectives);
         }
+    }
+
+    /**
+     * IA3 (PEFT's defaults for Llama: k_proj and v_proj outputs, down_proj's input) with values away from 1, so that
+     * a slice taken from the wrong place changes the forward: loss and gradients against one rank's.
+     */
+    @ParameterizedTest(name = "{0} tp={1}")
+    @MethodSource("cases")
+    void ia3GradientsMatchOneRank(String name, int tp) throws IOException {
+        Path dir = Golden.SHARED.resolve("golden/models").resolve(name);
+        JsonNode example = new ObjectMapper().readTree(dir.resolve("train_example.json").toFile());
+        int[] ids = ints(example.get("input_ids"));
+        int[] labels = ints(example.get("labels"));
+        AdapterConfig config = AdapterConfig.builder().method(PeftMethod.IA3).build();
+        try (Checkpoint checkpoint = Checkpoint.load(dir.getParent()); Arena arena = Arena.ofShared()) {
+            ModelConfig model = checkpoint.config();
+            Outcome one = oneRank(checkpoint, config, ia3(config, model, arena), ids, labels);
+            var plan = TensorParallelPlan.of(model, tp, RankAdapter.targets(config));
+            Outcome split = ranks(plan, checkpoint, config, ia3(config, model, arena), ids, labels);
+            assertEquals(one.loss(), split.loss(), 1e-5 * one.loss(), "loss");
+            for (int k = 0; k < one.parameters().size(); k++) {
+                float[] expected = Golden.floats(one.parameters().get(k).grad());
+                float[] actual = Golden.floats(split.parameters().get(k).grad());
+                for (int i = 0; i < expected.length; i++) {
+                    assertEquals(expected[i], actual[i], 2e-5, one.parameters().get(k).name() + "[" + i + "]");
+                }
+            }
+        }
+    }
+
+    private static List<Parameter> ia3(AdapterConfig config, ModelConfig model, Arena arena) {
+        List<Parameter> params = AdapterInit.create(config, model, 0, arena).parameters(arena);
+        for (Parameter p : params) {
+            for (long i = 0; i < p.count(); i++) {
+                p.value().setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (1 + 0.5 * Math.sin(0.7 * i + p.name().length())));
+            }
+        }
+        return params;
     }
 
     /** The same optimizer step on copies of both sets of parameters gives values within {@code tolerance(g)}. */
