@@ -283,7 +283,7 @@ public final class CompiledModel {
     public Tape newTape(int maxSequenceTokens) {
         if (ranks != null) {
             throw new UnsupportedOperationException("finetuning through a tensor-parallel engine is not supported:"
-                    + " its ranks compute gradients only when driven rank by rank (forwardRank, backward)");
+                    + " drive each rank's own model on its thread instead (TensorParallelModel.run and rank)");
         }
         if (maxSequenceTokens > maxTokens) {
             throw new IllegalArgumentException("sequences of " + maxSequenceTokens + " tokens exceed the compiled "
