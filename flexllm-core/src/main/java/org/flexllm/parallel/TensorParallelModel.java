@@ -71,7 +71,11 @@ public final class TensorParallelModel implements RankGroup, AutoCloseable {
     public record Settings(Pruning pruning, int maxTokens, int maxPositions, int blockSize, long kvBytesPerRank,
                            Duration deadline) {}
 
-    /** Compiles every rank of {@code plan}: rank {@code r} computes on {@code backendOf.apply(r)}. */
+    /**
+     * Compiles every rank of {@code plan}: rank {@code r} computes on {@code backendOf.apply(r)}, with the bypass ops
+     * of {@code passes.apply(r)}, which must attach what {@code plan.bypass()} lists (the plan checked those can be
+     * split) over the rank's slices of the adapters' weights.
+     */
     public static TensorParallelModel compile(TensorParallelPlan plan, ModelWeights weights,
                                               IntFunction<Backend> backendOf, IntFunction<List<GraphPass>> passes,
                                               Settings settings) {
