@@ -232,7 +232,7 @@ public final class EngineBuilder {
         LoadedModel loaded = LoadedModel.open(model);
         if (tensorParallel > 1) {
             try {
-                return new LlmEngine(startParallel(loaded));
+                return new LlmEngine(startParallel(loaded), loaded.config());
             } catch (RuntimeException e) {
                 closeQuietly(loaded.resources(), e);
                 throw e;

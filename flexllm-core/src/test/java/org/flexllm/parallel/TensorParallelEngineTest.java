@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.flexllm.Shared;
 import org.flexllm.api.AdapterHost;
+import org.flexllm.api.EngineBuilder;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
@@ -20,21 +21,30 @@ import org.flexllm.api.Prompt;
 import org.flexllm.graph.GraphPass;
 import org.flexllm.model.ModelConfig;
 import org.flexllm.sampling.SamplingParams;
+import org.flexllm.schedule.LinearLatencyModel;
+import org.flexllm.schedule.LinearLatencyModel.Coefficients;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** The engine on a tensor-parallel model: the iteration loop drives every rank. */
-@Timeout(120)
+@Timeout(300)
 class TensorParallelEngineTest {
     private static final Path STORIES = Shared.resolve("models/stories260K");
-    private static final SamplingParams GREEDY = SamplingParams.builder().temperature(0).maxTokens(20)
+    private static final SamplingParams GREEDY = SamplingParams.builder().temperature(0).maxTokens(16)
             .ignoreEos(true).build();
+    /** Fixed, so that no engine spends its start-up profiling: the tokens do not depend on the schedule. */
+    private static final LinearLatencyModel LATENCY = LinearLatencyModel.fixed(Coefficients.builder()
+            .iteration(4).decodeToken(0.5).prefillToken(0.05).finetuneToken(0.05).backwardLayerToken(0.05).build());
 
-    /** Greedy ids of a dozen requests submitted at once, so that iterations batch decodes and prefills. */
+    private static EngineBuilder engine(int ranks) {
+        return LlmEngine.builder().model(STORIES).latencyModel(LATENCY).tensorParallel(ranks);
+    }
+
+    /** Greedy ids of eight requests submitted at once, so that iterations batch decodes and prefills. */
     private static List<List<Integer>> greedy(int ranks) throws Exception {
-        try (LlmEngine engine = LlmEngine.builder().model(STORIES).tensorParallel(ranks).build()) {
+        try (LlmEngine engine = engine(ranks).build()) {
             List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
-            for (int i = 0; i < 12; i++) {
+            for (int i = 0; i < 8; i++) {
                 int[] prompt = {1, 3 + i * 37 % 500, 3 + i * 101 % 500, 3 + i * 7 % 500};
                 futures.add(engine.submit(GenerationRequest.of(Prompt.ids(prompt)).withParams(GREEDY)));
             }
@@ -55,7 +65,7 @@ class TensorParallelEngineTest {
 
     @Test
     void aRankThatFailsMidIterationFailsEveryRequestWithItsCause() throws Exception {
-        try (LlmEngine engine = LlmEngine.builder().model(STORIES).backend("failing-rank").tensorParallel(2).build()) {
+        try (LlmEngine engine = engine(2).backend("failing-rank").build()) {
             FailingRankProvider.FAILING.set(true);
             List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
@@ -77,6 +87,14 @@ class TensorParallelEngineTest {
             }
         }
         return false;
+    }
+
+    @Test
+    void theEngineReportsTheWholeModel() {
+        try (LlmEngine engine = engine(2).build()) {
+            assertEquals(8, engine.config().numHeads());
+            assertEquals(172, engine.config().intermediateSize());
+        }
     }
 
     @Test
