@@ -3,6 +3,7 @@ package org.flexllm.api;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -14,8 +15,13 @@ import org.flexllm.engine.EngineClock;
 import org.flexllm.engine.IterationRecord;
 import org.flexllm.engine.EngineConfig;
 import org.flexllm.graph.CompiledModel;
+import org.flexllm.graph.Pruning;
 import org.flexllm.kv.PagedKvCache;
 import org.flexllm.model.ModelConfig;
+import org.flexllm.parallel.BypassTargets;
+import org.flexllm.parallel.TensorParallelException;
+import org.flexllm.parallel.TensorParallelModel;
+import org.flexllm.parallel.TensorParallelPlan;
 import org.flexllm.schedule.LatencyModel;
 import org.flexllm.schedule.Policy;
 import org.flexllm.speculation.SpeculationTarget;
@@ -34,6 +40,8 @@ public final class EngineBuilder {
 
     /** Synthetic weights do not depend on the sampling seed: one name, one model. */
     private static final Logger LOG = LoggerFactory.getLogger(EngineBuilder.class);
+    /** The longest a rank waits for the others in a collective: far beyond one layer's share of any pass. */
+    private static final Duration RANK_DEADLINE = Duration.ofSeconds(60);
 
     private String model;
     private String backend = Backends.AUTO;
@@ -55,6 +63,7 @@ public final class EngineBuilder {
     private Path traceFile;
     private final List<Consumer<IterationRecord>> iterationListeners = new ArrayList<>();
     private SpeculatorFactory speculation;
+    private int tensorParallel = 1;
 
     EngineBuilder() {}
 
@@ -188,6 +197,22 @@ public final class EngineBuilder {
         return this;
     }
 
+    /**
+     * Splits the model over {@code ranks} tensor-parallel ranks (default 1): each rank a backend of its own, with its
+     * slice of the weights and of the KV heads, on its own thread; every iteration runs on all of them (see
+     * {@link TensorParallelPlan} for the split, {@code flexllm explain} to print it). The KV-cache budget is per
+     * rank. Such an engine serves the base model: adapters, speculative decoding and finetuning jobs are refused.
+     *
+     * @throws TensorParallelException at {@link #build()} when the model's heads or MLP do not split over the ranks
+     */
+    public EngineBuilder tensorParallel(int ranks) {
+        if (ranks < 1) {
+            throw new IllegalArgumentException("tensor parallelism needs at least 1 rank, not " + ranks);
+        }
+        this.tensorParallel = ranks;
+        return this;
+    }
+
     /** Called on the engine thread after every iteration; must return quickly. */
     public EngineBuilder onIteration(Consumer<IterationRecord> listener) {
         iterationListeners.add(Objects.requireNonNull(listener, "listener"));
@@ -203,8 +228,16 @@ public final class EngineBuilder {
         if (model == null) {
             throw new IllegalStateException("no model: call model(path) or model(\"synthetic:NAME\")");
         }
-        config(kvCacheBytes, maxModelLen); // validates early
+        config(kvCacheBytes, maxModelLen, policy); // validates early
         LoadedModel loaded = LoadedModel.open(model);
+        if (tensorParallel > 1) {
+            try {
+                return new LlmEngine(startParallel(loaded), loaded.config());
+            } catch (RuntimeException e) {
+                closeQuietly(loaded.resources(), e);
+                throw e;
+            }
+        }
         Backend b = null;
         try {
             b = Backends.create(backend);
@@ -221,24 +254,63 @@ public final class EngineBuilder {
         int wanted = Math.min(maxModelLen, c.maxPositionEmbeddings());
         long kvBytes = Math.min(kvCacheBytes, PagedKvCache.bytesPerToken(c) * (long) wanted * maxSequences);
         PagedKvCache kv = PagedKvCache.allocate(b, c, blockSize, kvBytes);
+        EngineConfig config = config(kvBytes, contextLimit(wanted, kv, kvBytes), policy);
+        CompiledModel compiled = CompiledModel.compile(b, c, loaded.weights(), adapters.passes(c),
+                config.maxPassTokens(), Math.max(config.maxModelLen(), maxFinetuneTokens));
+        Speculator speculator = speculation == null ? null
+                : speculation.create(new SpeculationTarget(loaded, b, compiled, config.maxModelLen(),
+                        config.maxSequences(), seed));
+        return new CoServingEngine(compiled, kv, loaded.tokenizer(), config, adapters, loaded.resources(),
+                instruments(), speculator);
+    }
+
+    /**
+     * The engine over a model split over {@link #tensorParallel} ranks: rank 0's compiled model leads the others, its
+     * cache is the one the engine allocates in, and closing the engine's weights closes the other ranks.
+     */
+    private CoServingEngine startParallel(LoadedModel loaded) {
+        if (adapters != NoAdapters.INSTANCE || speculation != null) {
+            throw new TensorParallelException("a tensor-parallel engine serves the base model only: adapters and"
+                    + " speculative decoding need one rank (tensorParallel(1))");
+        }
+        TensorParallelPlan plan = TensorParallelPlan.of(loaded.config(), tensorParallel, BypassTargets.NONE);
+        ModelConfig c = plan.rankConfig();
+        int wanted = Math.min(maxModelLen, c.maxPositionEmbeddings());
+        long kvBytes = Math.min(kvCacheBytes, PagedKvCache.bytesPerToken(c) * (long) wanted * maxSequences);
+        var settings = new TensorParallelModel.Settings(Pruning.PRUNED, config(kvBytes, wanted, policy).maxPassTokens(),
+                Math.max(wanted, maxFinetuneTokens), blockSize, kvBytes, RANK_DEADLINE);
+        TensorParallelModel ranks = TensorParallelModel.compile(plan, loaded.weights(), r -> Backends.create(backend),
+                r -> List.of(), settings);
+        try {
+            PagedKvCache kv = ranks.cache(0);
+            EngineConfig config = config(kvBytes, contextLimit(wanted, kv, kvBytes), Policy.INFERENCE_ONLY);
+            AutoCloseable weights = () -> {
+                ranks.closeFollowers();
+                loaded.resources().close();
+            };
+            return new CoServingEngine(ranks.leader(), kv, loaded.tokenizer(), config, adapters, weights,
+                    instruments(), null);
+        } catch (RuntimeException e) {
+            ranks.close();
+            throw e;
+        }
+    }
+
+    /** The least of what was asked and what the KV cache holds for one sequence. */
+    private static int contextLimit(int wanted, PagedKvCache kv, long kvBytes) {
         int contextLimit = Math.min(wanted, kv.capacityTokens());
         if (contextLimit < wanted) {
             LOG.warn("the KV cache ({} bytes) holds {} tokens: sequences are limited to that, not {}", kvBytes,
                     contextLimit, wanted);
         }
-        EngineConfig config = config(kvBytes, contextLimit);
-        CompiledModel compiled = CompiledModel.compile(b, c, loaded.weights(), adapters.passes(c),
-                config.maxPassTokens(), Math.max(contextLimit, maxFinetuneTokens));
-        var instruments = new CoServingEngine.Instruments(clock, latencyModel, meters, traceFile,
-                List.copyOf(iterationListeners));
-        Speculator speculator = speculation == null ? null
-                : speculation.create(new SpeculationTarget(loaded, b, compiled, config.maxModelLen(),
-                        config.maxSequences(), seed));
-        return new CoServingEngine(compiled, kv, loaded.tokenizer(), config, adapters, loaded.resources(),
-                instruments, speculator);
+        return contextLimit;
     }
 
-    private EngineConfig config(long kvBytes, int contextLimit) {
+    private CoServingEngine.Instruments instruments() {
+        return new CoServingEngine.Instruments(clock, latencyModel, meters, traceFile, List.copyOf(iterationListeners));
+    }
+
+    private EngineConfig config(long kvBytes, int contextLimit, Policy policy) {
         return new EngineConfig(tokenBudget, maxSequences, kvBytes, blockSize, contextLimit, seed, policy, slo,
                 temporalEvery, spatialShare, maxFinetuneTokens);
     }

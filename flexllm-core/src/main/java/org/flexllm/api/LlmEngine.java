@@ -30,9 +30,16 @@ import org.flexllm.tokenizer.Tokenizer;
  */
 public final class LlmEngine implements AutoCloseable {
     private final CoServingEngine engine;
+    private final ModelConfig config;
 
     LlmEngine(CoServingEngine engine) {
+        this(engine, engine.model().config());
+    }
+
+    /** An engine whose model is {@code config} (its compiled model may hold one rank's share of it). */
+    LlmEngine(CoServingEngine engine, ModelConfig config) {
         this.engine = engine;
+        this.config = config;
     }
 
     /** A builder; {@link EngineBuilder#model} is the one required setting. */
@@ -145,8 +152,9 @@ public final class LlmEngine implements AutoCloseable {
         return engine.tokenizer();
     }
 
+    /** The model's shape, whole even when it is split over tensor-parallel ranks. */
     public ModelConfig config() {
-        return engine.model().config();
+        return config;
     }
 
     /** The longest sequence, prompt and output together, this engine accepts. */

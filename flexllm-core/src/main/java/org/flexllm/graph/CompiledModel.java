@@ -41,6 +41,8 @@ public final class CompiledModel {
     private final Save[][] saves;
     /** The state of a pass, started again for each one: passes run one at a time. */
     private final Step step;
+    /** The tensor-parallel group this model leads, or null. */
+    private RankGroup ranks;
 
     /** A value an op's backward reads, in tape slot {@code slot}, or rematerialized ({@code slot} −1). */
     private record Save(Value value, Version version, int slot) {}
@@ -103,6 +105,18 @@ public final class CompiledModel {
      * leaves the loss's gradient at the top of the residual stream on the tape.
      */
     public void forward(ForwardBatch batch, PagedKvCache kv, LogitsSink sink) {
+        if (ranks != null) {
+            ranks.forward(batch, kv, sink);
+        } else {
+            forwardRank(batch, kv, sink);
+        }
+    }
+
+    /**
+     * This model's own share of a forward pass: the whole pass, or on one rank of a tensor-parallel group, the
+     * rank's part (the group calls it on every rank's model, each on its own thread).
+     */
+    public void forwardRank(ForwardBatch batch, PagedKvCache kv, LogitsSink sink) {
         if (batch.n() > maxTokens) {
             throw new IllegalArgumentException("batch of " + batch.n() + " tokens exceeds the compiled "
                     + maxTokens);
@@ -257,8 +271,20 @@ public final class CompiledModel {
         return gradients;
     }
 
+    /**
+     * Makes this model the leader of a tensor-parallel group: its {@link #forward} then runs every rank's share
+     * through {@code group}. Finetuning under the group is not driven from here ({@link #newTape} refuses).
+     */
+    public void leadRanks(RankGroup group) {
+        this.ranks = group;
+    }
+
     /** A tape for finetuning sequences of up to {@code maxSequenceTokens} tokens (at most the compiled batch). */
     public Tape newTape(int maxSequenceTokens) {
+        if (ranks != null) {
+            throw new UnsupportedOperationException("finetuning through a tensor-parallel engine is not supported:"
+                    + " drive each rank's own model on its thread instead (TensorParallelModel.run and rank)");
+        }
         if (maxSequenceTokens > maxTokens) {
             throw new IllegalArgumentException("sequences of " + maxSequenceTokens + " tokens exceed the compiled "
                     + maxTokens + " tokens per pass, which the backward runs at once");

@@ -1,5 +1,6 @@
 package org.flexllm.graph;
 
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import org.flexllm.model.LinearWeights;
 import org.flexllm.tensor.Tensor;
@@ -196,22 +197,35 @@ public final class Ops {
         }
 
         private void sinkInferenceRows(Step s, int first, int count, int[] targets) {
-            int vocab = scratch.width();
+            sinkRows(s, s.buffer(scratch), scratch.width(), first, count, targets);
+        }
+
+        /**
+         * Hands the sink the logits ({@code [count, vocab]}) of logit rows {@code [first, first + count)} that have
+         * no training target: shared with the vocabulary-parallel lm_head, which gathers whole rows first.
+         */
+        public static void sinkRows(Step s, MemorySegment logits, int vocab, int first, int count, int[] targets) {
             float[] row = s.hostRow();
             for (int r = 0; r < count; r++) {
                 if (targets[r] < 0) {
-                    s.backend().copyToHost(s.buffer(scratch).asSlice((long) r * vocab * Float.BYTES), row, vocab);
+                    s.backend().copyToHost(logits.asSlice((long) r * vocab * Float.BYTES), row, vocab);
                     s.sink().accept(first + r, row);
                 }
             }
         }
 
         private void lossGradient(Step s, int first, int count, int[] targets) {
-            double loss = s.backend().crossEntropy(s.buffer(scratch), count, scratch.width(), targets,
-                    s.training().lossWeight());
-            s.training().addLoss(loss);
+            crossEntropy(s, s.buffer(scratch), count, scratch.width(), targets);
             s.backend().matmulTransposed(s.buffer(scratch), count, s.weights().lmHead(),
                     s.grad(in).asSlice((long) first * in.width() * Float.BYTES), false);
+        }
+
+        /**
+         * Turns {@code count} rows of logits into the window's cross-entropy gradient in place and adds their loss to
+         * the window: shared with the vocabulary-parallel lm_head.
+         */
+        public static void crossEntropy(Step s, MemorySegment logits, int count, int vocab, int[] targets) {
+            s.training().addLoss(s.backend().crossEntropy(logits, count, vocab, targets, s.training().lossWeight()));
         }
 
         /** Done in {@link #forward}, while each chunk's logits were at hand. */

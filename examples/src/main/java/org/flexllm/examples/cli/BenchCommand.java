@@ -156,6 +156,9 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     private SoakOptions soak;
 
+    @Mixin
+    private TensorParallelOption tensorParallel;
+
     /** One timed run: the tokens counted, how many rows of logits they needed, and the time they took. */
     record Run(long tokens, long logitRows, long nanos) {
         double tokensPerSecond() {
@@ -168,7 +171,7 @@ final class BenchCommand implements Callable<Integer> {
                   int tokenBudget, int warmup, int repeats, String statistic, long tokens, double seconds,
                   double tokensPerS, long weightBytes, double weightBytesPerToken, double weightGbPerS,
                   double gflops, String gflopsCounts, String draft, String specPolicy, Double meanAcceptedLength,
-                  Double acceptanceRate) {}
+                  Double acceptanceRate, int tp) {}
 
     @Override
     public Integer call() throws InterruptedException, IOException {
@@ -227,7 +230,8 @@ final class BenchCommand implements Callable<Integer> {
     private LlmEngine engine(int budget, int prompt, int generate, SimpleMeterRegistry meters,
                              SpeculatorFactory speculation) {
         // Inference-only: nothing here finetunes, so the start-up profile skips the finetuning passes.
-        var builder = LlmEngine.builder().model(model()).policy(Policy.INFERENCE_ONLY).tokenBudget(budget)
+        var builder = tensorParallel.apply(LlmEngine.builder()).model(model()).policy(Policy.INFERENCE_ONLY)
+                .tokenBudget(budget)
                 .maxSequences(batch).blockSize(BLOCK_SIZE)
                 .maxModelLen(BLOCK_SIZE * Math.ceilDiv(prompt + generate, BLOCK_SIZE)).kvCacheBytes(Long.MAX_VALUE)
                 .meterRegistry(meters);
@@ -286,6 +290,8 @@ final class BenchCommand implements Callable<Integer> {
                 "--gen-len must be at least 2 for decode: its rate counts the tokens after the first");
         require(warmup >= 0, "--warmup must be at least 0");
         require(repeat >= 1, "--repeat must be at least 1");
+        require(tensorParallel.ranks() == 1 || mode == Mode.decode || mode == Mode.prefill,
+                "--tp applies to decode and prefill: finetuning under tensor parallelism is not run by the engine");
     }
 
     private AdapterConfig lora() {
@@ -332,7 +338,7 @@ final class BenchCommand implements Callable<Integer> {
                 bytesPerToken * best.tokensPerSecond() / 1e9,
                 cost.matmulFlops(best.tokens(), best.logitRows()) / best.nanos(),
                 "linear layers and lm_head, not attention", speculation.draftLabel(), speculation.policy().cliName(),
-                spec.meanAcceptedLength(), spec.acceptanceRate());
+                spec.meanAcceptedLength(), spec.acceptanceRate(), tensorParallel.ranks());
     }
 
     /** Each forward pass reads every streamed weight once for all the tokens it carries. */
@@ -358,9 +364,9 @@ final class BenchCommand implements Callable<Integer> {
                 + " verification, %.0f%% of drafted tokens accepted", r.draft(), r.specPolicy(),
                 r.meanAcceptedLength(), 100 * r.acceptanceRate());
         printLine(json ? Json.line(r) : String.format(
-                "%s %s on %s (%d cpus), batch %d, prompt %d, gen %d: %.2f tokens/s (%s of %d), %.4g MB of weights per"
-                        + " token, %.1f GB/s, %.1f GFLOP/s%s",
-                r.mode(), r.model(), r.backend(), r.cpus(), r.batch(), r.promptLen(), r.genLen(), r.tokensPerS(),
+                "%s %s on %s (%d cpus, tp %d), batch %d, prompt %d, gen %d: %.2f tokens/s (%s of %d), %.4g MB of weights"
+                        + " per token, %.1f GB/s, %.1f GFLOP/s%s",
+                r.mode(), r.model(), r.backend(), r.cpus(), r.tp(), r.batch(), r.promptLen(), r.genLen(), r.tokensPerS(),
                 r.statistic(), r.repeats(), r.weightBytesPerToken() / 1e6, r.weightGbPerS(), r.gflops(), accepted));
     }
 

@@ -41,6 +41,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     private SpeculationOptions speculation;
 
+    @Mixin
+    private TensorParallelOption tensorParallel;
+
     @Option(names = "--max-tokens", defaultValue = "128", description = "The most tokens to generate.")
     private int maxTokens;
 
@@ -102,7 +105,8 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     private LlmEngine engine(AdapterRegistry adapters) {
-        var builder = AdapterOption.serving(LlmEngine.builder().model(model).maxSequences(numSamples), adapters);
+        var builder = AdapterOption.serving(tensorParallel.apply(LlmEngine.builder().model(model).maxSequences(numSamples)),
+                adapters);
         return (speculation.speculates() ? builder.speculation(speculation.factory()) : builder).build();
     }
 

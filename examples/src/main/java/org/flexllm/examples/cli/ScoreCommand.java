@@ -35,6 +35,9 @@ final class ScoreCommand implements Callable<Integer> {
     @Mixin
     private AdapterOption adapter;
 
+    @Mixin
+    private TensorParallelOption tensorParallel;
+
     @Option(names = "--top-logprobs", defaultValue = "0", paramLabel = "K",
             description = "How many of the most likely tokens to list at each position.")
     private int top;
@@ -60,7 +63,8 @@ final class ScoreCommand implements Callable<Integer> {
     public Integer call() {
         ScoreResult r;
         try (AdapterRegistry adapters = adapter.registry();
-             LlmEngine engine = AdapterOption.serving(LlmEngine.builder().model(model).maxSequences(1), adapters)
+             LlmEngine engine = AdapterOption.serving(
+                     tensorParallel.apply(LlmEngine.builder().model(model).maxSequences(1)), adapters)
                      .build()) {
             r = engine.score(input.ids != null ? input.ids : engine.encode(Prompt.text(input.text)), top,
                     adapter.name());
