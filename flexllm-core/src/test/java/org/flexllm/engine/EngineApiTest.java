@@ -109,6 +109,7 @@ class EngineApiTest {
     @Test
     void cancellingTheSubscriptionCancelsTheRequest() throws Exception {
         var longRun = SamplingParams.builder().temperature(0).maxTokens(400).ignoreEos(true).build();
+        double decodedBefore = decodeTokens();
         List<TokenEvent> events = new CopyOnWriteArrayList<>();
         CountDownLatch ended = new CountDownLatch(1);
         engine.stream(request(ONCE_UPON, longRun)).subscribe(new Flow.Subscriber<>() {
@@ -136,8 +137,18 @@ class EngineApiTest {
             }
         });
         assertTrue(ended.await(30, TimeUnit.SECONDS));
-        Thread.sleep(200);
-        assertTrue(events.size() < 10, "the request went on after the cancel: " + events.size() + " tokens");
+        // The request gives its KV blocks back when it ends: cancelled, after a few tokens; not, after all 400.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (engine.freeKvBlocks() < engine.kvBlocks()) {
+            assertTrue(System.nanoTime() < deadline, "the cancelled request still holds KV blocks after 60 s");
+            Thread.sleep(5);
+        }
+        double decoded = decodeTokens() - decodedBefore;
+        assertTrue(decoded < 399, "the request went on after the cancel: " + decoded + " tokens decoded");
+    }
+
+    private static double decodeTokens() {
+        return engine.meterRegistry().get("flexllm.tokens").tag("kind", "decode").counter().count();
     }
 
     @Test

@@ -1,0 +1,20 @@
+package org.flexllm.examples.bench;
+
+import com.code_intelligence.jazzer.junit.DictionaryEntries;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import org.flexllm.FuzzInputs;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Any bytes as the CSV trace of {@code bench coserve --trace}: {@link TraceFile#read} gives the arrivals, or a
+ * {@link TraceFormatException}. Seeds: {@code TraceFuzzTestInputs}.
+ */
+class TraceFuzzTest {
+    @DictionaryEntries({"timestamp_s,prompt_len,output_len\n", ",", "\n", "\r\n", "1e300", "NaN", "-0.0", "0x1p3",
+            "2147483648", "Infinity"})
+    @FuzzTest(maxDuration = "1s")
+    @Timeout(10)
+    void read(byte[] bytes) {
+        FuzzInputs.resultOr(TraceFormatException.class, () -> TraceFile.read(FuzzInputs.file("trace.csv", bytes)));
+    }
+}

@@ -1,0 +1,76 @@
+package org.flexllm;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * Support for the fuzz targets ({@code @FuzzTest}): the parsers under test read files, so each input is written
+ * to a scratch folder first, and the only outcomes a target accepts are a result or the library's typed
+ * exception.
+ */
+public final class FuzzInputs {
+    private static final Path SCRATCH = createScratch();
+
+    private FuzzInputs() {}
+
+    /** {@code bytes} as the file {@code name} in a scratch folder of this JVM, replacing the previous input. */
+    public static Path file(String name, byte[] bytes) {
+        return write(SCRATCH.resolve(name), bytes);
+    }
+
+    /**
+     * The scratch folder {@code name} holding exactly {@code files} (name to content), replacing what it held, for
+     * parsers that read a folder (a tokenizer beside its config, an adapter's config beside its weights).
+     */
+    public static Path folder(String name, Map<String, byte[]> files) {
+        Path folder = SCRATCH.resolve(name);
+        try {
+            Files.createDirectories(folder);
+            try (var old = Files.list(folder)) {
+                for (Path p : old.toList()) {
+                    Files.delete(p);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        files.forEach((file, bytes) -> write(folder.resolve(file), bytes));
+        return folder;
+    }
+
+    /**
+     * Runs {@code parse}; returns its result, or null when it threw {@code typed} (the library's exception for
+     * bad input). Anything else it throws, errors included, propagates and so is a finding.
+     */
+    public static <T> T resultOr(Class<? extends RuntimeException> typed, Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (RuntimeException e) {
+            if (typed.isInstance(e)) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    private static Path write(Path file, byte[] bytes) {
+        try {
+            return Files.write(file, bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Path createScratch() {
+        try {
+            // Under the module's build folder, which a clean removes; one per JVM, as forks run side by side.
+            return Files.createTempDirectory(Files.createDirectories(Path.of("target")), "fuzz-scratch");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
