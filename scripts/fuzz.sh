@@ -65,7 +65,10 @@ for target in "${targets[@]}"; do
   echo "fuzzing $class#$method for $minutes min (log: $log)"
   # JUnit would apply a target's @Timeout to the whole fuzzing run; Jazzer passes it to libFuzzer as the limit
   # per input instead, so JUnit's own enforcement is switched off here (./test keeps it, per regression input).
-  JAZZER_FUZZ=1 JAZZER_MAX_DURATION="${minutes}m" mvn -o -B -ntp test -pl "$module" -am \
+  # Only the default surefire execution: -Dtest overrides the includes of the others (core's kernel runs), which
+  # would fuzz the target again each.
+  JAZZER_FUZZ=1 JAZZER_MAX_DURATION="${minutes}m" mvn -o -B -ntp test-compile surefire:test@default-test \
+      -pl "$module" -am \
       -Dtest="$class#$method" -Dsurefire.failIfNoSpecifiedTests=false \
       -Djunit.jupiter.execution.timeout.mode=disabled \
       -Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-max_len=$max_len > "$log" 2>&1

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.flexllm.api.EngineBuilder;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
@@ -18,8 +19,11 @@ import org.flexllm.model.Checkpoint;
 import org.flexllm.sampling.SamplingParams;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** Batching, chunking and preemption change when tokens are computed, never which tokens come out. */
+// CompletableFuture.join() ignores interrupts: only a test on a thread of its own can be abandoned at its deadline.
+@Timeout(value = 5, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ContinuousBatchingTest {
     private static final SamplingParams GREEDY =
             SamplingParams.builder().temperature(0).maxTokens(40).ignoreEos(true).build();

@@ -31,8 +31,11 @@ import org.flexllm.sampling.SamplingParams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The public API's promises: thread safety, streaming, cancellation, seeds, stops, scoring, shutdown. */
+// CompletableFuture.join() ignores interrupts: only a test on a thread of its own can be abandoned at its deadline.
+@Timeout(value = 5, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class EngineApiTest {
     private static final int[] ONCE_UPON = {1, 403, 407, 261, 378};
     private static LlmEngine engine;

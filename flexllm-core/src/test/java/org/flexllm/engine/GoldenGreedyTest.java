@@ -7,16 +7,20 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
 import org.flexllm.api.Prompt;
 import org.flexllm.sampling.SamplingParams;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Greedy continuations of the golden models through the engine (KV-cache decoding), all prompts at once. */
+// CompletableFuture.join() ignores interrupts: only a test on a thread of its own can be abandoned at its deadline.
+@Timeout(value = 5, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class GoldenGreedyTest {
 
     static Stream<GoldenCase> cases() {
