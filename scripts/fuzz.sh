@@ -35,6 +35,8 @@ targets=(
   "examples|org.flexllm.examples.bench.TraceFuzzTest|read|"
   "flexllm-server|org.flexllm.server.openai.RequestFuzzTest|completion|"
   "flexllm-server|org.flexllm.server.openai.RequestFuzzTest|chat|"
+  "flexllm-server|org.flexllm.server.finetune.FineTuningRequestFuzzTest|multipart|"
+  "flexllm-server|org.flexllm.server.finetune.FineTuningRequestFuzzTest|jobSpec|"
 )
 
 # The chat templates of ../shared's tokenizer_config.json files, one seed file each.
@@ -73,8 +75,8 @@ for target in "${targets[@]}"; do
       -Djunit.jupiter.execution.timeout.mode=disabled \
       -Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-max_len=$max_len > "$log" 2>&1
   rc=$?
-  done_line=$(grep -E '^#[0-9]+ +DONE' "$log" | tail -1)
-  last=$(grep -E '^#[0-9]+ ' "$log" | tail -1)
+  done_line=$(grep -P '^#\d+\s+DONE' "$log" | tail -1)
+  last=$(grep -P '^#\d+\s' "$log" | tail -1)
   runs=$(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1)
   printf '%-55s rc=%s  %s  [%s]\n' "$class#$method" "$rc" "${done_line:-$last}" "$runs" | tee -a "$summary"
 done

@@ -12,10 +12,11 @@ import java.util.function.Supplier;
  * Jinja's {@code for} with a budget: all the loops of one render together run at most {@value #MAX_ITERATIONS}
  * iterations, then the render fails. Jinjava cannot be interrupted and loops multiply: three nested loops over
  * {@code range(1000)} (each range capped at 1000) are 10⁹ iterations, a chat template from a file that never
- * renders. Real templates loop over the messages and their parts, thousands of iterations at most.
+ * renders. Real templates loop over the messages and their parts, thousands of iterations at most; Jinjava runs
+ * some 10⁵ loop iterations a second, so the budget also bounds the render to about a second.
  */
 final class BoundedForTag extends ForTag {
-    static final int MAX_ITERATIONS = 1_000_000;
+    static final int MAX_ITERATIONS = 100_000;
     @Serial
     private static final long serialVersionUID = 1L;
     /** Iterations left to the render on this thread; absent outside {@link #within}. */
