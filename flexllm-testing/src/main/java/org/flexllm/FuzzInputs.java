@@ -2,6 +2,7 @@ package org.flexllm;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -14,6 +15,10 @@ import java.util.function.Supplier;
  */
 public final class FuzzInputs {
     private static final Path SCRATCH = createScratch();
+    /** Far above what any parser needs for the inputs fuzzing makes (at most 64 KiB), far below a size field's 2³¹. */
+    static final long MAX_ALLOCATED_BYTES = 512L << 20;
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
     private FuzzInputs() {}
 
@@ -44,9 +49,12 @@ public final class FuzzInputs {
 
     /**
      * Runs {@code parse}; returns its result, or null when it threw {@code typed} (the library's exception for
-     * bad input). Anything else it throws, errors included, propagates and so is a finding.
+     * bad input). Anything else it throws, errors included, propagates and so is a finding; so is a parse that
+     * allocates more than {@value #MAX_ALLOCATED_BYTES} bytes on the heap, whatever its outcome: an input of at most
+     * kilobytes that makes the parser allocate that much has a size field the parser trusted before checking it.
      */
     public static <T> T resultOr(Class<? extends RuntimeException> typed, Supplier<T> parse) {
+        long before = THREADS.getCurrentThreadAllocatedBytes();
         try {
             return parse.get();
         } catch (RuntimeException e) {
@@ -54,6 +62,12 @@ public final class FuzzInputs {
                 return null;
             }
             throw e;
+        } finally {
+            long allocated = THREADS.getCurrentThreadAllocatedBytes() - before;
+            if (allocated > MAX_ALLOCATED_BYTES) {
+                throw new AssertionError("parsing the input allocated " + allocated + " bytes: an allocation sized"
+                        + " from the input before it was checked");
+            }
         }
     }
 

@@ -1,14 +1,13 @@
 package org.flexllm.io;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
-import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import org.flexllm.FlexLlmException;
 import org.flexllm.FuzzInputs;
+import org.flexllm.FuzzTarget;
 import org.flexllm.model.GgufCheckpoint;
 import org.flexllm.tokenizer.Tokenizer;
-import org.junit.jupiter.api.Timeout;
 
 /**
  * Any bytes as a GGUF file: loading it as a checkpoint (header, metadata, tensor infos, the model config and
@@ -21,8 +20,7 @@ class GgufFuzzTest {
             "llama.feed_forward_length", "tokenizer.ggml.model", "tokenizer.ggml.tokens", "tokenizer.ggml.merges",
             "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.chat_template", "gpt2",
             "token_embd.weight", "output_norm.weight", "blk.0.attn_q.weight"})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void load(byte[] bytes) {
         Path file = FuzzInputs.file("model.gguf", bytes);
         try (Arena arena = Arena.ofConfined()) {

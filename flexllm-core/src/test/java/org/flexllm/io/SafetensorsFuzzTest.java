@@ -2,11 +2,10 @@ package org.flexllm.io;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.lang.foreign.Arena;
 import org.flexllm.FuzzInputs;
+import org.flexllm.FuzzTarget;
 import org.flexllm.tensor.Tensor;
-import org.junit.jupiter.api.Timeout;
 
 /**
  * Any bytes as a safetensors file: {@link SafetensorsFile#open} returns tensors that lie inside the file, or
@@ -14,8 +13,7 @@ import org.junit.jupiter.api.Timeout;
  * adds the safetensors files of {@code ../shared}.
  */
 class SafetensorsFuzzTest {
-    @FuzzTest(maxDuration = "2s")
-    @Timeout(10)
+    @FuzzTarget
     void open(byte[] bytes) {
         try (Arena arena = Arena.ofConfined()) {
             SafetensorsFile file = FuzzInputs.resultOr(InvalidSafetensorsException.class,

@@ -1,9 +1,8 @@
 package org.flexllm.model;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
-import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.flexllm.FuzzInputs;
-import org.junit.jupiter.api.Timeout;
+import org.flexllm.FuzzTarget;
 
 /**
  * Any bytes as {@code config.json} or {@code generation_config.json}: a config, or an
@@ -17,8 +16,7 @@ class ConfigFuzzTest {
             "\"rope_theta\"", "\"rope_scaling\"", "\"rope_parameters\"", "\"rope_type\"", "\"llama3\"", "\"linear\"",
             "\"factor\"", "\"max_position_embeddings\"", "\"tie_word_embeddings\"", "\"attention_bias\"",
             "\"bos_token_id\"", "\"eos_token_id\"", "\"torch_dtype\"", "null", "true", "1e-05"})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void configJson(byte[] bytes) {
         FuzzInputs.resultOr(InvalidConfigException.class,
                 () -> ModelConfigs.read(FuzzInputs.file("config.json", bytes)));
@@ -26,8 +24,7 @@ class ConfigFuzzTest {
 
     @DictionaryEntries({"\"eos_token_id\"", "\"do_sample\"", "\"temperature\"", "\"top_p\"", "\"top_k\"",
             "\"max_new_tokens\"", "null", "true", "[1, 2]"})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void generationConfigJson(byte[] bytes) {
         FuzzInputs.resultOr(InvalidConfigException.class,
                 () -> GenerationDefaults.read(FuzzInputs.file("generation_config.json", bytes)));

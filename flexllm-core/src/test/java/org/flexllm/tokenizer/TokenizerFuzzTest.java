@@ -1,13 +1,12 @@
 package org.flexllm.tokenizer;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
-import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import org.flexllm.FlexLlmException;
 import org.flexllm.FuzzInputs;
-import org.junit.jupiter.api.Timeout;
+import org.flexllm.FuzzTarget;
 
 /**
  * Any bytes as {@code tokenizer.json}, as {@code tokenizer_config.json} beside a small valid tokenizer, or as a chat
@@ -36,16 +35,14 @@ class TokenizerFuzzTest {
             "\"Isolated\"", "\"Replace\"", "\"Prepend\"", "\"ByteFallback\"", "\"Fuse\"", "\"Strip\"",
             "\"TemplateProcessing\"", "\"SpecialToken\"", "\"special_tokens\"", "\"byte_fallback\"",
             "\"unk_token\"", "\"ignore_merges\"", "\"special\"", "\"content\"", "\"id\"", "\"ids\"", "\"single\""})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void tokenizerJson(byte[] bytes) {
         exercise(Map.of("tokenizer.json", bytes));
     }
 
     @DictionaryEntries({"\"bos_token\"", "\"eos_token\"", "\"chat_template\"", "\"content\"", "\"name\"",
             "\"default\"", "\"template\"", "{{", "}}", "{%", "%}", "messages", "add_generation_prompt"})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void tokenizerConfigJson(byte[] bytes) {
         exercise(Map.of("tokenizer.json", SMALL_TOKENIZER, "tokenizer_config.json", bytes));
     }
@@ -54,8 +51,7 @@ class TokenizerFuzzTest {
             " endif ", " else ", " set ", "messages", "message['role']", "message['content']", "loop.index0",
             "add_generation_prompt", "bos_token", "eos_token", "raise_exception(", "strftime_now(", "|trim", "|length",
             ".strip()", ".split(", "namespace(", "range("})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void chatTemplate(byte[] bytes) {
         exercise(Map.of("tokenizer.json", SMALL_TOKENIZER, "chat_template.jinja", bytes));
     }

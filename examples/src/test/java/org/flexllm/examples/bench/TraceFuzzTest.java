@@ -1,9 +1,8 @@
 package org.flexllm.examples.bench;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
-import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.flexllm.FuzzInputs;
-import org.junit.jupiter.api.Timeout;
+import org.flexllm.FuzzTarget;
 
 /**
  * Any bytes as the CSV trace of {@code bench coserve --trace}: {@link TraceFile#read} gives the arrivals, or a
@@ -12,8 +11,7 @@ import org.junit.jupiter.api.Timeout;
 class TraceFuzzTest {
     @DictionaryEntries({"timestamp_s,prompt_len,output_len\n", ",", "\n", "\r\n", "1e300", "NaN", "-0.0", "0x1p3",
             "2147483648", "Infinity"})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void read(byte[] bytes) {
         FuzzInputs.resultOr(TraceFormatException.class, () -> TraceFile.read(FuzzInputs.file("trace.csv", bytes)));
     }

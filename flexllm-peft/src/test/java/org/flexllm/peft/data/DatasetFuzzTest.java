@@ -1,12 +1,11 @@
 package org.flexllm.peft.data;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
-import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.flexllm.FuzzInputs;
+import org.flexllm.FuzzTarget;
 import org.flexllm.tokenizer.Tokenizer;
-import org.junit.jupiter.api.Timeout;
 
 /**
  * Any bytes as a finetuning dataset (JSON lines of text, prompt/completion, chat messages or token ids, the format
@@ -28,8 +27,7 @@ class DatasetFuzzTest {
     @DictionaryEntries({"{\"text\": ", "{\"prompt\": ", "\"completion\": ", "{\"messages\": [", "{\"role\": ",
             "\"content\": ", "\"assistant\"", "\"user\"", "\"system\"", "{\"input_ids\": [", "\"labels\": [", "-100",
             "\\n", "\\u0000", "null"})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void read(byte[] bytes) {
         FuzzInputs.resultOr(org.flexllm.FlexLlmException.class, () -> DatasetReader.of(TOKENIZER, VOCAB, MAX_LENGTH)
                 .read(FuzzInputs.file("train.jsonl", bytes)));

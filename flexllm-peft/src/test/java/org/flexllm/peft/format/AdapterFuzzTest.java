@@ -1,16 +1,15 @@
 package org.flexllm.peft.format;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
-import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.flexllm.FlexLlmException;
 import org.flexllm.FuzzInputs;
+import org.flexllm.FuzzTarget;
 import org.flexllm.model.ModelConfig;
 import org.flexllm.model.ModelConfigs;
 import org.flexllm.peft.AdapterConfig;
-import org.junit.jupiter.api.Timeout;
 
 /**
  * Any bytes as a PEFT adapter's {@code adapter_config.json} (beside valid weights) or as its
@@ -36,8 +35,7 @@ class AdapterFuzzTest {
             "\"gate_proj\"", "\"up_proj\"", "\"down_proj\"", "\"all-linear\"", "\"use_rslora\"", "\"use_dora\"",
             "\"bias\"", "\"none\"", "\"fan_in_fan_out\"", "\"modules_to_save\"", "\"rank_pattern\"",
             "\"alpha_pattern\"", "\"layers_to_transform\"", "\"base_model_name_or_path\"", "null", "false"})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void adapterConfigJson(byte[] bytes) {
         read(Map.of(AdapterConfig.FILE_NAME, bytes, AdapterFolder.WEIGHTS_FILE, WEIGHTS));
     }
@@ -45,8 +43,7 @@ class AdapterFuzzTest {
     @DictionaryEntries({"\"dtype\"", "\"shape\"", "\"data_offsets\"", "\"F32\"", "\"BF16\"", "\"F16\"",
             "\"__metadata__\"", "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight",
             "base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight"})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void adapterWeights(byte[] bytes) {
         read(Map.of(AdapterConfig.FILE_NAME, CONFIG, AdapterFolder.WEIGHTS_FILE, bytes));
     }

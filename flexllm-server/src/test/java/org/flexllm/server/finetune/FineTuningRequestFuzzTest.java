@@ -1,12 +1,11 @@
 package org.flexllm.server.finetune;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
-import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.flexllm.FuzzInputs;
+import org.flexllm.FuzzTarget;
 import org.flexllm.server.ApiError;
 import org.flexllm.server.Fields;
 import org.flexllm.server.Json;
-import org.junit.jupiter.api.Timeout;
 
 /**
  * Any bytes as the body of a file upload ({@code POST /v1/files}, multipart form data) or of
@@ -18,8 +17,7 @@ class FineTuningRequestFuzzTest {
 
     @DictionaryEntries({"--XyZ\r\n", "--XyZ--", "\r\n\r\n", "Content-Disposition: form-data; name=\"",
             "\"; filename=\"", "name=\"file\"", "name=\"purpose\"", "fine-tune"})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void multipart(byte[] body) {
         FuzzInputs.resultOr(ApiError.class, () -> Multipart.parse(CONTENT_TYPE, body));
     }
@@ -28,8 +26,7 @@ class FineTuningRequestFuzzTest {
             "\"method\"", "\"type\"", "\"supervised\"", "\"hyperparameters\"", "\"n_epochs\"", "\"batch_size\"",
             "\"learning_rate_multiplier\"", "\"auto\"", "\"lora\"", "\"r\"", "\"alpha\"", "\"dropout\"",
             "\"target_modules\"", "\"all\"", "\"q_proj\"", "null", "1e308", "-1", "0"})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void jobSpec(byte[] body) {
         FuzzInputs.resultOr(ApiError.class, () -> JobSpec.read(Fields.of(Json.parseObject(body))));
     }

@@ -1,10 +1,9 @@
 package org.flexllm.server.openai;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
-import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.flexllm.FuzzInputs;
+import org.flexllm.FuzzTarget;
 import org.flexllm.server.ApiError;
-import org.junit.jupiter.api.Timeout;
 
 /**
  * Any bytes as the body of {@code POST /v1/completions} or {@code POST /v1/chat/completions}: the server reads a
@@ -18,8 +17,7 @@ class RequestFuzzTest {
             "\"include_usage\"", "\"logprobs\"", "\"repetition_penalty\"", "\"presence_penalty\"", "\"ignore_eos\"",
             "\"skip_special_tokens\"", "\"slo\"", "\"ttft_ms\"", "\"tpot_ms\"", "null", "true", "1e308", "-1",
             "2147483648", "9223372036854775808"})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void completion(byte[] body) {
         FuzzInputs.resultOr(ApiError.class, () -> OpenAiRoutes.completionCall(body));
     }
@@ -28,8 +26,7 @@ class RequestFuzzTest {
             "\"assistant\"", "\"system\"", "\"max_completion_tokens\"", "\"max_tokens\"", "\"logprobs\"",
             "\"top_logprobs\"", "\"temperature\"", "\"seed\"", "\"stop\"", "\"n\"", "\"stream\"", "\"slo\"", "null",
             "true", "1e308", "-1"})
-    @FuzzTest(maxDuration = "1s")
-    @Timeout(10)
+    @FuzzTarget
     void chat(byte[] body) {
         FuzzInputs.resultOr(ApiError.class, () -> OpenAiRoutes.chatCall(body, MAX_MODEL_LEN));
     }
