@@ -4,9 +4,11 @@
 # Jazzer fuzzes one @FuzzTest per JVM, so each target runs in a Maven run of its own. Its corpus grows in
 # <module>/.cifuzz-corpus/<class>/<method> (ignored by git), seeded from the target's Inputs folder under
 # src/test/resources and from the ../shared files listed below, copied there (never into the repository). A finding
-# (any exception but the library's typed ones, an OutOfMemoryError, a hang past the target's @Timeout) stops the
-# target and Jazzer writes the input into its Inputs folder: fix the parser and commit the file, which ./test then
-# runs as a regression input. Logs go to target/fuzz/, with a summary of executions and coverage per target.
+# (any exception but the library's typed ones, more than 512 MiB allocated for one input, an input running past the
+# 10 s of FuzzTarget) stops the target and Jazzer writes the input into its Inputs folder: fix the parser and commit
+# the file under a name that says what it found; ./test then runs it as a regression input. Interrupting a run also
+# leaves the input it was on there as a crash-* file: delete that one. Logs go to target/fuzz/, with a summary of
+# executions and coverage (libFuzzer's cov: edges of the project's classes, ft: features) per target.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/jdk.sh
