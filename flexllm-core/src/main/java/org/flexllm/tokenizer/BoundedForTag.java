@@ -9,22 +9,29 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * Jinja's {@code for} with a budget: all the loops of one render together run at most {@value #MAX_ITERATIONS}
- * iterations, then the render fails. Jinjava cannot be interrupted and loops multiply: three nested loops over
- * {@code range(1000)} (each range capped at 1000) are 10⁹ iterations, a chat template from a file that never
- * renders. Real templates loop over the messages and their parts, thousands of iterations at most; Jinjava runs
- * some 10⁵ loop iterations a second, so the budget also bounds the render to about a second.
+ * Jinja's {@code for} with a budget: all the loops of one render together run at most {@link #budget} iterations
+ * for the conversation, then the render fails. Jinjava cannot be interrupted and loops multiply: three nested loops
+ * over {@code range(1000)} (each range capped at 1000) are 10⁹ iterations, a chat template from a file that never
+ * renders. Real templates loop over the messages, their parts and tool calls: a few iterations per message. Jinjava
+ * runs 10⁴ to 10⁶ loop iterations a second (cold JIT on loaded cores to warm), so the base budget ends a runaway
+ * template in about a second.
  */
 final class BoundedForTag extends ForTag {
-    static final int MAX_ITERATIONS = 100_000;
+    static final int BASE_ITERATIONS = 10_000;
+    static final int ITERATIONS_PER_MESSAGE = 100;
     @Serial
     private static final long serialVersionUID = 1L;
     /** Iterations left to the render on this thread; absent outside {@link #within}. */
     private static final ThreadLocal<int[]> LEFT = new ThreadLocal<>();
 
-    /** Runs {@code render} with a fresh budget. */
-    static <T> T within(Supplier<T> render) {
-        LEFT.set(new int[] {MAX_ITERATIONS});
+    /** The iterations a render of a conversation of {@code messages} messages may run. */
+    static int budget(int messages) {
+        return BASE_ITERATIONS + ITERATIONS_PER_MESSAGE * messages;
+    }
+
+    /** Runs {@code render} with a fresh budget of {@code iterations}. */
+    static <T> T within(int iterations, Supplier<T> render) {
+        LEFT.set(new int[] {iterations});
         try {
             return render.get();
         } finally {
@@ -53,8 +60,9 @@ final class BoundedForTag extends ForTag {
         public E get(int index) {
             int[] left = LEFT.get();
             if (left != null && --left[0] < 0) {
-                throw new ChatTemplateException("the template's loops ran more than " + MAX_ITERATIONS
-                        + " iterations: not a chat template that ends");
+                throw new ChatTemplateException("the template's loops ran more iterations than the conversation"
+                        + " can need (" + BASE_ITERATIONS + " + " + ITERATIONS_PER_MESSAGE + " per message): not a chat"
+                        + " template that ends");
             }
             return list.get(index);
         }

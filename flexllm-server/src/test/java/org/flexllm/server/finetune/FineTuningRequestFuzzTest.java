@@ -15,8 +15,9 @@ import org.flexllm.server.Json;
 class FineTuningRequestFuzzTest {
     private static final String CONTENT_TYPE = "multipart/form-data; boundary=XyZ";
 
-    @DictionaryEntries({"--XyZ\r\n", "--XyZ--", "\r\n\r\n", "Content-Disposition: form-data; name=\"",
-            "\"; filename=\"", "name=\"file\"", "name=\"purpose\"", "fine-tune"})
+    // libFuzzer's dictionary format takes no line breaks; the seed has the CRLFs.
+    @DictionaryEntries({"--XyZ", "--XyZ--", "Content-Disposition: form-data; name=\"", "\"; filename=\"",
+            "name=\"file\"", "name=\"purpose\"", "fine-tune"})
     @FuzzTarget
     void multipart(byte[] body) {
         FuzzInputs.resultOr(ApiError.class, () -> Multipart.parse(CONTENT_TYPE, body));
