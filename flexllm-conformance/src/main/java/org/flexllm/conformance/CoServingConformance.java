@@ -44,7 +44,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 @ParameterizedClass(name = "{0}")
 @MethodSource("org.flexllm.conformance.Conformance#backends")
-@Timeout(120)
+// CompletableFuture.join() ignores interrupts: only a test on a thread of its own can be abandoned at its deadline.
+@Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 public class CoServingConformance {
     private static final Path STORIES = Shared.stories260K();
     private static final List<String> PROMPTS = List.of("Once upon a time", "Lily had a", "The dog", "Tom and");

@@ -50,7 +50,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 @ParameterizedClass(name = "{0}")
 @MethodSource("org.flexllm.conformance.Conformance#backends")
-@Timeout(120)
+// CompletableFuture.join() ignores interrupts: only a test on a thread of its own can be abandoned at its deadline.
+@Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 public class EngineConformance {
     /** The references' logits are matched within 1e-4; a log-softmax adds the error of its normalizer. */
     private static final double LOGPROB_TOLERANCE = 2e-4;

@@ -3,6 +3,7 @@ package org.flexllm.model;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +35,8 @@ final class ConfigFile {
         String text;
         try {
             text = Files.readString(file);
+        } catch (CharacterCodingException e) {
+            throw new InvalidConfigException(file, "not UTF-8 text: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read config file " + file, e);
         }

@@ -1,7 +1,7 @@
 package org.flexllm.model;
 
+import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.IntStream;
 import org.flexllm.tensor.Shape;
 import org.flexllm.tensor.Tensor;
 
@@ -23,7 +23,12 @@ final class WeightBinder {
         int vocab = config.vocabSize();
         int hidden = config.hiddenSize();
         Tensor embedTokens = tensor("model.embed_tokens.weight", vocab, hidden);
-        List<LayerWeights> layers = IntStream.range(0, config.numLayers()).mapToObj(this::layer).toList();
+        // Grown layer by layer, not sized up front from num_hidden_layers: a corrupt count fails on the first
+        // missing layer instead of allocating an array for billions.
+        List<LayerWeights> layers = new ArrayList<>();
+        for (int i = 0; i < config.numLayers(); i++) {
+            layers.add(layer(i));
+        }
         Tensor norm = tensor("model.norm.weight", hidden);
         Tensor lmHead = config.tieWordEmbeddings() ? embedTokens : tensor("lm_head.weight", vocab, hidden);
         return new ModelWeights(embedTokens, layers, norm, lmHead);

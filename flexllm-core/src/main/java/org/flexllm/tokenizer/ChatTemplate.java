@@ -39,7 +39,8 @@ final class ChatTemplate {
         Map<String, Object> context = new HashMap<>(variables);
         context.put("messages", messages.stream().map(m -> Map.of("role", m.role(), "content", m.content())).toList());
         context.put("add_generation_prompt", addGenerationPrompt);
-        RenderResult result = Engine.JINJAVA.renderForResult(source, context);
+        RenderResult result = BoundedForTag.within(BoundedForTag.budget(messages.size()),
+                () -> Engine.JINJAVA.renderForResult(source, context));
         for (TemplateError error : result.getErrors()) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
                 throw new ChatTemplateException("chat template of " + origin + ": " + describe(error));
@@ -91,6 +92,7 @@ final class ChatTemplate {
             Jinjava jinjava = new Jinjava(config);
             jinjava.registerFunction(function("raise_exception", "raiseException"));
             jinjava.registerFunction(function("strftime_now", "strftimeNow"));
+            jinjava.getGlobalContext().registerTag(new BoundedForTag());
             return jinjava;
         }
 

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.flexllm.Shared;
 import org.flexllm.api.EngineBuilder;
 import org.flexllm.api.GenerationRequest;
@@ -16,11 +18,14 @@ import org.flexllm.kv.PagedKvCache;
 import org.flexllm.model.Checkpoint;
 import org.flexllm.sampling.SamplingParams;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * How the KV cache's size limits the context. That batching, chunking and preemption never change the tokens is
  * checked on every backend by flexllm-conformance's EngineConformance.
  */
+// CompletableFuture.join() ignores interrupts: only a test on a thread of its own can be abandoned at its deadline.
+@Timeout(value = 5, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ContinuousBatchingTest {
     private static final SamplingParams GREEDY =
             SamplingParams.builder().temperature(0).maxTokens(40).ignoreEos(true).build();

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,6 +57,8 @@ final class AdapterConfigJson {
         String text;
         try {
             text = Files.readString(file);
+        } catch (CharacterCodingException e) {
+            throw new InvalidAdapterConfigException(file, "not UTF-8 text: " + e.getMessage(), e);
         } catch (NoSuchFileException e) {
             throw new InvalidAdapterConfigException(file, "not found: a PEFT adapter folder holds "
                     + AdapterConfig.FILE_NAME + " and adapter_model.safetensors", e);

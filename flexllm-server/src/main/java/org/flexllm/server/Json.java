@@ -50,7 +50,8 @@ public final class Json {
         } catch (JsonProcessingException e) {
             throw ApiError.badRequest("the request body is not valid JSON: " + e.getOriginalMessage(), null);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the request body", e);
+            // Bytes in memory fail to read only as text: an encoding Jackson detects but cannot decode (UCS-4).
+            throw ApiError.badRequest("the request body is not UTF-8 JSON text: " + e.getMessage(), null);
         }
         if (node == null || !node.isObject()) {
             throw ApiError.badRequest("the request body must be a JSON object", null);

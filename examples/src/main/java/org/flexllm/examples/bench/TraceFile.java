@@ -2,6 +2,7 @@ package org.flexllm.examples.bench;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,8 +27,8 @@ public final class TraceFile {
      */
     public static List<Arrival> read(Path file) {
         List<Arrival> arrivals = new ArrayList<>();
+        long number = 0;
         try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            long number = 0;
             for (String text = reader.readLine(); text != null; text = reader.readLine()) {
                 number++;
                 if (text.isBlank() || number == 1 && isHeader(text)) {
@@ -41,6 +42,8 @@ public final class TraceFile {
                 }
                 arrivals.add(arrival);
             }
+        } catch (CharacterCodingException e) {
+            throw new TraceFormatException(file, number + 1, "not UTF-8 text: " + e.getMessage());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read trace " + file, e);
         }

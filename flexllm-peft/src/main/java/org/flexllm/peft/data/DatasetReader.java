@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -74,8 +75,8 @@ public final class DatasetReader {
         List<TrainingExample> examples = new ArrayList<>();
         int truncated = 0;
         Optional<DatasetFormat> format = given;
+        long number = 0;
         try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            long number = 0;
             for (String text = reader.readLine(); text != null; text = reader.readLine()) {
                 number++;
                 if (text.isBlank()) {
@@ -87,6 +88,8 @@ public final class DatasetReader {
                 truncated += example.length() > maxLength ? 1 : 0;
                 examples.add(example.truncated(maxLength));
             }
+        } catch (CharacterCodingException e) {
+            throw new DatasetFormatException(file, number + 1, "not UTF-8 text: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read dataset " + file, e);
         }

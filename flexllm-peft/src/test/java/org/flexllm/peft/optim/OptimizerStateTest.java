@@ -50,6 +50,42 @@ class OptimizerStateTest {
         }
     }
 
+    /** Two steps, so that the second starts from the moments the first stored (PyTorch's AdamW, written out). */
+    @Test
+    void adamWOverTwoStepsMatchesAHandReference() {
+        double beta1 = 0.9;
+        double beta2 = 0.999;
+        double eps = 1e-8;
+        double weightDecay = 0.01;
+        double lr = 0.1;
+        try (Arena arena = Arena.ofConfined()) {
+            List<Parameter> params = randomParams(arena, 1);
+            float[] w0 = Golden.floats(params.getFirst().value());
+            float[] g1 = Golden.floats(params.getFirst().grad());
+            AdamW adamW = new AdamW(params, beta1, beta2, eps, weightDecay);
+            adamW.step(lr);
+            float[] g2 = fillGrad(params.getFirst(), 2);
+            adamW.step(lr);
+            float[] got = Golden.floats(params.getFirst().value());
+            for (int i = 0; i < w0.length; i++) {
+                double w = w0[i];
+                double m = 0;
+                double v = 0;
+                float[][] grads = {g1, g2};
+                for (int t = 1; t <= 2; t++) {
+                    double g = grads[t - 1][i];
+                    m = beta1 * m + (1 - beta1) * g;
+                    v = beta2 * v + (1 - beta2) * g * g;
+                    double mHat = m / (1 - Math.pow(beta1, t));
+                    double vHat = v / (1 - Math.pow(beta2, t));
+                    w = w * (1 - lr * weightDecay) - lr * mHat / (Math.sqrt(vHat) + eps);
+                }
+                assertEquals(w, got[i], 1e-5, "element " + i);
+            }
+            assertEquals(2, adamW.steps());
+        }
+    }
+
     @Test
     void sgdMomentumResumesExactlyFromItsState() {
         assertResumesExactly(MOMENTUM);

@@ -57,12 +57,15 @@ import org.flexllm.sampling.SamplingParams;
 import org.flexllm.tensor.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Adapters served by the engine: on the golden llama-gqa model with its golden LoRA ({@code x}), a copy with B
  * scaled ({@code y}) and an IA3 adapter ({@code z}), against the golden logits and against each request alone.
  */
+// CompletableFuture.join() ignores interrupts: only a test on a thread of its own can be abandoned at its deadline.
+@Timeout(value = 5, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class AdapterServingTest {
     private static final List<int[]> PROMPTS = prompts();
     private static final int[] GOLDEN_IDS = trainingIds(LORA);

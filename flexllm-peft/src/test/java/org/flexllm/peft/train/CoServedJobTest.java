@@ -1,14 +1,5 @@
 package org.flexllm.peft.train;
 
-import org.flexllm.schedule.LinearLatencyModel.Coefficients;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.foreign.Arena;
@@ -46,6 +37,7 @@ import org.flexllm.peft.init.AdapterInit;
 import org.flexllm.peft.serve.AdapterRegistry;
 import org.flexllm.sampling.SamplingParams;
 import org.flexllm.schedule.Composition;
+import org.flexllm.schedule.LinearLatencyModel.Coefficients;
 import org.flexllm.schedule.LinearLatencyModel;
 import org.flexllm.schedule.Policy;
 import org.flexllm.tensor.Tensor;
@@ -53,9 +45,17 @@ import org.flexllm.tokenizer.Tokenizer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Co-served jobs in a co-serving engine on {@code synthetic:tiny} with a simulated clock and a fixed latency
@@ -63,6 +63,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * the engine's adapter registry, meters, checkpoints when cancelled, closed or stopped by a non-finite loss; and,
  * playing the engine call by call, the order in which a job hands out samples and a detach in mid-step.
  */
+// CompletableFuture.join() ignores interrupts: only a test on a thread of its own can be abandoned at its deadline.
+@Timeout(value = 5, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class CoServedJobTest {
     private static final String MODEL = "synthetic:tiny";
     /** The longest sample; the texts are 19 to 23 tokens, more than a forward window of the token budget. */

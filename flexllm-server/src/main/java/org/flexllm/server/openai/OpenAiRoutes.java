@@ -40,14 +40,44 @@ public final class OpenAiRoutes {
     }
 
     private void completions(ServerRequest request, ServerResponse response) throws InterruptedException {
-        Fields f = Fields.of(Json.parseObject(Http.body(request)));
-        OptionalInt logprobs = Sampling.topLogprobs(f, "logprobs", f.integer("logprobs"));
-        Sampling sampling = Sampling.read(f, f.integer("max_tokens"), COMPLETION_DEFAULT_TOKENS, logprobs);
-        generations.answer(sampling, prompts(f), new CompletionDialect(tokens, logprobs.isPresent()), response);
+        Call call = completionCall(Http.body(request));
+        generations.answer(call.sampling(), call.prompts(), new CompletionDialect(tokens, call.logprobs()), response);
     }
 
     private void chat(ServerRequest request, ServerResponse response) throws InterruptedException {
-        Fields f = Fields.of(Json.parseObject(Http.body(request)));
+        Call call = chatCall(Http.body(request), engine.maxModelLen());
+        generations.answer(call.sampling(), call.prompts(), new ChatDialect(tokens, call.logprobs()), response);
+    }
+
+    /**
+     * A request body read: what to sample, the prompts, and whether tokens' log-probabilities are returned.
+     *
+     * @param sampling the sampling and output settings
+     * @param prompts  the prompts, one choice set each
+     * @param logprobs whether the answer carries log-probabilities
+     */
+    record Call(Sampling sampling, List<Prompt> prompts, boolean logprobs) {}
+
+    /**
+     * The body of a {@code /v1/completions} request.
+     *
+     * @throws ApiError 400 naming the field when the body is not a valid request
+     */
+    static Call completionCall(byte[] body) {
+        Fields f = Fields.of(Json.parseObject(body));
+        OptionalInt logprobs = Sampling.topLogprobs(f, "logprobs", f.integer("logprobs"));
+        Sampling sampling = Sampling.read(f, f.integer("max_tokens"), COMPLETION_DEFAULT_TOKENS, logprobs);
+        return new Call(sampling, prompts(f), logprobs.isPresent());
+    }
+
+    /**
+     * The body of a {@code /v1/chat/completions} request; without a limit a reply may run to
+     * {@code maxModelLen}.
+     *
+     * @throws ApiError 400 naming the field when the body is not a valid request
+     */
+    static Call chatCall(byte[] body, int maxModelLen) {
+        Fields f = Fields.of(Json.parseObject(body));
         OptionalInt maxTokens = f.integer("max_completion_tokens");
         if (maxTokens.isEmpty()) {
             maxTokens = f.integer("max_tokens");
@@ -59,8 +89,8 @@ public final class OpenAiRoutes {
         }
         OptionalInt asked = logprobs ? OptionalInt.of(top.orElse(0)) : OptionalInt.empty();
         // Without a limit a reply may run to the end of the context, as in OpenAI's and vLLM's chat.
-        Sampling sampling = Sampling.read(f, maxTokens, engine.maxModelLen(), asked);
-        generations.answer(sampling, List.of(Prompt.chat(messages(f))), new ChatDialect(tokens, logprobs), response);
+        Sampling sampling = Sampling.read(f, maxTokens, maxModelLen, asked);
+        return new Call(sampling, List.of(Prompt.chat(messages(f))), logprobs);
     }
 
     /** A completion's {@code prompt}: a string, token ids, or a list of either. */
