@@ -149,6 +149,11 @@ class CoServedJobTest {
         for (int i = 0; i < 6; i++) {
             requests.add(engine.submit(request(i, 40).withAdapter(i % 2 == 0 ? "other" : null)));
         }
+        // The engine thread loads a request's adapter; once it is in the first slot, the job gets the second.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!registry.resident().contains("other") && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
         CompletableFuture<List<String>> resident = new CompletableFuture<>();
         FinetuneJob job = coServed(options, temp.resolve("co"), r -> resident.complete(registry.resident())).start();
         Adapter coServed = job.await().adapter();
