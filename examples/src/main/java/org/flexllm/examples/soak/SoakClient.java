@@ -4,9 +4,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Flow;
@@ -32,7 +34,7 @@ final class SoakClient {
     private final SoakConfig config;
     private final ScheduledExecutorService canceller;
     private final Queue<SoakOutcome> outcomes = new ConcurrentLinkedQueue<>();
-    private final List<CompletableFuture<?>> open = new CopyOnWriteArrayList<>();
+    private final Set<CompletableFuture<?>> open = ConcurrentHashMap.newKeySet();
     private volatile int stuck;
 
     SoakClient(LlmEngine engine, List<String> adapters, SoakConfig config, ScheduledExecutorService canceller) {

@@ -48,7 +48,7 @@ final class Gemv {
             int in = w.cols();
             if (Widen.loadsInRegisters(w.dtype())) {
                 apply(o, w.dtype(), w.data(), rowStart(o), rowStart(o + 1), rowStart(o + 2), rowStart(o + 3), 0, in,
-                        accumulate);
+                        accumulate, scratch.lanes());
                 return;
             }
             if (BlockGemv.supports(w.dtype())) {
@@ -59,7 +59,7 @@ final class Gemv {
             for (int k0 = 0; k0 < in; k0 += F16_CHUNK) {
                 int len = Math.min(F16_CHUNK, in - k0);
                 MemorySegment rows = widened(o, k0, len, scratch);
-                apply(o, DType.F32, rows, 0, len, 2L * len, 3L * len, k0, len, accumulate || k0 > 0);
+                apply(o, DType.F32, rows, 0, len, 2L * len, 3L * len, k0, len, accumulate || k0 > 0, scratch.lanes());
             }
         }
 
@@ -80,13 +80,12 @@ final class Gemv {
 
         /**
          * Dot products over columns {@code [k0, k0 + len)} of x with the four weight rows whose column k0 is at
-         * {@code r0..r3} in {@code rows}, stored (or added, when {@code add}) to y.
+         * {@code r0..r3} in {@code rows}, stored (or added, when {@code add}) to y; {@code lanes}: room to sum a vector.
          */
         private void apply(int o, DType dtype, MemorySegment rows, long r0, long r1, long r2, long r3, int k0, int len,
-                boolean add) {
+                boolean add, float[] lanes) {
             int out = w.rows();
             int vectorEnd = len - len % F.length();
-            float[] lanes = Scratch.get().lanes();
             for (int i = 0; i < n; i++) {
                 long xi = (long) i * w.cols() + k0;
                 FloatVector s0 = FloatVector.zero(F);
