@@ -73,12 +73,17 @@ public final class VectorMath {
      * inlining budget a vector reduction per row would exhaust. Overwrites {@code lanes}.
      */
     static float sumLanes(float[] lanes) {
-        for (int half = lanes.length / 2; half > 0; half /= 2) {
-            for (int i = 0; i < half; i++) {
+        return sumLanes(lanes, 0, lanes.length);
+    }
+
+    /** {@link #sumLanes(float[])} over {@code lanes[from, from + count)}, a power of two; overwrites them. */
+    static float sumLanes(float[] lanes, int from, int count) {
+        for (int half = count / 2; half > 0; half /= 2) {
+            for (int i = from; i < from + half; i++) {
                 lanes[i] += lanes[i + half];
             }
         }
-        return lanes[0];
+        return lanes[from];
     }
 
     /** {@code y[yIndex + i] += alpha · x[xIndex + i]} for {@code i < len}, e.g. accumulating attention values. */
