@@ -66,10 +66,10 @@ final class BlockGemv {
                 FloatVector low = FloatVector.fromMemorySegment(F, x, xb + (long) j * Float.BYTES, LE);
                 FloatVector high = FloatVector.fromMemorySegment(F, x, xb + (long) (j + HALF) * Float.BYTES, LE);
                 long q = block + SCALE_BYTES + j;
-                acc = high(nibbles, data, q).fma(high, low(nibbles, data, q).fma(low, acc));
+                acc = VectorMath.fma(high(nibbles, data, q), high, VectorMath.fma(low(nibbles, data, q), low, acc));
             }
             float scale = Float.float16ToFloat(data.get(ValueLayout.JAVA_SHORT_UNALIGNED, block));
-            sum = acc.fma(FloatVector.broadcast(F, scale), sum);
+            sum = VectorMath.fma(acc, FloatVector.broadcast(F, scale), sum);
         }
         return VectorMath.sumLanes(sum);
     }

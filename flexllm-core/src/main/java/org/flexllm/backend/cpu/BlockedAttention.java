@@ -141,8 +141,8 @@ final class BlockedAttention {
                               int at) {
         FloatVector acc = FloatVector.zero(F);
         for (int d = 0; d < hd; d++) {
-            acc = FloatVector.fromArray(F, keysT, d * KB).fma(FloatVector.broadcast(F, VectorMath.get(q, query + d)),
-                    acc);
+            acc = VectorMath.fma(FloatVector.fromArray(F, keysT, d * KB),
+                    FloatVector.broadcast(F, VectorMath.get(q, query + d)), acc);
         }
         acc.mul(scale).intoArray(scores, at);
     }
@@ -194,7 +194,8 @@ final class BlockedAttention {
         int vectorEnd = hd - hd % F.length();
         FloatVector w = FloatVector.broadcast(F, weight);
         for (int d = 0; d < vectorEnd; d += F.length()) {
-            VectorMath.load(values, value + d).fma(w, FloatVector.fromArray(F, acc, at + d)).intoArray(acc, at + d);
+            VectorMath.fma(VectorMath.load(values, value + d), w, FloatVector.fromArray(F, acc, at + d))
+                    .intoArray(acc, at + d);
         }
         for (int d = vectorEnd; d < hd; d++) {
             acc[at + d] += weight * VectorMath.get(values, value + d);

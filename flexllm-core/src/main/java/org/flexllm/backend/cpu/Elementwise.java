@@ -62,7 +62,7 @@ final class Elementwise {
                 FloatVector sum = VectorMath.load(dScale, i);
                 for (int t = 0; t < n; t++) {
                     long at = (long) t * width + i;
-                    sum = VectorMath.load(dy, at).fma(VectorMath.load(x, at), sum);
+                    sum = VectorMath.fma(VectorMath.load(dy, at), VectorMath.load(x, at), sum);
                 }
                 sum.intoMemorySegment(dScale, (long) i * Float.BYTES, LITTLE_ENDIAN);
             }

@@ -45,11 +45,11 @@ public final class Exp {
         if (x > OVERFLOW) {
             return Float.POSITIVE_INFINITY;
         }
-        float k = Math.fma(x, LOG2_E, ROUNDER) - ROUNDER;
-        float r = Math.fma(-k, LN2_LO, Math.fma(-k, LN2_HI, x));
+        float k = VectorMath.fma(x, LOG2_E, ROUNDER) - ROUNDER;
+        float r = VectorMath.fma(-k, LN2_LO, VectorMath.fma(-k, LN2_HI, x));
         float p = TAYLOR[0];
         for (int i = 1; i < TAYLOR.length; i++) {
-            p = Math.fma(p, r, TAYLOR[i]);
+            p = VectorMath.fma(p, r, TAYLOR[i]);
         }
         return p * Float.intBitsToFloat(((int) k + 127) << 23);
     }
@@ -57,12 +57,13 @@ public final class Exp {
     /** e^x lane by lane. */
     public static FloatVector exp(FloatVector x) {
         FloatVector clamped = x.max(UNDERFLOW).min(OVERFLOW);
-        FloatVector k = clamped.fma(LOG2_E, ROUNDER).sub(ROUNDER);
+        FloatVector k = VectorMath.fma(clamped, LOG2_E, ROUNDER).sub(ROUNDER);
         FloatVector negK = k.neg();
-        FloatVector r = negK.fma(x.broadcast(LN2_LO), negK.fma(x.broadcast(LN2_HI), clamped));
+        FloatVector r = VectorMath.fma(negK, x.broadcast(LN2_LO),
+                VectorMath.fma(negK, x.broadcast(LN2_HI), clamped));
         FloatVector p = x.broadcast(TAYLOR[0]);
         for (int i = 1; i < TAYLOR.length; i++) {
-            p = p.fma(r, x.broadcast(TAYLOR[i]));
+            p = VectorMath.fma(p, r, x.broadcast(TAYLOR[i]));
         }
         IntVector exponent = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
         FloatVector e = p.mul(exponent.reinterpretAsFloats());

@@ -106,14 +106,14 @@ final class Gemv {
                 FloatVector s7 = s0;
                 for (int k = 0; k < vectorEnd; k += F.length()) {
                     FloatVector xv = FloatVector.fromMemorySegment(F, x, (xi + k) * Float.BYTES, LE);
-                    s0 = Widen.load(dtype, rows, r0 + k).fma(xv, s0);
-                    s1 = Widen.load(dtype, rows, r1 + k).fma(xv, s1);
-                    s2 = Widen.load(dtype, rows, r2 + k).fma(xv, s2);
-                    s3 = Widen.load(dtype, rows, r3 + k).fma(xv, s3);
-                    s4 = Widen.load(dtype, rows, r4 + k).fma(xv, s4);
-                    s5 = Widen.load(dtype, rows, r5 + k).fma(xv, s5);
-                    s6 = Widen.load(dtype, rows, r6 + k).fma(xv, s6);
-                    s7 = Widen.load(dtype, rows, r7 + k).fma(xv, s7);
+                    s0 = VectorMath.fma(Widen.load(dtype, rows, r0 + k), xv, s0);
+                    s1 = VectorMath.fma(Widen.load(dtype, rows, r1 + k), xv, s1);
+                    s2 = VectorMath.fma(Widen.load(dtype, rows, r2 + k), xv, s2);
+                    s3 = VectorMath.fma(Widen.load(dtype, rows, r3 + k), xv, s3);
+                    s4 = VectorMath.fma(Widen.load(dtype, rows, r4 + k), xv, s4);
+                    s5 = VectorMath.fma(Widen.load(dtype, rows, r5 + k), xv, s5);
+                    s6 = VectorMath.fma(Widen.load(dtype, rows, r6 + k), xv, s6);
+                    s7 = VectorMath.fma(Widen.load(dtype, rows, r7 + k), xv, s7);
                 }
                 // Out of the vectors at once: a vector handed to a call that C2 does not inline is boxed.
                 int lanes = F.length();

@@ -69,7 +69,8 @@ final class Norms {
         FloatVector sum = FloatVector.zero(F);
         int i = 0;
         for (; i <= dim - F.length(); i += F.length()) {
-            sum = VectorMath.load(dy, off + i).mul(VectorMath.load(w, i)).fma(VectorMath.load(x, off + i), sum);
+            sum = VectorMath.fma(VectorMath.load(dy, off + i).mul(VectorMath.load(w, i)), VectorMath.load(x, off + i),
+                    sum);
         }
         float result = VectorMath.sumLanes(sum);
         for (; i < dim; i++) {

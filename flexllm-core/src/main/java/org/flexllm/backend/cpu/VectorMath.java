@@ -11,14 +11,37 @@ import jdk.incubator.vector.VectorShuffle;
 
 /** Vectorized f32 loops over slices of memory segments; indices and lengths count floats, not bytes. */
 public final class VectorMath {
+    /**
+     * Whether the JIT fuses a multiply-add into one instruction (x86 with FMA3, which every AVX2 CPU has; AArch64).
+     * Without it (an older CPU, or {@code -XX:UseAVX=0}) HotSpot computes a fused multiply-add exactly in BigDecimal
+     * arithmetic, thousands of times slower, so the kernels multiply and then add: other bits, but the same ones in
+     * every run and JIT tier on that machine.
+     */
+    static final boolean FUSED = Boolean.parseBoolean(HotSpotOption.value("UseFMA", "true"));
+
     private VectorMath() {}
+
+    /** {@code a·b + c}, fused where the CPU fuses it ({@link #FUSED}). */
+    static FloatVector fma(FloatVector a, FloatVector b, FloatVector c) {
+        return FUSED ? a.fma(b, c) : a.mul(b).add(c);
+    }
+
+    /** {@code a·b + c} for every lane, fused where the CPU fuses it ({@link #FUSED}). */
+    static FloatVector fma(FloatVector a, float b, float c) {
+        return FUSED ? a.fma(b, c) : a.mul(b).add(c);
+    }
+
+    /** {@code a·b + c}, fused where the CPU fuses it ({@link #FUSED}). */
+    static float fma(float a, float b, float c) {
+        return FUSED ? Math.fma(a, b, c) : a * b + c;
+    }
 
     /** {@code Σ a[aIndex + i] · b[bIndex + i]} for {@code i < len}, e.g. an attention score. */
     public static float dot(MemorySegment a, long aIndex, MemorySegment b, long bIndex, int len) {
         int vectorEnd = len - len % F.length();
         FloatVector sum = FloatVector.zero(F);
         for (int i = 0; i < vectorEnd; i += F.length()) {
-            sum = load(a, aIndex + i).fma(load(b, bIndex + i), sum);
+            sum = fma(load(a, aIndex + i), load(b, bIndex + i), sum);
         }
         float result = sumLanes(sum);
         for (int i = vectorEnd; i < len; i++) {
@@ -91,7 +114,7 @@ public final class VectorMath {
         int vectorEnd = len - len % F.length();
         FloatVector a = FloatVector.broadcast(F, alpha);
         for (int i = 0; i < vectorEnd; i += F.length()) {
-            load(x, xIndex + i).fma(a, load(y, yIndex + i)).intoMemorySegment(y, (yIndex + i) * Float.BYTES, LE);
+            fma(load(x, xIndex + i), a, load(y, yIndex + i)).intoMemorySegment(y, (yIndex + i) * Float.BYTES, LE);
         }
         for (int i = vectorEnd; i < len; i++) {
             y.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, yIndex + i, get(y, yIndex + i) + alpha * get(x, xIndex + i));

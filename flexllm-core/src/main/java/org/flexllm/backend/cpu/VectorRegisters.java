@@ -1,7 +1,5 @@
 package org.flexllm.backend.cpu;
 
-import com.sun.management.HotSpotDiagnosticMXBean;
-import java.lang.management.ManagementFactory;
 import java.util.Locale;
 
 /**
@@ -36,11 +34,6 @@ final class VectorRegisters {
 
     /** HotSpot's UseAVX level (3: AVX-512), or 0 where the JVM has no such flag. */
     private static int useAvx() {
-        try {
-            var vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
-            return Integer.parseInt(vm.getVMOption("UseAVX").getValue());
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
-            return 0;
-        }
+        return Integer.parseInt(HotSpotOption.value("UseAVX", "0"));
     }
 }
