@@ -1,5 +1,6 @@
 package org.flexllm.backend.cpu;
 
+import static org.flexllm.backend.cpu.VectorMath.FUSED;
 import static org.flexllm.backend.cpu.Widen.F;
 import static org.flexllm.backend.cpu.Widen.LE;
 
@@ -106,14 +107,22 @@ final class Gemv {
                 FloatVector s7 = s0;
                 for (int k = 0; k < vectorEnd; k += F.length()) {
                     FloatVector xv = FloatVector.fromMemorySegment(F, x, (xi + k) * Float.BYTES, LE);
-                    s0 = VectorMath.fma(Widen.load(dtype, rows, r0 + k), xv, s0);
-                    s1 = VectorMath.fma(Widen.load(dtype, rows, r1 + k), xv, s1);
-                    s2 = VectorMath.fma(Widen.load(dtype, rows, r2 + k), xv, s2);
-                    s3 = VectorMath.fma(Widen.load(dtype, rows, r3 + k), xv, s3);
-                    s4 = VectorMath.fma(Widen.load(dtype, rows, r4 + k), xv, s4);
-                    s5 = VectorMath.fma(Widen.load(dtype, rows, r5 + k), xv, s5);
-                    s6 = VectorMath.fma(Widen.load(dtype, rows, r6 + k), xv, s6);
-                    s7 = VectorMath.fma(Widen.load(dtype, rows, r7 + k), xv, s7);
+                    FloatVector w0 = Widen.load(dtype, rows, r0 + k);
+                    s0 = FUSED ? w0.fma(xv, s0) : w0.mul(xv).add(s0);
+                    FloatVector w1 = Widen.load(dtype, rows, r1 + k);
+                    s1 = FUSED ? w1.fma(xv, s1) : w1.mul(xv).add(s1);
+                    FloatVector w2 = Widen.load(dtype, rows, r2 + k);
+                    s2 = FUSED ? w2.fma(xv, s2) : w2.mul(xv).add(s2);
+                    FloatVector w3 = Widen.load(dtype, rows, r3 + k);
+                    s3 = FUSED ? w3.fma(xv, s3) : w3.mul(xv).add(s3);
+                    FloatVector w4 = Widen.load(dtype, rows, r4 + k);
+                    s4 = FUSED ? w4.fma(xv, s4) : w4.mul(xv).add(s4);
+                    FloatVector w5 = Widen.load(dtype, rows, r5 + k);
+                    s5 = FUSED ? w5.fma(xv, s5) : w5.mul(xv).add(s5);
+                    FloatVector w6 = Widen.load(dtype, rows, r6 + k);
+                    s6 = FUSED ? w6.fma(xv, s6) : w6.mul(xv).add(s6);
+                    FloatVector w7 = Widen.load(dtype, rows, r7 + k);
+                    s7 = FUSED ? w7.fma(xv, s7) : w7.mul(xv).add(s7);
                 }
                 // Out of the vectors at once: a vector handed to a call that C2 does not inline is boxed.
                 int lanes = F.length();

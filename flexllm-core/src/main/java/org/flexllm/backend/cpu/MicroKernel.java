@@ -1,5 +1,6 @@
 package org.flexllm.backend.cpu;
 
+import static org.flexllm.backend.cpu.VectorMath.FUSED;
 import static org.flexllm.backend.cpu.Widen.F;
 
 import jdk.incubator.vector.FloatVector;
@@ -38,7 +39,9 @@ final class MicroKernel {
     /**
      * The 32-register tile. 12 rows per load of b halve the loads of 6 rows, which limited the forward GEMM's
      * single-panel case. Written out rather than looped over arrays of vectors, which C2 would not keep in
-     * registers; the 6-row tile repeats its first half for the same reason.
+     * registers; the 6-row tile repeats its first half for the same reason. The multiply-adds test {@link
+     * VectorMath#FUSED} in place: through VectorMath's fma, 24 calls outgrew C2's inlining budget for this method
+     * and it boxed vectors.
      */
     private static void multiply12(float[] a, int aAt, int kc, float[] b, int bAt, float[] c, int cAt, int stride) {
         VectorSpecies<Float> s = F;
@@ -72,41 +75,41 @@ final class MicroKernel {
             FloatVector b0 = FloatVector.fromArray(s, b, bk);
             FloatVector b1 = FloatVector.fromArray(s, b, bk + lanes);
             FloatVector e = FloatVector.broadcast(s, a[aAt + k]);
-            lo0 = VectorMath.fma(e, b0, lo0);
-            hi0 = VectorMath.fma(e, b1, hi0);
+            lo0 = FUSED ? e.fma(b0, lo0) : e.mul(b0).add(lo0);
+            hi0 = FUSED ? e.fma(b1, hi0) : e.mul(b1).add(hi0);
             e = FloatVector.broadcast(s, a[aAt + DEPTH + k]);
-            lo1 = VectorMath.fma(e, b0, lo1);
-            hi1 = VectorMath.fma(e, b1, hi1);
+            lo1 = FUSED ? e.fma(b0, lo1) : e.mul(b0).add(lo1);
+            hi1 = FUSED ? e.fma(b1, hi1) : e.mul(b1).add(hi1);
             e = FloatVector.broadcast(s, a[aAt + 2 * DEPTH + k]);
-            lo2 = VectorMath.fma(e, b0, lo2);
-            hi2 = VectorMath.fma(e, b1, hi2);
+            lo2 = FUSED ? e.fma(b0, lo2) : e.mul(b0).add(lo2);
+            hi2 = FUSED ? e.fma(b1, hi2) : e.mul(b1).add(hi2);
             e = FloatVector.broadcast(s, a[aAt + 3 * DEPTH + k]);
-            lo3 = VectorMath.fma(e, b0, lo3);
-            hi3 = VectorMath.fma(e, b1, hi3);
+            lo3 = FUSED ? e.fma(b0, lo3) : e.mul(b0).add(lo3);
+            hi3 = FUSED ? e.fma(b1, hi3) : e.mul(b1).add(hi3);
             e = FloatVector.broadcast(s, a[aAt + 4 * DEPTH + k]);
-            lo4 = VectorMath.fma(e, b0, lo4);
-            hi4 = VectorMath.fma(e, b1, hi4);
+            lo4 = FUSED ? e.fma(b0, lo4) : e.mul(b0).add(lo4);
+            hi4 = FUSED ? e.fma(b1, hi4) : e.mul(b1).add(hi4);
             e = FloatVector.broadcast(s, a[aAt + 5 * DEPTH + k]);
-            lo5 = VectorMath.fma(e, b0, lo5);
-            hi5 = VectorMath.fma(e, b1, hi5);
+            lo5 = FUSED ? e.fma(b0, lo5) : e.mul(b0).add(lo5);
+            hi5 = FUSED ? e.fma(b1, hi5) : e.mul(b1).add(hi5);
             e = FloatVector.broadcast(s, a[aAt + 6 * DEPTH + k]);
-            lo6 = VectorMath.fma(e, b0, lo6);
-            hi6 = VectorMath.fma(e, b1, hi6);
+            lo6 = FUSED ? e.fma(b0, lo6) : e.mul(b0).add(lo6);
+            hi6 = FUSED ? e.fma(b1, hi6) : e.mul(b1).add(hi6);
             e = FloatVector.broadcast(s, a[aAt + 7 * DEPTH + k]);
-            lo7 = VectorMath.fma(e, b0, lo7);
-            hi7 = VectorMath.fma(e, b1, hi7);
+            lo7 = FUSED ? e.fma(b0, lo7) : e.mul(b0).add(lo7);
+            hi7 = FUSED ? e.fma(b1, hi7) : e.mul(b1).add(hi7);
             e = FloatVector.broadcast(s, a[aAt + 8 * DEPTH + k]);
-            lo8 = VectorMath.fma(e, b0, lo8);
-            hi8 = VectorMath.fma(e, b1, hi8);
+            lo8 = FUSED ? e.fma(b0, lo8) : e.mul(b0).add(lo8);
+            hi8 = FUSED ? e.fma(b1, hi8) : e.mul(b1).add(hi8);
             e = FloatVector.broadcast(s, a[aAt + 9 * DEPTH + k]);
-            lo9 = VectorMath.fma(e, b0, lo9);
-            hi9 = VectorMath.fma(e, b1, hi9);
+            lo9 = FUSED ? e.fma(b0, lo9) : e.mul(b0).add(lo9);
+            hi9 = FUSED ? e.fma(b1, hi9) : e.mul(b1).add(hi9);
             e = FloatVector.broadcast(s, a[aAt + 10 * DEPTH + k]);
-            lo10 = VectorMath.fma(e, b0, lo10);
-            hi10 = VectorMath.fma(e, b1, hi10);
+            lo10 = FUSED ? e.fma(b0, lo10) : e.mul(b0).add(lo10);
+            hi10 = FUSED ? e.fma(b1, hi10) : e.mul(b1).add(hi10);
             e = FloatVector.broadcast(s, a[aAt + 11 * DEPTH + k]);
-            lo11 = VectorMath.fma(e, b0, lo11);
-            hi11 = VectorMath.fma(e, b1, hi11);
+            lo11 = FUSED ? e.fma(b0, lo11) : e.mul(b0).add(lo11);
+            hi11 = FUSED ? e.fma(b1, hi11) : e.mul(b1).add(hi11);
         }
         lo0.intoArray(c, cAt);
         hi0.intoArray(c, cAt + lanes);
@@ -155,23 +158,23 @@ final class MicroKernel {
             FloatVector b0 = FloatVector.fromArray(s, b, bk);
             FloatVector b1 = FloatVector.fromArray(s, b, bk + lanes);
             FloatVector e = FloatVector.broadcast(s, a[aAt + k]);
-            lo0 = VectorMath.fma(e, b0, lo0);
-            hi0 = VectorMath.fma(e, b1, hi0);
+            lo0 = FUSED ? e.fma(b0, lo0) : e.mul(b0).add(lo0);
+            hi0 = FUSED ? e.fma(b1, hi0) : e.mul(b1).add(hi0);
             e = FloatVector.broadcast(s, a[aAt + DEPTH + k]);
-            lo1 = VectorMath.fma(e, b0, lo1);
-            hi1 = VectorMath.fma(e, b1, hi1);
+            lo1 = FUSED ? e.fma(b0, lo1) : e.mul(b0).add(lo1);
+            hi1 = FUSED ? e.fma(b1, hi1) : e.mul(b1).add(hi1);
             e = FloatVector.broadcast(s, a[aAt + 2 * DEPTH + k]);
-            lo2 = VectorMath.fma(e, b0, lo2);
-            hi2 = VectorMath.fma(e, b1, hi2);
+            lo2 = FUSED ? e.fma(b0, lo2) : e.mul(b0).add(lo2);
+            hi2 = FUSED ? e.fma(b1, hi2) : e.mul(b1).add(hi2);
             e = FloatVector.broadcast(s, a[aAt + 3 * DEPTH + k]);
-            lo3 = VectorMath.fma(e, b0, lo3);
-            hi3 = VectorMath.fma(e, b1, hi3);
+            lo3 = FUSED ? e.fma(b0, lo3) : e.mul(b0).add(lo3);
+            hi3 = FUSED ? e.fma(b1, hi3) : e.mul(b1).add(hi3);
             e = FloatVector.broadcast(s, a[aAt + 4 * DEPTH + k]);
-            lo4 = VectorMath.fma(e, b0, lo4);
-            hi4 = VectorMath.fma(e, b1, hi4);
+            lo4 = FUSED ? e.fma(b0, lo4) : e.mul(b0).add(lo4);
+            hi4 = FUSED ? e.fma(b1, hi4) : e.mul(b1).add(hi4);
             e = FloatVector.broadcast(s, a[aAt + 5 * DEPTH + k]);
-            lo5 = VectorMath.fma(e, b0, lo5);
-            hi5 = VectorMath.fma(e, b1, hi5);
+            lo5 = FUSED ? e.fma(b0, lo5) : e.mul(b0).add(lo5);
+            hi5 = FUSED ? e.fma(b1, hi5) : e.mul(b1).add(hi5);
         }
         lo0.intoArray(c, cAt);
         hi0.intoArray(c, cAt + lanes);
