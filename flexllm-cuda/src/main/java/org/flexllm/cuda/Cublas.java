@@ -15,8 +15,10 @@ import java.lang.invoke.MethodHandle;
 public final class Cublas {
     /** {@code CUBLAS_STATUS_SUCCESS}. */
     private static final int SUCCESS = 0;
-    /** {@code MAJOR_VERSION} of {@code libraryPropertyType}. */
+    /** {@code MAJOR_VERSION}, {@code MINOR_VERSION}, {@code PATCH_LEVEL} of {@code libraryPropertyType}. */
     private static final int MAJOR_VERSION = 0;
+    private static final int MINOR_VERSION = 1;
+    private static final int PATCH_LEVEL = 2;
 
     private final MethodHandle create;
     private final MethodHandle destroy;
@@ -42,9 +44,18 @@ public final class Cublas {
 
     /** The library's major version (13): callable without a GPU. */
     public int majorVersion() {
+        return property(MAJOR_VERSION);
+    }
+
+    /** The library's version, major.minor.patch: callable without a GPU. */
+    public String version() {
+        return property(MAJOR_VERSION) + "." + property(MINOR_VERSION) + "." + property(PATCH_LEVEL);
+    }
+
+    private int property(int type) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment value = arena.allocate(JAVA_INT);
-            check(Native.invokeInt(getProperty, MAJOR_VERSION, value), "cublasGetProperty");
+            check(Native.invokeInt(getProperty, type, value), "cublasGetProperty");
             return value.get(JAVA_INT, 0);
         }
     }

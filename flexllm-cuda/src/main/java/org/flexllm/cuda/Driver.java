@@ -19,6 +19,7 @@ public final class Driver {
     /** {@code CUDA_SUCCESS}. */
     private static final int SUCCESS = 0;
 
+    private final MethodHandle cuDriverGetVersion;
     private final MethodHandle cuInit;
     private final MethodHandle cuDeviceGetCount;
     private final MethodHandle cuDeviceGet;
@@ -38,6 +39,7 @@ public final class Driver {
 
     private Driver(NativeLibrary cuda) {
         FunctionDescriptor intOfAddress = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        cuDriverGetVersion = cuda.function("cuDriverGetVersion", intOfAddress);
         cuInit = cuda.function("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         cuDeviceGetCount = cuda.function("cuDeviceGetCount", intOfAddress);
         cuDeviceGet = cuda.function("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
@@ -63,11 +65,30 @@ public final class Driver {
         cuGetErrorName = cuda.function("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     }
 
-    /** The driver, initialized. */
+    /** The driver of {@link CudaLibraries#driver()}, initialized. */
     public static Driver load() {
-        Driver driver = new Driver(NativeLibrary.byName(CudaLibraries.DRIVER));
-        driver.check(driver.call(driver.cuInit, 0), "cuInit");
+        Driver driver = bind(CudaLibraries.driver());
+        driver.check(driver.init(), "cuInit");
         return driver;
+    }
+
+    /** The functions of {@code library}, not yet initialized; a {@link CudaException} names one it lacks. */
+    static Driver bind(NativeLibrary library) {
+        return new Driver(library);
+    }
+
+    /** The CUDA version the driver supports, 1000·major + 10·minor; callable before {@link #init}. */
+    public int version() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment version = arena.allocate(JAVA_INT);
+            check(call(cuDriverGetVersion, version), "cuDriverGetVersion");
+            return version.get(JAVA_INT, 0);
+        }
+    }
+
+    /** {@code cuInit(0)}'s {@code CUresult}, unchecked: the probe tells the failures apart. */
+    int init() {
+        return call(cuInit, 0);
     }
 
     /** The GPUs the driver sees. */
@@ -170,7 +191,7 @@ public final class Driver {
 
     /** Every function of the driver API these bindings use, for a check that a driver offers them all. */
     static List<String> functions() {
-        return List.of("cuInit", "cuDeviceGetCount", "cuDeviceGet", "cuDeviceGetName", "cuDevicePrimaryCtxRetain",
+        return List.of("cuDriverGetVersion", "cuInit", "cuDeviceGetCount", "cuDeviceGet", "cuDeviceGetName", "cuDevicePrimaryCtxRetain",
                 "cuCtxSetCurrent", "cuStreamCreate", "cuStreamSynchronize", "cuMemAllocAsync", "cuMemFreeAsync",
                 "cuMemcpyHtoDAsync_v2", "cuMemcpyDtoHAsync_v2", "cuModuleLoadData", "cuModuleGetFunction",
                 "cuLaunchKernel", "cuGetErrorName");
@@ -182,7 +203,8 @@ public final class Driver {
         }
     }
 
-    private String errorName(int result) {
+    /** The {@code CUresult}'s name, e.g. {@code CUDA_ERROR_NO_DEVICE}. */
+    String errorName(int result) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment name = arena.allocate(ADDRESS);
             return call(cuGetErrorName, result, name) == SUCCESS

@@ -23,6 +23,11 @@ public final class Kernels {
 
     private Kernels() {}
 
+    /** Whether the jar holds the fatbin (it was built with nvcc). */
+    public static boolean present() {
+        return Kernels.class.getResource(RESOURCE) != null;
+    }
+
     /** The fatbin's bytes, or empty when the jar was built without nvcc. */
     public static Optional<byte[]> fatbin() {
         try (InputStream in = Kernels.class.getResourceAsStream(RESOURCE)) {

@@ -51,6 +51,12 @@ public final class Nccl {
         }
     }
 
+    /** The version as major.minor.patch, e.g. {@code 2.30.7}. */
+    public String versionString() {
+        int code = version();
+        return code / 10000 + "." + code / 100 % 100 + "." + code % 100;
+    }
+
     /** One communicator per GPU of {@code devices}, all in this process. */
     public MemorySegment[] initAll(int[] devices) {
         try (Arena arena = Arena.ofConfined()) {

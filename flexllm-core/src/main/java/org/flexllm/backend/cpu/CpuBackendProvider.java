@@ -1,5 +1,7 @@
 package org.flexllm.backend.cpu;
 
+import java.util.Map;
+import jdk.incubator.vector.FloatVector;
 import org.flexllm.backend.Backend;
 import org.flexllm.backend.BackendProvider;
 
@@ -23,5 +25,12 @@ public final class CpuBackendProvider implements BackendProvider {
     @Override
     public Backend create() {
         return new CpuBackend();
+    }
+
+    /** What the kernels size their tiles and loops by: the vector width and registers the JIT gives them, and threads. */
+    @Override
+    public Map<String, Object> facts() {
+        return Map.of("vector_bits", FloatVector.SPECIES_PREFERRED.vectorBitSize(),
+                "vector_registers", VectorRegisters.COUNT, "threads", Parallel.threads());
     }
 }
