@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The CUDA module's native parts, run by Maven (generate-resources) with the build directory as $1:
-# 1. nvcc compiles src/main/cuda/*.cu into one fatbin (sm_80 and sm_90 code, compute_90 PTX for newer GPUs),
-#    packaged in the jar as org/flexllm/cuda/flexllm_kernels.fatbin. No nvcc: the jar has no kernels and the
-#    CUDA backend reports itself unavailable.
+# 1. nvcc compiles src/main/cuda/flexllm_kernels.cu (and the flexllm_math.cuh it includes) into one fatbin
+#    (sm_80 and sm_90 code, compute_90 PTX for newer GPUs), packaged in the jar as
+#    org/flexllm/cuda/flexllm_kernels.fatbin; ptxas prints each kernel's registers and spills (-Xptxas -v). A kernel
+#    that does not compile fails the build. No nvcc: the jar has no kernels and the CUDA backend reports itself
+#    unavailable.
 # 2. cuBLAS and NCCL from NVIDIA's wheels (pip download: the machine's package index), unpacked into
 #    $1/nvidia/, where the bindings' tests load them. Kept between builds; no pip: those tests are skipped.
 # Every step says what it did or why it skipped; none fails the build for a missing tool.
@@ -13,14 +15,15 @@ say() { echo "flexllm-cuda: $*" >&2; }
 
 fatbin_dir="$target/classes/org/flexllm/cuda"
 fatbin="$fatbin_dir/flexllm_kernels.fatbin"
-source_file="$here/src/main/cuda/flexllm_kernels.cu"
+sources="$here/src/main/cuda"
+source_file="$sources/flexllm_kernels.cu"
 if ! command -v nvcc > /dev/null; then
   say "no nvcc on the PATH: building without the kernels' fatbin"
-elif [ -f "$fatbin" ] && [ "$fatbin" -nt "$source_file" ]; then
+elif [ -f "$fatbin" ] && [ -z "$(find "$sources" -newer "$fatbin" -print -quit)" ]; then
   say "fatbin up to date"
 else
   mkdir -p "$fatbin_dir"
-  nvcc -fatbin -O3 -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+  nvcc -fatbin -O3 -Xptxas -v -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
     -gencode arch=compute_90,code=compute_90 -o "$fatbin" "$source_file"
   say "compiled $(basename "$fatbin") with $(nvcc --version | tail -1)"
 fi

@@ -17,8 +17,9 @@ public final class Kernels {
     static final byte[] MAGIC = {0x50, (byte) 0xED, 0x55, (byte) 0xBA};
 
     /** Every kernel of the fatbin. */
-    public static final List<String> NAMES = List.of("flexllm_rms_norm", "flexllm_swiglu", "flexllm_rope",
-            "flexllm_embed", "flexllm_store_kv", "flexllm_copy_kv", "flexllm_attention", "flexllm_add_bias",
+    public static final List<String> NAMES = List.of("flexllm_rms_norm", "flexllm_rms_norm_backward",
+            "flexllm_swiglu", "flexllm_swiglu_backward", "flexllm_rope", "flexllm_embed", "flexllm_store_kv",
+            "flexllm_copy_kv", "flexllm_attention", "flexllm_add_bias", "flexllm_cross_entropy", "flexllm_adamw",
             "flexllm_argmax");
 
     private Kernels() {}
