@@ -63,8 +63,8 @@ public record CudaDevice(CudaProblem problem, String name, int driverVersion, St
                     + driver.errorName(init) + ")");
         }
         if (init == INSUFFICIENT_DRIVER) {
-            return missing(CudaProblem.DRIVER_TOO_OLD, version, "cuInit: " + driver.errorName(init) + ", "
-                    + tooOld(version));
+            return missing(CudaProblem.DRIVER_TOO_OLD, version, "cuInit failed with " + driver.errorName(init)
+                    + " (the driver reports CUDA " + cudaVersion(version) + "): install a newer NVIDIA driver");
         }
         if (init != 0) {
             return missing(CudaProblem.DRIVER_FAILED, version, "cuInit failed: " + driver.errorName(init) + " ("
