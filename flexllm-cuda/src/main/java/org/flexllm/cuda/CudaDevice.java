@@ -53,24 +53,16 @@ public record CudaDevice(CudaProblem problem, String name, int driverVersion, St
     }
 
     private static CudaDevice probe(Driver driver) {
-        int version = driver.version();
-        if (version < MIN_DRIVER_VERSION) {
-            return missing(CudaProblem.DRIVER_TOO_OLD, version, tooOld(version));
-        }
-        int init = driver.init();
-        if (init == NO_DEVICE) {
-            return missing(CudaProblem.NO_DEVICE, version, "the NVIDIA driver sees no GPU (cuInit: "
-                    + driver.errorName(init) + ")");
-        }
-        if (init == INSUFFICIENT_DRIVER) {
-            return missing(CudaProblem.DRIVER_TOO_OLD, version, "cuInit failed with " + driver.errorName(init)
-                    + " (the driver reports CUDA " + cudaVersion(version) + "): install a newer NVIDIA driver");
-        }
-        if (init != 0) {
-            return missing(CudaProblem.DRIVER_FAILED, version, "cuInit failed: " + driver.errorName(init) + " ("
-                    + init + ")");
-        }
+        int version = 0;
         try {
+            version = driver.version();
+            if (version < MIN_DRIVER_VERSION) {
+                return missing(CudaProblem.DRIVER_TOO_OLD, version, tooOld(version));
+            }
+            int init = driver.init();
+            if (init != 0) {
+                return initFailed(driver, init, version);
+            }
             if (driver.deviceCount() == 0) {
                 return missing(CudaProblem.NO_DEVICE, version, "the NVIDIA driver sees no GPU (0 devices)");
             }
@@ -78,6 +70,17 @@ public record CudaDevice(CudaProblem problem, String name, int driverVersion, St
         } catch (CudaException e) {
             return missing(CudaProblem.DRIVER_FAILED, version, e.getMessage());
         }
+    }
+
+    private static CudaDevice initFailed(Driver driver, int init, int version) {
+        String error = driver.errorName(init);
+        return switch (init) {
+            case NO_DEVICE -> missing(CudaProblem.NO_DEVICE, version, "the NVIDIA driver sees no GPU (cuInit: "
+                    + error + ")");
+            case INSUFFICIENT_DRIVER -> missing(CudaProblem.DRIVER_TOO_OLD, version, "cuInit failed with " + error
+                    + " (the driver reports CUDA " + cudaVersion(version) + "): install a newer NVIDIA driver");
+            default -> missing(CudaProblem.DRIVER_FAILED, version, "cuInit failed: " + error + " (" + init + ")");
+        };
     }
 
     /** {@code 12040} as {@code 12.4}. */

@@ -40,7 +40,8 @@ class KernelMathTest {
     private static HostMath host;
 
     private final Random random = new Random(20261203);
-    private final Arena arena = Arena.ofConfined();
+    // Shared: the CPU backend's worker threads read the inputs.
+    private final Arena arena = Arena.ofShared();
     private final CpuBackend cpu = new CpuBackend();
 
     @BeforeAll
