@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.flexllm.backend.Backends;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -12,6 +14,12 @@ import org.junit.jupiter.api.Test;
  * written), auto chooses the CPU and says why cuda was not chosen; cuda by name is an error saying why.
  */
 class InfoCommandTest {
+    /** --backend sets the JVM's default backend: leave none behind for the tests that build engines in-process. */
+    @AfterEach
+    void forgetTheBackend() {
+        System.clearProperty(Backends.PROPERTY);
+    }
+
     @Test
     void jsonListsCudaUnavailableWithItsReasonAndChoosesTheCpu() {
         Cli.Result r = Cli.run("info", "--json");
