@@ -8,7 +8,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
-import java.util.List;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The CUDA driver API ({@code libcuda.so.1}) as far as the engine needs it: the device and its primary context,
@@ -37,32 +39,60 @@ public final class Driver {
     private final MethodHandle cuLaunchKernel;
     private final MethodHandle cuGetErrorName;
 
-    private Driver(NativeLibrary cuda) {
+    /**
+     * Every function these bindings call, by the ABI-versioned name the library exports, with its C signature as FFM
+     * passes it ({@code CUresult} and {@code CUdevice} ints, {@code CUdeviceptr} and {@code size_t} longs, handles
+     * and out-parameters addresses); DriverSignaturesTest checks each against {@code cuda.h}.
+     */
+    static final Map<String, FunctionDescriptor> SIGNATURES = signatures();
+
+    private static Map<String, FunctionDescriptor> signatures() {
         FunctionDescriptor intOfAddress = FunctionDescriptor.of(JAVA_INT, ADDRESS);
-        cuDriverGetVersion = cuda.function("cuDriverGetVersion", intOfAddress);
-        cuInit = cuda.function("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        cuDeviceGetCount = cuda.function("cuDeviceGetCount", intOfAddress);
-        cuDeviceGet = cuda.function("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-        cuDeviceGetName = cuda.function("cuDeviceGetName", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
-                JAVA_INT));
-        cuDevicePrimaryCtxRetain = cuda.function("cuDevicePrimaryCtxRetain", FunctionDescriptor.of(JAVA_INT,
-                ADDRESS, JAVA_INT));
-        cuCtxSetCurrent = cuda.function("cuCtxSetCurrent", intOfAddress);
-        cuStreamCreate = cuda.function("cuStreamCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-        cuStreamSynchronize = cuda.function("cuStreamSynchronize", intOfAddress);
-        cuMemAllocAsync = cuda.function("cuMemAllocAsync", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG,
-                ADDRESS));
-        cuMemFreeAsync = cuda.function("cuMemFreeAsync", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS));
-        cuMemcpyHtoDAsync = cuda.function("cuMemcpyHtoDAsync_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG,
-                ADDRESS, JAVA_LONG, ADDRESS));
-        cuMemcpyDtoHAsync = cuda.function("cuMemcpyDtoHAsync_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS,
-                JAVA_LONG, JAVA_LONG, ADDRESS));
-        cuModuleLoadData = cuda.function("cuModuleLoadData", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        cuModuleGetFunction = cuda.function("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS,
-                ADDRESS, ADDRESS));
-        cuLaunchKernel = cuda.function("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
-                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-        cuGetErrorName = cuda.function("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        Map<String, FunctionDescriptor> s = new LinkedHashMap<>();
+        s.put("cuDriverGetVersion", intOfAddress);
+        s.put("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        s.put("cuDeviceGetCount", intOfAddress);
+        s.put("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        s.put("cuDeviceGetName", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        s.put("cuDevicePrimaryCtxRetain", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        s.put("cuCtxSetCurrent", intOfAddress);
+        s.put("cuStreamCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        s.put("cuStreamSynchronize", intOfAddress);
+        s.put("cuMemAllocAsync", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
+        s.put("cuMemFreeAsync", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS));
+        s.put("cuMemcpyHtoDAsync_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS));
+        s.put("cuMemcpyDtoHAsync_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
+        s.put("cuModuleLoadData", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        s.put("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        // f, gridDimX..Z, blockDimX..Z, sharedMemBytes, hStream, kernelParams, extra
+        s.put("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        s.put("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        return Collections.unmodifiableMap(s);
+    }
+
+    private Driver(NativeLibrary cuda) {
+        cuDriverGetVersion = bind(cuda, "cuDriverGetVersion");
+        cuInit = bind(cuda, "cuInit");
+        cuDeviceGetCount = bind(cuda, "cuDeviceGetCount");
+        cuDeviceGet = bind(cuda, "cuDeviceGet");
+        cuDeviceGetName = bind(cuda, "cuDeviceGetName");
+        cuDevicePrimaryCtxRetain = bind(cuda, "cuDevicePrimaryCtxRetain");
+        cuCtxSetCurrent = bind(cuda, "cuCtxSetCurrent");
+        cuStreamCreate = bind(cuda, "cuStreamCreate");
+        cuStreamSynchronize = bind(cuda, "cuStreamSynchronize");
+        cuMemAllocAsync = bind(cuda, "cuMemAllocAsync");
+        cuMemFreeAsync = bind(cuda, "cuMemFreeAsync");
+        cuMemcpyHtoDAsync = bind(cuda, "cuMemcpyHtoDAsync_v2");
+        cuMemcpyDtoHAsync = bind(cuda, "cuMemcpyDtoHAsync_v2");
+        cuModuleLoadData = bind(cuda, "cuModuleLoadData");
+        cuModuleGetFunction = bind(cuda, "cuModuleGetFunction");
+        cuLaunchKernel = bind(cuda, "cuLaunchKernel");
+        cuGetErrorName = bind(cuda, "cuGetErrorName");
+    }
+
+    private static MethodHandle bind(NativeLibrary cuda, String name) {
+        return cuda.function(name, SIGNATURES.get(name));
     }
 
     /** The driver of {@link CudaLibraries#driver()}, initialized. */
@@ -187,14 +217,6 @@ public final class Driver {
                        MemorySegment params) {
         check(call(cuLaunchKernel, function, grid, 1, 1, block, 1, 1, sharedBytes, stream, params,
                 MemorySegment.NULL), "cuLaunchKernel");
-    }
-
-    /** Every function of the driver API these bindings use, for a check that a driver offers them all. */
-    static List<String> functions() {
-        return List.of("cuDriverGetVersion", "cuInit", "cuDeviceGetCount", "cuDeviceGet", "cuDeviceGetName", "cuDevicePrimaryCtxRetain",
-                "cuCtxSetCurrent", "cuStreamCreate", "cuStreamSynchronize", "cuMemAllocAsync", "cuMemFreeAsync",
-                "cuMemcpyHtoDAsync_v2", "cuMemcpyDtoHAsync_v2", "cuModuleLoadData", "cuModuleGetFunction",
-                "cuLaunchKernel", "cuGetErrorName");
     }
 
     private void check(int result, String call) {

@@ -62,7 +62,8 @@ final class NativeBuild {
         return true;
     }
 
-    private static void run(List<String> command) throws IOException {
+    /** Runs {@code command} (a tool built here, or a compiler) with a deadline; its output, stderr included. */
+    static String run(List<String> command) throws IOException {
         Path log = Files.createTempFile("native-build", ".log");
         try {
             Process p = new ProcessBuilder(new ArrayList<>(command)).redirectErrorStream(true)
@@ -72,13 +73,14 @@ final class NativeBuild {
                 p.destroyForcibly();
                 throw new AssertionError(command.getFirst() + " ran past " + DEADLINE_S + " s: " + command);
             }
+            String output = Files.readString(log, StandardCharsets.UTF_8);
             if (p.exitValue() != 0) {
-                throw new AssertionError(command + " failed (" + p.exitValue() + "):\n"
-                        + Files.readString(log, StandardCharsets.UTF_8));
+                throw new AssertionError(command + " failed (" + p.exitValue() + "):\n" + output);
             }
+            return output;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted building with " + command, e);
+            throw new AssertionError("interrupted running " + command, e);
         } finally {
             Files.deleteIfExists(log);
         }
