@@ -5,8 +5,9 @@
 #    org/flexllm/cuda/flexllm_kernels.fatbin; ptxas prints each kernel's registers and spills (-Xptxas -v). A kernel
 #    that does not compile fails the build. No nvcc: the jar has no kernels and the CUDA backend reports itself
 #    unavailable.
-# 2. cuBLAS and NCCL from NVIDIA's wheels (pip download: the machine's package index), unpacked into
-#    $1/nvidia/, where the bindings' tests load them. Kept between builds; no pip: those tests are skipped.
+# 2. cuBLAS and NCCL from NVIDIA's wheels (pip download: the machine's package index), their libraries and headers
+#    unpacked into $1/nvidia/, where the bindings' tests load them and check their descriptors against the headers.
+#    Kept between builds; no pip: those tests are skipped.
 # Every step says what it did or why it skipped; none fails the build for a missing tool.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,7 +33,9 @@ wheels="$target/nvidia"
 # The versions the bindings were written against (cuBLAS 13, NCCL 2.30, for CUDA 13).
 cublas_wheel=nvidia-cublas==13.1.1.3
 nccl_wheel=nvidia-nccl-cu13==2.30.7
-if [ -f "$wheels/.unpacked" ]; then
+# The marker names what is unpacked: a folder from before the headers were kept is unpacked again.
+marker="$wheels/.unpacked-with-headers"
+if [ -f "$marker" ]; then
   say "cuBLAS and NCCL already unpacked in $wheels"
 elif ! command -v pip > /dev/null && ! command -v python3 > /dev/null; then
   say "no pip: the cuBLAS and NCCL bindings' tests will be skipped"
@@ -45,11 +48,11 @@ out = pathlib.Path(sys.argv[1])
 for wheel in sorted((out / "download").glob("*.whl")):
     with zipfile.ZipFile(wheel) as z:
         for name in z.namelist():
-            if "/lib/" in name and ".so" in name:
+            if ("/lib/" in name and ".so" in name) or ("/include/" in name and name.endswith(".h")):
                 z.extract(name, out)
 PY
     rm -rf "$wheels/download"
-    touch "$wheels/.unpacked"
+    touch "$marker"
     say "unpacked cuBLAS and NCCL into $wheels"
   else
     say "pip could not download $cublas_wheel and $nccl_wheel: the bindings' tests will be skipped"

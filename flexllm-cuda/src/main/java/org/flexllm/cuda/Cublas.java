@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.util.Map;
 
 /**
  * cuBLAS ({@code libcublas.so.13}) for the Linear layers: a handle bound to the engine's stream and
@@ -26,15 +27,31 @@ public final class Cublas {
     private final MethodHandle getProperty;
     private final MethodHandle gemmEx;
 
+    /**
+     * Every function these bindings call, by the name the library exports, with its C signature as FFM passes it
+     * (statuses and enums ints, the handle and scalars addresses); LibrarySignaturesTest checks each against
+     * {@code cublas_api.h}.
+     */
+    static final Map<String, FunctionDescriptor> SIGNATURES = Map.of(
+            "cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS),
+            "cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS),
+            "cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS),
+            "cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS),
+            // handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, compute, algo
+            "cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                    ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT,
+                    JAVA_INT, JAVA_INT, JAVA_INT));
+
     private Cublas(NativeLibrary cublas) {
-        create = cublas.function("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        destroy = cublas.function("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        setStream = cublas.function("cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        getProperty = cublas.function("cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-        // handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, compute, algo
-        gemmEx = cublas.function("cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
-                JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
-                ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        create = bind(cublas, "cublasCreate_v2");
+        destroy = bind(cublas, "cublasDestroy_v2");
+        setStream = bind(cublas, "cublasSetStream_v2");
+        getProperty = bind(cublas, "cublasGetProperty");
+        gemmEx = bind(cublas, "cublasGemmEx");
+    }
+
+    private static MethodHandle bind(NativeLibrary cublas, String name) {
+        return cublas.function(name, SIGNATURES.get(name));
     }
 
     /** cuBLAS from the configured folders ({@link CudaLibraries}). */

@@ -42,7 +42,7 @@ public final class Driver {
     /**
      * Every function these bindings call, by the ABI-versioned name the library exports, with its C signature as FFM
      * passes it ({@code CUresult} and {@code CUdevice} ints, {@code CUdeviceptr} and {@code size_t} longs, handles
-     * and out-parameters addresses); DriverSignaturesTest checks each against {@code cuda.h}.
+     * and out-parameters addresses); LibrarySignaturesTest checks each against {@code cuda.h}.
      */
     static final Map<String, FunctionDescriptor> SIGNATURES = signatures();
 
