@@ -40,7 +40,7 @@ final class NativeBuild {
         }
     }
 
-    private static boolean onPath(String tool) {
+    static boolean onPath(String tool) {
         for (String folder : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
             if (!folder.isEmpty() && Files.isExecutable(Path.of(folder, tool))) {
                 return true;
