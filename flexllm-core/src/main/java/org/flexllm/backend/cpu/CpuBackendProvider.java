@@ -1,5 +1,6 @@
 package org.flexllm.backend.cpu;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 import jdk.incubator.vector.FloatVector;
 import org.flexllm.backend.Backend;
@@ -30,7 +31,10 @@ public final class CpuBackendProvider implements BackendProvider {
     /** What the kernels size their tiles and loops by: the vector width and registers the JIT gives them, and threads. */
     @Override
     public Map<String, Object> facts() {
-        return Map.of("vector_bits", FloatVector.SPECIES_PREFERRED.vectorBitSize(),
-                "vector_registers", VectorRegisters.COUNT, "threads", Parallel.threads());
+        Map<String, Object> facts = new LinkedHashMap<>();
+        facts.put("vector_bits", FloatVector.SPECIES_PREFERRED.vectorBitSize());
+        facts.put("vector_registers", VectorRegisters.COUNT);
+        facts.put("threads", Parallel.threads());
+        return facts;
     }
 }
