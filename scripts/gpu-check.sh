@@ -2,8 +2,9 @@
 # The GPU check of issue 12, in two halves, so that the GPU machine needs neither a JDK nor Maven:
 #
 #   scripts/gpu-check.sh bundle [MVN_ARGS]  here: builds the jars and jlinks a Java 25 runtime for them
-#                                           (--compress=zip-9) into target/gpu-check/ (runtime/, lib/)
-#   scripts/gpu-check.sh device             there, from target/gpu-check/ alone: the runtime's version, flexllm
+#                                           (--compress=zip-9) into target/gpu-check/ (runtime/, lib/), archived
+#                                           as target/gpu-check.tar.gz
+#   scripts/gpu-check.sh device             there, from target/gpu-check.tar.gz alone: the runtime's version, flexllm
 #                                           info, nvidia-smi, the backend conformance suite on cuda, then bench
 #                                           decode|prefill|finetune|coserve on synthetic:llama-8b-2l and
 #                                           synthetic:llama-1b with --backend cuda; one JSON object per line on
@@ -13,7 +14,7 @@
 # Where a step needs what this machine lacks (no nvidia-smi, or the cuda backend cannot run: no driver, no GPU, a
 # driver too old, or no CUDA backend yet) it prints {"step":...,"stopped":true,"reason":...} and exits 3, everything
 # before it having run. Exit 1: a step failed. With the device tool: run `scripts/gpu-check.sh device` carrying
-# target/gpu-check (it must stay under the tool's 64 MiB; `bundle` prints its size). The conformance suite and the
+# target/gpu-check.tar.gz (it must stay under the tool's 64 MiB; `bundle` prints its size). The conformance suite and the
 # benches read the shared test assets from $FLEXLLM_SHARED (default: shared/ of the checkout, else ../shared).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,20 +33,36 @@ bundle() {
   cp "$root"/examples/target/examples-*.jar "$root"/examples/target/lib/*.jar "$root"/flexllm-conformance/target/flexllm-conformance-*.jar "$out/lib/"
   (cd "$root" && mvn -q -B -Dstyle.color=never "$@" dependency:copy-dependencies -pl flexllm-conformance \
     -DincludeScope=runtime -DoutputDirectory="$out/lib") >&2
-  # Fuzzing only: the examples module's test-support dependency, not needed to run anything here.
-  rm -f "$out"/lib/jazzer*.jar
-  # The modules the jars use, as jdeps reads them, plus the two the code reaches without a static reference: the
-  # Vector API (an incubator module, added by name) and HotSpot's diagnostic bean (the CPU's vector registers).
-  local modules
-  modules=$(jdeps -q --multi-release 25 --ignore-missing-deps --print-module-deps --class-path "$out/lib/*" "$out"/lib/*.jar)
+  # Not needed by anything the check runs: fuzzing (a test-support dependency), and the plots (--plot), whose
+  # java.desktop the runtime leaves out below.
+  rm -f "$out"/lib/{jazzer,xchart,pdfbox,fontbox,VectorGraphics2D,graphics2d,animated-gif-lib}*.jar
+  # The modules the jars use, as jdeps reads them, less those of paths this check never takes (plots: java.desktop;
+  # annotation processing and agents: java.compiler, java.instrument, jdk.attach, jdk.jdi), plus the two the code
+  # reaches without a static reference: the Vector API (an incubator module, added by name) and HotSpot's
+  # diagnostic bean (the CPU's vector registers). The YAML jars are left out of the analysis only (they need
+  # java.base alone): jackson-dataformat-yaml's module-info requires a module snakeyaml's jar does not declare,
+  # which stops jdeps.
+  local modules jars
+  jars=$(ls "$out"/lib/*.jar | grep -v -e snakeyaml -e jackson-dataformat-yaml)
+  modules=$(jdeps -q --multi-release 25 --ignore-missing-deps --print-module-deps \
+    --class-path "$(echo "$jars" | tr '\n' ':')" $jars | tr ',' '\n' \
+    | grep -v -x -e java.desktop -e java.compiler -e java.instrument -e jdk.attach -e jdk.jdi | paste -s -d ,)
   jlink --add-modules "$modules,jdk.incubator.vector,jdk.management" --compress=zip-9 --strip-debug \
     --no-header-files --no-man-pages --output "$out/runtime"
-  say "bundle: $(du -sh "$out" | cut -f1) in $out (runtime $(du -sh "$out/runtime" | cut -f1), jars $(du -sh "$out/lib" | cut -f1)); modules: $modules"
+  # The JVM's symbol tables (5 of its 29 MB): a crash report without them still names the Java frames.
+  strip --strip-unneeded "$out/runtime/lib/server/libjvm.so"
+  # The device tool carries at most 64 MiB: the runtime and jars travel as one archive, unpacked by `device`.
+  tar -C "$out" -czf "$out.tar.gz" runtime lib
+  say "bundle: $(du -sh "$out.tar.gz" | cut -f1) archived in $out.tar.gz (unpacked: runtime $(du -sh "$out/runtime" \
+    | cut -f1), jars $(du -sh "$out/lib" | cut -f1)); modules: $modules"
 }
 
 device() {
   local java="$out/runtime/bin/java"
-  [ -x "$java" ] || { say "no runtime in $out: run scripts/gpu-check.sh bundle first"; exit 1; }
+  if [ ! -x "$java" ] && [ -f "$out.tar.gz" ]; then
+    mkdir -p "$out" && tar -C "$out" -xzf "$out.tar.gz"
+  fi
+  [ -x "$java" ] || { say "no runtime in $out or $out.tar.gz: run scripts/gpu-check.sh bundle first"; exit 1; }
   local shared=${FLEXLLM_SHARED:-}
   if [ -z "$shared" ]; then
     if [ -d "$root/shared" ]; then shared="$root/shared"; else shared="$root/../shared"; fi

@@ -43,15 +43,11 @@ public final class Cublas {
                     JAVA_INT, JAVA_INT, JAVA_INT));
 
     private Cublas(NativeLibrary cublas) {
-        create = bind(cublas, "cublasCreate_v2");
-        destroy = bind(cublas, "cublasDestroy_v2");
-        setStream = bind(cublas, "cublasSetStream_v2");
-        getProperty = bind(cublas, "cublasGetProperty");
-        gemmEx = bind(cublas, "cublasGemmEx");
-    }
-
-    private static MethodHandle bind(NativeLibrary cublas, String name) {
-        return cublas.function(name, SIGNATURES.get(name));
+        create = cublas.function("cublasCreate_v2", SIGNATURES);
+        destroy = cublas.function("cublasDestroy_v2", SIGNATURES);
+        setStream = cublas.function("cublasSetStream_v2", SIGNATURES);
+        getProperty = cublas.function("cublasGetProperty", SIGNATURES);
+        gemmEx = cublas.function("cublasGemmEx", SIGNATURES);
     }
 
     /** cuBLAS from the configured folders ({@link CudaLibraries}). */

@@ -72,27 +72,23 @@ public final class Driver {
     }
 
     private Driver(NativeLibrary cuda) {
-        cuDriverGetVersion = bind(cuda, "cuDriverGetVersion");
-        cuInit = bind(cuda, "cuInit");
-        cuDeviceGetCount = bind(cuda, "cuDeviceGetCount");
-        cuDeviceGet = bind(cuda, "cuDeviceGet");
-        cuDeviceGetName = bind(cuda, "cuDeviceGetName");
-        cuDevicePrimaryCtxRetain = bind(cuda, "cuDevicePrimaryCtxRetain");
-        cuCtxSetCurrent = bind(cuda, "cuCtxSetCurrent");
-        cuStreamCreate = bind(cuda, "cuStreamCreate");
-        cuStreamSynchronize = bind(cuda, "cuStreamSynchronize");
-        cuMemAllocAsync = bind(cuda, "cuMemAllocAsync");
-        cuMemFreeAsync = bind(cuda, "cuMemFreeAsync");
-        cuMemcpyHtoDAsync = bind(cuda, "cuMemcpyHtoDAsync_v2");
-        cuMemcpyDtoHAsync = bind(cuda, "cuMemcpyDtoHAsync_v2");
-        cuModuleLoadData = bind(cuda, "cuModuleLoadData");
-        cuModuleGetFunction = bind(cuda, "cuModuleGetFunction");
-        cuLaunchKernel = bind(cuda, "cuLaunchKernel");
-        cuGetErrorName = bind(cuda, "cuGetErrorName");
-    }
-
-    private static MethodHandle bind(NativeLibrary cuda, String name) {
-        return cuda.function(name, SIGNATURES.get(name));
+        cuDriverGetVersion = cuda.function("cuDriverGetVersion", SIGNATURES);
+        cuInit = cuda.function("cuInit", SIGNATURES);
+        cuDeviceGetCount = cuda.function("cuDeviceGetCount", SIGNATURES);
+        cuDeviceGet = cuda.function("cuDeviceGet", SIGNATURES);
+        cuDeviceGetName = cuda.function("cuDeviceGetName", SIGNATURES);
+        cuDevicePrimaryCtxRetain = cuda.function("cuDevicePrimaryCtxRetain", SIGNATURES);
+        cuCtxSetCurrent = cuda.function("cuCtxSetCurrent", SIGNATURES);
+        cuStreamCreate = cuda.function("cuStreamCreate", SIGNATURES);
+        cuStreamSynchronize = cuda.function("cuStreamSynchronize", SIGNATURES);
+        cuMemAllocAsync = cuda.function("cuMemAllocAsync", SIGNATURES);
+        cuMemFreeAsync = cuda.function("cuMemFreeAsync", SIGNATURES);
+        cuMemcpyHtoDAsync = cuda.function("cuMemcpyHtoDAsync_v2", SIGNATURES);
+        cuMemcpyDtoHAsync = cuda.function("cuMemcpyDtoHAsync_v2", SIGNATURES);
+        cuModuleLoadData = cuda.function("cuModuleLoadData", SIGNATURES);
+        cuModuleGetFunction = cuda.function("cuModuleGetFunction", SIGNATURES);
+        cuLaunchKernel = cuda.function("cuLaunchKernel", SIGNATURES);
+        cuGetErrorName = cuda.function("cuGetErrorName", SIGNATURES);
     }
 
     /** The driver of {@link CudaLibraries#driver()}, initialized. */

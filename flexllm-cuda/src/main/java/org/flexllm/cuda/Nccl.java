@@ -41,15 +41,11 @@ public final class Nccl {
                     ADDRESS, ADDRESS));
 
     private Nccl(NativeLibrary nccl) {
-        getVersion = bind(nccl, "ncclGetVersion");
-        getErrorString = bind(nccl, "ncclGetErrorString");
-        commInitAll = bind(nccl, "ncclCommInitAll");
-        commDestroy = bind(nccl, "ncclCommDestroy");
-        allReduce = bind(nccl, "ncclAllReduce");
-    }
-
-    private static MethodHandle bind(NativeLibrary nccl, String name) {
-        return nccl.function(name, SIGNATURES.get(name));
+        getVersion = nccl.function("ncclGetVersion", SIGNATURES);
+        getErrorString = nccl.function("ncclGetErrorString", SIGNATURES);
+        commInitAll = nccl.function("ncclCommInitAll", SIGNATURES);
+        commDestroy = nccl.function("ncclCommDestroy", SIGNATURES);
+        allReduce = nccl.function("ncclAllReduce", SIGNATURES);
     }
 
     /** NCCL from the configured folders ({@link CudaLibraries}). */
