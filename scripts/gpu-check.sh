@@ -38,8 +38,8 @@ bundle() {
   rm -f "$out"/lib/{jazzer,xchart,pdfbox,fontbox,VectorGraphics2D,graphics2d,animated-gif-lib}*.jar
   # The modules the jars use, as jdeps reads them, less those of paths this check never takes (plots: java.desktop;
   # annotation processing and agents: java.compiler, java.instrument, jdk.attach, jdk.jdi), plus the two the code
-  # reaches without a static reference: the Vector API (an incubator module, added by name) and HotSpot's
-  # diagnostic bean (the CPU's vector registers). The YAML jars are left out of the analysis only (they need
+  # reaches without a static reference: the Vector API (an incubator module, added by name), HotSpot's diagnostic
+  # bean (the CPU's vector registers) and the jar file system (JUnit scans the suite's jar through it). The YAML jars are left out of the analysis only (they need
   # java.base alone): jackson-dataformat-yaml's module-info requires a module snakeyaml's jar does not declare,
   # which stops jdeps.
   local modules jars
@@ -47,7 +47,7 @@ bundle() {
   modules=$(jdeps -q --multi-release 25 --ignore-missing-deps --print-module-deps \
     --class-path "$(echo "$jars" | tr '\n' ':')" $jars | tr ',' '\n' \
     | grep -v -x -e java.desktop -e java.compiler -e java.instrument -e jdk.attach -e jdk.jdi | paste -s -d ,)
-  jlink --add-modules "$modules,jdk.incubator.vector,jdk.management" --compress=zip-9 --strip-debug \
+  jlink --add-modules "$modules,jdk.incubator.vector,jdk.management,jdk.zipfs" --compress=zip-9 --strip-debug \
     --no-header-files --no-man-pages --output "$out/runtime"
   # The JVM's symbol tables (5 of its 29 MB): a crash report without them still names the Java frames.
   strip --strip-unneeded "$out/runtime/lib/server/libjvm.so"

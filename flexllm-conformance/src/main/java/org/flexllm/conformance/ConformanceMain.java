@@ -5,6 +5,8 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPacka
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.platform.engine.TestExecutionResult;
@@ -19,12 +21,15 @@ import org.junit.platform.launcher.listeners.TestExecutionSummary;
 /**
  * Runs the suite outside Maven, where there is only a Java runtime and the jars ({@code scripts/gpu-check.sh} on a
  * GPU machine), against the backends of {@value Conformance#PROPERTY}; prints one JSON line with the counts, the
- * failures and the first reason a test was skipped. Exit status 1 when a test failed, 3 when none ran (every one
- * skipped: the backend cannot run here), else 0.
+ * failures and the first reason a test was skipped. Exit status 1 when a test failed or none was found, 3 when none
+ * ran (every one skipped: the backend cannot run here), else 0.
  */
 public final class ConformanceMain {
     /** The deadline of a test without its own, as in the Maven builds (junit-platform.properties). */
     private static final String TIMEOUT = "5 m";
+    /** snake_case names, as the command line's JSON. */
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE).build();
 
     private ConformanceMain() {}
 
@@ -50,10 +55,11 @@ public final class ConformanceMain {
         s.getFailures().forEach(f -> failures.add(f.getTestIdentifier().getDisplayName() + ": "
                 + f.getException().getMessage()));
         long skipped = s.getTestsAbortedCount() + s.getTestsSkippedCount();
-        System.out.println(new ObjectMapper().writeValueAsString(new Summary(System.getProperty(Conformance.PROPERTY,
+        System.out.println(JSON.writeValueAsString(new Summary(System.getProperty(Conformance.PROPERTY,
                 "all available"), s.getTestsFoundCount(), s.getTestsSucceededCount(), skipped,
                 s.getTestsFailedCount(), failures, skip.reason)));
-        System.exit(s.getTestsFailedCount() > 0 ? 1 : s.getTestsSucceededCount() == 0 ? 3 : 0);
+        System.exit(s.getTestsFailedCount() > 0 || s.getTestsFoundCount() == 0 ? 1
+                : s.getTestsSucceededCount() == 0 ? 3 : 0);
     }
 
     /** Keeps the reason of the first test skipped by an assumption (a backend this machine cannot run). */
