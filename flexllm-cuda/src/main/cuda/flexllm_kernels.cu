@@ -1,10 +1,13 @@
 // FlexLLM's device kernels: the forward pass's non-GEMM ops (the GEMMs go to cuBLAS), compiled by nvcc into
 // one fatbin that the Java side loads with cuModuleLoadData and launches by name (extern "C": no mangling).
 // Layouts match the CPU backend: activations row-major f32, [tokens, width]; the paged KV cache per layer
-// [slots, kvDim] f32, slot = block * blockSize + offset.
+// [slots, kvDim] f32, slot = block * blockSize + offset. The per-element math is flexllm_math.cuh's, shared with
+// the host build the tests compare with the CPU backend; the kernels here add the threads and reductions.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <math_constants.h>
+
+#include "flexllm_math.cuh"
 
 namespace {
 
@@ -44,21 +47,46 @@ __global__ void flexllm_rms_norm(const float* x, const float* weight, float* out
     const float* row = x + (size_t) blockIdx.x * width;
     float squares = 0.f;
     for (int i = threadIdx.x; i < width; i += blockDim.x) squares += row[i] * row[i];
-    float scale = rsqrtf(block_sum(squares) / width + eps);
+    float scale = flexllm::rms_scale(block_sum(squares), width, eps);
     float* dst = out + (size_t) blockIdx.x * width;
-    for (int i = threadIdx.x; i < width; i += blockDim.x) dst[i] = row[i] * scale * weight[i];
+    for (int i = threadIdx.x; i < width; i += blockDim.x) dst[i] = flexllm::rms_norm(row[i], scale, weight[i]);
+}
+
+// dx[t] += the gradient of rms_norm given dy[t]; one block per row.
+__global__ void flexllm_rms_norm_backward(const float* x, const float* dy, const float* weight, float* dx, int width,
+                                          float eps) {
+    size_t off = (size_t) blockIdx.x * width;
+    float squares = 0.f, dot = 0.f;
+    for (int i = threadIdx.x; i < width; i += blockDim.x) {
+        squares += x[off + i] * x[off + i];
+        dot += dy[off + i] * weight[i] * x[off + i];
+    }
+    float scale = flexllm::rms_scale(block_sum(squares), width, eps);
+    float weightedDot = block_sum(dot);
+    for (int i = threadIdx.x; i < width; i += blockDim.x) {
+        dx[off + i] += flexllm::rms_norm_backward(x[off + i], dy[off + i], weight[i], scale, weightedDot, width);
+    }
 }
 
 // out = silu(gate) * up, elementwise over n values.
 __global__ void flexllm_swiglu(const float* gate, const float* up, float* out, long n) {
     for (long i = blockIdx.x * (long) blockDim.x + threadIdx.x; i < n; i += (long) gridDim.x * blockDim.x) {
-        float g = gate[i];
-        out[i] = g / (1.f + __expf(-g)) * up[i];
+        out[i] = flexllm::swiglu(gate[i], up[i]);
+    }
+}
+
+// dGate, dUp of swiglu given dOut, elementwise over n values.
+__global__ void flexllm_swiglu_backward(const float* gate, const float* up, const float* dOut, float* dGate,
+                                        float* dUp, long n) {
+    for (long i = blockIdx.x * (long) blockDim.x + threadIdx.x; i < n; i += (long) gridDim.x * blockDim.x) {
+        flexllm::Pair d = flexllm::swiglu_backward(gate[i], up[i], dOut[i]);
+        dGate[i] = d.first;
+        dUp[i] = d.second;
     }
 }
 
 // RoPE, rotate_half layout: dimension i of a head turns with i + half. One block per token, threads over
-// (head, i). cos/sin tables are [position, half].
+// (head, i). cos/sin tables are [position, half]; direction -1 turns back (the backward pass).
 __global__ void flexllm_rope(float* x, const int* positions, const float* cos, const float* sin, int heads,
                              int half, float direction) {
     float* row = x + (size_t) blockIdx.x * heads * 2 * half;
@@ -67,9 +95,9 @@ __global__ void flexllm_rope(float* x, const int* positions, const float* cos, c
     for (int k = threadIdx.x; k < heads * half; k += blockDim.x) {
         int h = k / half, i = k % half;
         float* head = row + h * 2 * half;
-        float a = head[i], b = head[i + half], sn = s[i] * direction;
-        head[i] = a * c[i] - b * sn;
-        head[i + half] = b * c[i] + a * sn;
+        flexllm::Pair turned = flexllm::rope_rotate(head[i], head[i + half], c[i], s[i] * direction);
+        head[i] = turned.first;
+        head[i + half] = turned.second;
     }
 }
 
@@ -137,7 +165,7 @@ __global__ void flexllm_attention(const float* q, const float* keys, const float
     float max = block_max(localMax);
     float localSum = 0.f;
     for (int j = threadIdx.x; j < seen; j += blockDim.x) {
-        float e = score[j] == -CUDART_INF_F ? 0.f : __expf(score[j] - max);
+        float e = flexllm::softmax_weight(score[j], max);
         score[j] = e;
         localSum += e;
     }
@@ -159,6 +187,40 @@ __global__ void flexllm_attention(const float* q, const float* keys, const float
 __global__ void flexllm_add_bias(float* y, const float* bias, int width) {
     float* row = y + (size_t) blockIdx.x * width;
     for (int i = threadIdx.x; i < width; i += blockDim.x) row[i] += bias[i];
+}
+
+// Cross-entropy of each row of logits in place: row r becomes weight·(softmax − onehot(targets[r])), the gradient
+// of weight·CE, and losses[r] = weight·CE; a row whose target is negative is zeroed. One block per row.
+__global__ void flexllm_cross_entropy(float* logits, int vocab, const int* targets, float weight, float* losses) {
+    float* row = logits + (size_t) blockIdx.x * vocab;
+    int target = targets[blockIdx.x];
+    if (target < 0) {
+        for (int i = threadIdx.x; i < vocab; i += blockDim.x) row[i] = 0.f;
+        if (threadIdx.x == 0) losses[blockIdx.x] = 0.f;
+        return;
+    }
+    float localMax = -CUDART_INF_F;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) localMax = fmaxf(localMax, row[i]);
+    float max = block_max(localMax);
+    float localSum = 0.f;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) localSum += flexllm::softmax_weight(row[i], max);
+    float sum = block_sum(localSum);
+    float picked = row[target];
+    __syncthreads();  // every thread has read row[target] before it is overwritten
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        row[i] = flexllm::cross_entropy_grad(row[i], max, sum, i == target, weight);
+    }
+    if (threadIdx.x == 0) losses[blockIdx.x] = flexllm::cross_entropy_loss(picked, max, sum, weight);
+}
+
+// One AdamW step over n parameters: value, first and second moments updated in place from the gradient.
+__global__ void flexllm_adamw(float* value, const float* grad, float* m, float* v, long n, flexllm::AdamWStep step) {
+    for (long i = blockIdx.x * (long) blockDim.x + threadIdx.x; i < n; i += (long) gridDim.x * blockDim.x) {
+        flexllm::AdamWState s = flexllm::adamw({value[i], m[i], v[i]}, grad[i], step);
+        value[i] = s.value;
+        m[i] = s.m;
+        v[i] = s.v;
+    }
 }
 
 // The argmax of each row of logits (greedy sampling on the device: only the ids go back); one block per row.

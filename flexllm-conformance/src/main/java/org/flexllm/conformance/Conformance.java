@@ -36,7 +36,8 @@ public final class Conformance {
         if (providers.stream().noneMatch(p -> p.name().equals(name) && p.isAvailable())) {
             throw new TestAbortedException("backend '" + name + "' (" + PROPERTY + ") is not available on this "
                     + "machine; registered: " + providers.stream()
-                    .map(p -> p.name() + (p.isAvailable() ? "" : " (unavailable)")).toList());
+                    .map(p -> p.name() + (p.isAvailable() ? "" : " (unavailable: " + p.unavailableReason() + ")"))
+                    .toList());
         }
     }
 }

@@ -44,7 +44,7 @@ public final class EngineBuilder {
     private static final Duration RANK_DEADLINE = Duration.ofSeconds(60);
 
     private String model;
-    private String backend = Backends.AUTO;
+    private String backend = Backends.defaultName();
     private int tokenBudget = 512;
     private int maxSequences = 64;
     private long kvCacheBytes = 1L << 30;
@@ -79,7 +79,10 @@ public final class EngineBuilder {
         return this;
     }
 
-    /** {@code cpu}, {@code cuda}, or {@code auto} (default): the best backend this machine can run. */
+    /**
+     * {@code cpu}, {@code cuda}, or {@code auto}: the best backend this machine can run, falling back to the CPU with
+     * one log line saying why. Default: the system property {@value Backends#PROPERTY}, else {@code auto}.
+     */
     public EngineBuilder backend(String name) {
         this.backend = name;
         return this;

@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.util.Map;
 
 /**
  * cuBLAS ({@code libcublas.so.13}) for the Linear layers: a handle bound to the engine's stream and
@@ -15,8 +16,10 @@ import java.lang.invoke.MethodHandle;
 public final class Cublas {
     /** {@code CUBLAS_STATUS_SUCCESS}. */
     private static final int SUCCESS = 0;
-    /** {@code MAJOR_VERSION} of {@code libraryPropertyType}. */
+    /** {@code MAJOR_VERSION}, {@code MINOR_VERSION}, {@code PATCH_LEVEL} of {@code libraryPropertyType}. */
     private static final int MAJOR_VERSION = 0;
+    private static final int MINOR_VERSION = 1;
+    private static final int PATCH_LEVEL = 2;
 
     private final MethodHandle create;
     private final MethodHandle destroy;
@@ -24,15 +27,27 @@ public final class Cublas {
     private final MethodHandle getProperty;
     private final MethodHandle gemmEx;
 
+    /**
+     * Every function these bindings call, by the name the library exports, with its C signature as FFM passes it
+     * (statuses and enums ints, the handle and scalars addresses); LibrarySignaturesTest checks each against
+     * {@code cublas_api.h}.
+     */
+    static final Map<String, FunctionDescriptor> SIGNATURES = Map.of(
+            "cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS),
+            "cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS),
+            "cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS),
+            "cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS),
+            // handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, compute, algo
+            "cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                    ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT,
+                    JAVA_INT, JAVA_INT, JAVA_INT));
+
     private Cublas(NativeLibrary cublas) {
-        create = cublas.function("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        destroy = cublas.function("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        setStream = cublas.function("cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        getProperty = cublas.function("cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-        // handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, compute, algo
-        gemmEx = cublas.function("cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
-                JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
-                ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        create = cublas.function("cublasCreate_v2", SIGNATURES);
+        destroy = cublas.function("cublasDestroy_v2", SIGNATURES);
+        setStream = cublas.function("cublasSetStream_v2", SIGNATURES);
+        getProperty = cublas.function("cublasGetProperty", SIGNATURES);
+        gemmEx = cublas.function("cublasGemmEx", SIGNATURES);
     }
 
     /** cuBLAS from the configured folders ({@link CudaLibraries}). */
@@ -42,9 +57,18 @@ public final class Cublas {
 
     /** The library's major version (13): callable without a GPU. */
     public int majorVersion() {
+        return property(MAJOR_VERSION);
+    }
+
+    /** The library's version, major.minor.patch: callable without a GPU. */
+    public String version() {
+        return property(MAJOR_VERSION) + "." + property(MINOR_VERSION) + "." + property(PATCH_LEVEL);
+    }
+
+    private int property(int type) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment value = arena.allocate(JAVA_INT);
-            check(Native.invokeInt(getProperty, MAJOR_VERSION, value), "cublasGetProperty");
+            check(Native.invokeInt(getProperty, type, value), "cublasGetProperty");
             return value.get(JAVA_INT, 0);
         }
     }

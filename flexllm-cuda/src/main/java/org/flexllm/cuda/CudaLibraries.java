@@ -16,6 +16,8 @@ import java.util.stream.Stream;
 public final class CudaLibraries {
     public static final String PROPERTY = "flexllm.cuda.libs";
     public static final String ENV = "FLEXLLM_CUDA_LIBS";
+    /** The system property naming the driver library's file, instead of the one the dynamic loader finds. */
+    public static final String DRIVER_PROPERTY = "flexllm.cuda.driver";
     static final String CUBLAS = "libcublas.so.13";
     static final String NCCL = "libnccl.so.2";
     static final String DRIVER = "libcuda.so.1";
@@ -44,6 +46,12 @@ public final class CudaLibraries {
         return find(fileName).map(NativeLibrary::open).orElseThrow(() -> new CudaException(fileName
                 + " not found in " + folders() + " (set -D" + PROPERTY + " or " + ENV
                 + " to folders holding NVIDIA's unpacked wheels or a CUDA toolkit's libraries)"));
+    }
+
+    /** The driver library: the file of {@value #DRIVER_PROPERTY}, else {@code libcuda.so.1} by the dynamic loader. */
+    static NativeLibrary driver() {
+        String file = System.getProperty(DRIVER_PROPERTY, "").strip();
+        return file.isEmpty() ? NativeLibrary.byName(DRIVER) : NativeLibrary.open(Path.of(file));
     }
 
     private static List<Path> folders() {

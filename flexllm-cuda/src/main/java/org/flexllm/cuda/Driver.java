@@ -8,7 +8,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
-import java.util.List;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The CUDA driver API ({@code libcuda.so.1}) as far as the engine needs it: the device and its primary context,
@@ -19,6 +21,7 @@ public final class Driver {
     /** {@code CUDA_SUCCESS}. */
     private static final int SUCCESS = 0;
 
+    private final MethodHandle cuDriverGetVersion;
     private final MethodHandle cuInit;
     private final MethodHandle cuDeviceGetCount;
     private final MethodHandle cuDeviceGet;
@@ -36,38 +39,82 @@ public final class Driver {
     private final MethodHandle cuLaunchKernel;
     private final MethodHandle cuGetErrorName;
 
-    private Driver(NativeLibrary cuda) {
+    /**
+     * Every function these bindings call, by the ABI-versioned name the library exports, with its C signature as FFM
+     * passes it ({@code CUresult} and {@code CUdevice} ints, {@code CUdeviceptr} and {@code size_t} longs, handles
+     * and out-parameters addresses); LibrarySignaturesTest checks each against {@code cuda.h}.
+     */
+    static final Map<String, FunctionDescriptor> SIGNATURES = signatures();
+
+    private static Map<String, FunctionDescriptor> signatures() {
         FunctionDescriptor intOfAddress = FunctionDescriptor.of(JAVA_INT, ADDRESS);
-        cuInit = cuda.function("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        cuDeviceGetCount = cuda.function("cuDeviceGetCount", intOfAddress);
-        cuDeviceGet = cuda.function("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-        cuDeviceGetName = cuda.function("cuDeviceGetName", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
-                JAVA_INT));
-        cuDevicePrimaryCtxRetain = cuda.function("cuDevicePrimaryCtxRetain", FunctionDescriptor.of(JAVA_INT,
-                ADDRESS, JAVA_INT));
-        cuCtxSetCurrent = cuda.function("cuCtxSetCurrent", intOfAddress);
-        cuStreamCreate = cuda.function("cuStreamCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-        cuStreamSynchronize = cuda.function("cuStreamSynchronize", intOfAddress);
-        cuMemAllocAsync = cuda.function("cuMemAllocAsync", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG,
-                ADDRESS));
-        cuMemFreeAsync = cuda.function("cuMemFreeAsync", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS));
-        cuMemcpyHtoDAsync = cuda.function("cuMemcpyHtoDAsync_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG,
-                ADDRESS, JAVA_LONG, ADDRESS));
-        cuMemcpyDtoHAsync = cuda.function("cuMemcpyDtoHAsync_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS,
-                JAVA_LONG, JAVA_LONG, ADDRESS));
-        cuModuleLoadData = cuda.function("cuModuleLoadData", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        cuModuleGetFunction = cuda.function("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS,
-                ADDRESS, ADDRESS));
-        cuLaunchKernel = cuda.function("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
-                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-        cuGetErrorName = cuda.function("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        Map<String, FunctionDescriptor> s = new LinkedHashMap<>();
+        s.put("cuDriverGetVersion", intOfAddress);
+        s.put("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        s.put("cuDeviceGetCount", intOfAddress);
+        s.put("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        s.put("cuDeviceGetName", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        s.put("cuDevicePrimaryCtxRetain", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        s.put("cuCtxSetCurrent", intOfAddress);
+        s.put("cuStreamCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        s.put("cuStreamSynchronize", intOfAddress);
+        s.put("cuMemAllocAsync", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
+        s.put("cuMemFreeAsync", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS));
+        s.put("cuMemcpyHtoDAsync_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS));
+        s.put("cuMemcpyDtoHAsync_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
+        s.put("cuModuleLoadData", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        s.put("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        // f, gridDimX..Z, blockDimX..Z, sharedMemBytes, hStream, kernelParams, extra
+        s.put("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        s.put("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        return Collections.unmodifiableMap(s);
     }
 
-    /** The driver, initialized. */
+    private Driver(NativeLibrary cuda) {
+        cuDriverGetVersion = cuda.function("cuDriverGetVersion", SIGNATURES);
+        cuInit = cuda.function("cuInit", SIGNATURES);
+        cuDeviceGetCount = cuda.function("cuDeviceGetCount", SIGNATURES);
+        cuDeviceGet = cuda.function("cuDeviceGet", SIGNATURES);
+        cuDeviceGetName = cuda.function("cuDeviceGetName", SIGNATURES);
+        cuDevicePrimaryCtxRetain = cuda.function("cuDevicePrimaryCtxRetain", SIGNATURES);
+        cuCtxSetCurrent = cuda.function("cuCtxSetCurrent", SIGNATURES);
+        cuStreamCreate = cuda.function("cuStreamCreate", SIGNATURES);
+        cuStreamSynchronize = cuda.function("cuStreamSynchronize", SIGNATURES);
+        cuMemAllocAsync = cuda.function("cuMemAllocAsync", SIGNATURES);
+        cuMemFreeAsync = cuda.function("cuMemFreeAsync", SIGNATURES);
+        cuMemcpyHtoDAsync = cuda.function("cuMemcpyHtoDAsync_v2", SIGNATURES);
+        cuMemcpyDtoHAsync = cuda.function("cuMemcpyDtoHAsync_v2", SIGNATURES);
+        cuModuleLoadData = cuda.function("cuModuleLoadData", SIGNATURES);
+        cuModuleGetFunction = cuda.function("cuModuleGetFunction", SIGNATURES);
+        cuLaunchKernel = cuda.function("cuLaunchKernel", SIGNATURES);
+        cuGetErrorName = cuda.function("cuGetErrorName", SIGNATURES);
+    }
+
+    /** The driver of {@link CudaLibraries#driver()}, initialized. */
     public static Driver load() {
-        Driver driver = new Driver(NativeLibrary.byName(CudaLibraries.DRIVER));
-        driver.check(driver.call(driver.cuInit, 0), "cuInit");
+        Driver driver = bind(CudaLibraries.driver());
+        driver.check(driver.init(), "cuInit");
         return driver;
+    }
+
+    /** The functions of {@code library}, not yet initialized; a {@link CudaException} names one it lacks. */
+    static Driver bind(NativeLibrary library) {
+        return new Driver(library);
+    }
+
+    /** The CUDA version the driver supports, 1000·major + 10·minor; callable before {@link #init}. */
+    public int version() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment version = arena.allocate(JAVA_INT);
+            check(call(cuDriverGetVersion, version), "cuDriverGetVersion");
+            return version.get(JAVA_INT, 0);
+        }
+    }
+
+    /** {@code cuInit(0)}'s {@code CUresult}, unchecked: the probe tells the failures apart. */
+    int init() {
+        return call(cuInit, 0);
     }
 
     /** The GPUs the driver sees. */
@@ -168,21 +215,14 @@ public final class Driver {
                 MemorySegment.NULL), "cuLaunchKernel");
     }
 
-    /** Every function of the driver API these bindings use, for a check that a driver offers them all. */
-    static List<String> functions() {
-        return List.of("cuInit", "cuDeviceGetCount", "cuDeviceGet", "cuDeviceGetName", "cuDevicePrimaryCtxRetain",
-                "cuCtxSetCurrent", "cuStreamCreate", "cuStreamSynchronize", "cuMemAllocAsync", "cuMemFreeAsync",
-                "cuMemcpyHtoDAsync_v2", "cuMemcpyDtoHAsync_v2", "cuModuleLoadData", "cuModuleGetFunction",
-                "cuLaunchKernel", "cuGetErrorName");
-    }
-
     private void check(int result, String call) {
         if (result != SUCCESS) {
             throw new CudaException(call + " failed: " + errorName(result) + " (" + result + ")");
         }
     }
 
-    private String errorName(int result) {
+    /** The {@code CUresult}'s name, e.g. {@code CUDA_ERROR_NO_DEVICE}. */
+    String errorName(int result) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment name = arena.allocate(ADDRESS);
             return call(cuGetErrorName, result, name) == SUCCESS

@@ -17,11 +17,17 @@ public final class Kernels {
     static final byte[] MAGIC = {0x50, (byte) 0xED, 0x55, (byte) 0xBA};
 
     /** Every kernel of the fatbin. */
-    public static final List<String> NAMES = List.of("flexllm_rms_norm", "flexllm_swiglu", "flexllm_rope",
-            "flexllm_embed", "flexllm_store_kv", "flexllm_copy_kv", "flexllm_attention", "flexllm_add_bias",
+    public static final List<String> NAMES = List.of("flexllm_rms_norm", "flexllm_rms_norm_backward",
+            "flexllm_swiglu", "flexllm_swiglu_backward", "flexllm_rope", "flexllm_embed", "flexllm_store_kv",
+            "flexllm_copy_kv", "flexllm_attention", "flexllm_add_bias", "flexllm_cross_entropy", "flexllm_adamw",
             "flexllm_argmax");
 
     private Kernels() {}
+
+    /** Whether the jar holds the fatbin (it was built with nvcc). */
+    public static boolean present() {
+        return Kernels.class.getResource(RESOURCE) != null;
+    }
 
     /** The fatbin's bytes, or empty when the jar was built without nvcc. */
     public static Optional<byte[]> fatbin() {

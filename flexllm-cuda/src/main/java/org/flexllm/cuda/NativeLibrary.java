@@ -6,6 +6,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
+import java.util.Map;
 
 /** A shared library opened for the life of the JVM, whose functions are bound by name. */
 final class NativeLibrary {
@@ -39,6 +40,11 @@ final class NativeLibrary {
     MethodHandle function(String symbol, FunctionDescriptor signature) {
         return symbols.find(symbol).map(address -> Linker.nativeLinker().downcallHandle(address, signature))
                 .orElseThrow(() -> new CudaException(name + " has no function " + symbol));
+    }
+
+    /** A handle to function {@code symbol} with its signature from {@code signatures}, the bindings' table. */
+    MethodHandle function(String symbol, Map<String, FunctionDescriptor> signatures) {
+        return function(symbol, signatures.get(symbol));
     }
 
     String name() {

@@ -8,6 +8,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.util.Map;
 
 /**
  * NCCL ({@code libnccl.so.2}) for tensor parallelism across GPUs: communicators for the GPUs of one process and
@@ -26,15 +27,25 @@ public final class Nccl {
     private final MethodHandle commDestroy;
     private final MethodHandle allReduce;
 
+    /**
+     * Every function these bindings call with its C signature as FFM passes it (counts longs; device buffers,
+     * communicators and streams addresses); LibrarySignaturesTest checks each against {@code nccl.h}.
+     */
+    static final Map<String, FunctionDescriptor> SIGNATURES = Map.of(
+            "ncclGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS),
+            "ncclGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT),
+            "ncclCommInitAll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS),
+            "ncclCommDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS),
+            // sendbuff, recvbuff, count, datatype, op, comm, stream
+            "ncclAllReduce", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT,
+                    ADDRESS, ADDRESS));
+
     private Nccl(NativeLibrary nccl) {
-        getVersion = nccl.function("ncclGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        getErrorString = nccl.function("ncclGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-        commInitAll = nccl.function("ncclCommInitAll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
-                ADDRESS));
-        commDestroy = nccl.function("ncclCommDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        // sendbuff, recvbuff, count, datatype, op, comm, stream
-        allReduce = nccl.function("ncclAllReduce", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG,
-                JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+        getVersion = nccl.function("ncclGetVersion", SIGNATURES);
+        getErrorString = nccl.function("ncclGetErrorString", SIGNATURES);
+        commInitAll = nccl.function("ncclCommInitAll", SIGNATURES);
+        commDestroy = nccl.function("ncclCommDestroy", SIGNATURES);
+        allReduce = nccl.function("ncclAllReduce", SIGNATURES);
     }
 
     /** NCCL from the configured folders ({@link CudaLibraries}). */
@@ -49,6 +60,12 @@ public final class Nccl {
             check(Native.invokeInt(getVersion, value), "ncclGetVersion");
             return value.get(JAVA_INT, 0);
         }
+    }
+
+    /** The version as major.minor.patch, e.g. {@code 2.30.7}. */
+    public String versionString() {
+        int code = version();
+        return code / 10000 + "." + code / 100 % 100 + "." + code % 100;
     }
 
     /** One communicator per GPU of {@code devices}, all in this process. */
@@ -67,7 +84,8 @@ public final class Nccl {
 
     /** Sums {@code count} f32 values across the communicator's ranks, in place when the buffers are one. */
     public void allReduceSum(long send, long receive, long count, MemorySegment comm, MemorySegment stream) {
-        check(Native.invokeInt(allReduce, send, receive, count, FLOAT32, SUM, comm, stream), "ncclAllReduce");
+        check(Native.invokeInt(allReduce, MemorySegment.ofAddress(send), MemorySegment.ofAddress(receive), count,
+                FLOAT32, SUM, comm, stream), "ncclAllReduce");
     }
 
     public void destroy(MemorySegment comm) {

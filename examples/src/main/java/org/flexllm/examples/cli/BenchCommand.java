@@ -79,6 +79,9 @@ import picocli.CommandLine.Spec;
                         + " clients' p50 TTFT per path, and the medians of the rounds' throughput ratios (HTTP /"
                         + " in-process) and TTFT differences."})
 final class BenchCommand implements Callable<Integer> {
+    @Mixin
+    private BackendOption backend;
+
     private static final int MAX_TOKEN_BUDGET = 8192;
     private static final int BLOCK_SIZE = 16;
 

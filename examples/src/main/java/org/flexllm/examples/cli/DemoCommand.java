@@ -29,6 +29,7 @@ import org.flexllm.peft.train.StepRecord;
 import org.flexllm.sampling.SamplingParams;
 import org.flexllm.schedule.Policy;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -51,6 +52,9 @@ import picocli.CommandLine.Spec;
                 "The default model has random weights (no download), so the requests' text is noise; control"
                         + " characters are printed escaped."})
 final class DemoCommand implements Callable<Integer> {
+    @Mixin
+    private BackendOption backend;
+
     /** The trained adapter's name, in the registry and on the job's meters. */
     private static final String ADAPTER = "facts";
     private static final int LORA_RANK = 16;

@@ -40,7 +40,7 @@ final class FinetuneBench {
         long unpruned;
         String backendName;
         TrainingExample sequence;
-        try (LoadedModel loaded = LoadedModel.open(model); Backend backend = Backends.create(Backends.AUTO)) {
+        try (LoadedModel loaded = LoadedModel.open(model); Backend backend = Backends.create(Backends.defaultName())) {
             pruned = activationBytesPerToken(loaded, backend, adapter, Pruning.PRUNED);
             unpruned = activationBytesPerToken(loaded, backend, adapter, Pruning.KEEP_ALL);
             backendName = backend.name();

@@ -23,6 +23,7 @@ import org.flexllm.peft.train.FinetuneOptions;
 import org.flexllm.peft.train.FinetuneOptions.OptimizerKind;
 import org.flexllm.peft.train.Finetuner;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -38,6 +39,9 @@ import picocli.CommandLine.Spec;
                 "Progress: a bar on a terminal, else a line per step; with --json exactly one"
                         + " {\"step\":n,\"loss\":x,\"tokens_per_s\":y} line per step on stdout, the rest on stderr."})
 final class FinetuneCommand implements Callable<Integer> {
+    @Mixin
+    private BackendOption backend;
+
     private static final AdapterConfig ADAPTER = AdapterConfig.builder().build();
     private static final FinetuneOptions DEFAULTS = FinetuneOptions.builder().adapter(ADAPTER).build();
 

@@ -13,14 +13,15 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code flexllm} command line: {@code demo}, {@code generate}, {@code score}, {@code tokenize},
- * {@code detokenize}, {@code finetune}, {@code serve}, {@code bench}, {@code convert} and {@code explain}. Errors print their message
+ * {@code detokenize}, {@code finetune}, {@code serve}, {@code bench}, {@code convert}, {@code explain} and
+ * {@code info}. Errors print their message
  * to stderr and exit with status 1 (2 for a bad command line); {@code --verbose} adds the stack trace.
  */
 @Command(name = "flexllm", mixinStandardHelpOptions = true, version = "flexllm 0.1.0-SNAPSHOT",
         description = "Serve LLaMA-family models on the CPU, in-process.",
         subcommands = {DemoCommand.class, GenerateCommand.class, ScoreCommand.class, TokenizeCommand.class,
                 DetokenizeCommand.class, FinetuneCommand.class, ServeCommand.class, BenchCommand.class,
-                ConvertCommand.class, ExplainCommand.class})
+                ConvertCommand.class, ExplainCommand.class, InfoCommand.class})
 public final class FlexLlm implements Runnable {
     @Spec
     private CommandSpec spec;

@@ -24,6 +24,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "generate", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = "Continue a prompt, printing the text as it is generated (or one JSON object with --json).")
 final class GenerateCommand implements Callable<Integer> {
+    @Mixin
+    private BackendOption backend;
+
     @Spec
     private CommandSpec spec;
 

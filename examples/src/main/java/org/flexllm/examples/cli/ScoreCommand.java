@@ -22,6 +22,9 @@ import picocli.CommandLine.Spec;
         description = "Score a token sequence: log P(ids[t] | ids[<t]) for every t > 0, with the most likely"
                 + " alternatives.")
 final class ScoreCommand implements Callable<Integer> {
+    @Mixin
+    private BackendOption backend;
+
     @Spec
     private CommandSpec spec;
 

@@ -26,6 +26,9 @@ import picocli.CommandLine.Spec;
                 "Ctrl-C stops it gracefully: requests in flight finish, running jobs are checkpointed and resume when"
                         + " the server starts again on the same --state-dir."})
 final class ServeCommand implements Callable<Integer> {
+    @Mixin
+    private BackendOption backend;
+
     @Spec
     private CommandSpec spec;
 

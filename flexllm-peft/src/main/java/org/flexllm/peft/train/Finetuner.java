@@ -38,7 +38,7 @@ import org.flexllm.peft.serve.AdapterRegistry.TrainingLease;
  */
 public final class Finetuner {
     private String model;
-    private String backend = "auto";
+    private String backend = Backends.defaultName();
     private List<TrainingExample> data;
     private List<TrainingExample> eval = List.of();
     private FinetuneOptions options;
@@ -60,6 +60,7 @@ public final class Finetuner {
 
     /** A model folder or {@code synthetic:NAME}, for a job on a thread of its own. */
     public Finetuner model(String model) { this.model = model; return this; }
+    /** {@code cpu}, {@code cuda} or {@code auto} (default: the system property {@value Backends#PROPERTY}, else auto). */
     public Finetuner backend(String backend) { this.backend = backend; return this; }
     public Finetuner data(List<TrainingExample> data) { this.data = List.copyOf(data); return this; }
     /** Held-out examples whose loss is reported at the end (a job on a thread of its own only). */

@@ -1,0 +1,97 @@
+// The per-element math of FlexLLM's kernels, written once: the device kernels of flexllm_kernels.cu call these
+// functions, and the tests compile them for the host (src/test/cuda/flexllm_math_host.cu, by nvcc) to compare
+// them with the CPU backend element by element. Only float arithmetic and <math.h> functions, which mean the same
+// on both sides (sqrtf and division are correctly rounded on the device by nvcc's defaults, expf within 2 ulp).
+#pragma once
+
+#include <math.h>
+
+#ifdef __CUDACC__
+#define FLEXLLM_MATH __host__ __device__ inline
+#else
+#define FLEXLLM_MATH inline
+#endif
+
+namespace flexllm {
+
+struct Pair {
+    float first;
+    float second;
+};
+
+// RMSNorm: the scale 1/sqrt(mean(x²) + eps) of a row of `width` values whose squares sum to sumSquares.
+FLEXLLM_MATH float rms_scale(float sumSquares, int width, float eps) {
+    return 1.f / sqrtf(sumSquares / width + eps);
+}
+
+FLEXLLM_MATH float rms_norm(float x, float scale, float weight) {
+    return x * scale * weight;
+}
+
+// y_i = x_i·s·w_i with s = (Σx²/n + eps)^(-1/2), so dx_i = s·w_i·dy_i − x_i·s³/n · Σ_j dy_j·w_j·x_j, where
+// weightedDot is that last sum.
+FLEXLLM_MATH float rms_norm_backward(float x, float dy, float weight, float scale, float weightedDot, int width) {
+    return scale * weight * dy - x * (scale * scale * scale * weightedDot / width);
+}
+
+FLEXLLM_MATH float sigmoid(float x) {
+    return 1.f / (1.f + expf(-x));
+}
+
+// SwiGLU: silu(gate)·up, silu(g) = g·σ(g).
+FLEXLLM_MATH float swiglu(float gate, float up) {
+    return gate * sigmoid(gate) * up;
+}
+
+// (dGate, dUp) of swiglu given dOut: silu'(g) = σ(g)·(1 + g·(1 − σ(g))).
+FLEXLLM_MATH Pair swiglu_backward(float gate, float up, float dOut) {
+    float s = sigmoid(gate);
+    return {dOut * up * s * (1.f + gate * (1.f - s)), dOut * gate * s};
+}
+
+// RoPE (rotate_half): the pair (x_i, x_{i+half}) turned by the angle whose cosine is c and sine s; a negated s
+// turns it back, which is the backward pass.
+FLEXLLM_MATH Pair rope_rotate(float a, float b, float c, float s) {
+    return {a * c - b * s, b * c + a * s};
+}
+
+// Softmax: the unnormalized weight e^(score − max) of a score, 0 for a masked one (−∞).
+FLEXLLM_MATH float softmax_weight(float score, float max) {
+    return score == -INFINITY ? 0.f : expf(score - max);
+}
+
+// Cross-entropy of a row of logits with maximum `max` and Σ e^(s − max) = sum: the gradient of weight·CE with
+// respect to one logit (weight·(softmax − onehot)), and weight·CE = weight·(log sum + max − s_target).
+FLEXLLM_MATH float cross_entropy_grad(float score, float max, float sum, bool isTarget, float weight) {
+    return weight * (softmax_weight(score, max) / sum - (isTarget ? 1.f : 0.f));
+}
+
+FLEXLLM_MATH float cross_entropy_loss(float targetScore, float max, float sum, float weight) {
+    return weight * (logf(sum) + max - targetScore);
+}
+
+// One AdamW step's constants (torch.optim.AdamW at step t): decay = 1 − lr·weight_decay,
+// stepSize = lr / (1 − β1^t), rootCorrection = sqrt(1 − β2^t).
+struct AdamWStep {
+    float beta1;
+    float beta2;
+    float eps;
+    float decay;
+    float stepSize;
+    float rootCorrection;
+};
+
+struct AdamWState {
+    float value;
+    float m;
+    float v;
+};
+
+// m = β1·m + (1−β1)·g, v = β2·v + (1−β2)·g², p = p·decay − stepSize·m / (sqrt(v)/rootCorrection + eps).
+FLEXLLM_MATH AdamWState adamw(AdamWState s, float grad, AdamWStep k) {
+    float m = k.beta1 * s.m + (1.f - k.beta1) * grad;
+    float v = k.beta2 * s.v + (1.f - k.beta2) * grad * grad;
+    return {s.value * k.decay - k.stepSize * m / (sqrtf(v) / k.rootCorrection + k.eps), m, v};
+}
+
+}  // namespace flexllm

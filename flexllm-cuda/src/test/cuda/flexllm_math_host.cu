@@ -1,0 +1,91 @@
+// The kernels' per-element math (flexllm_math.cuh) compiled for the host, over whole buffers with the kernels'
+// layouts and argument order, so that KernelMathTest can compare it with the CPU backend through FFM. The loops
+// stand where the kernels have threads; the reductions (row sums, maxima) are sequential here.
+#include "flexllm_math.cuh"
+
+extern "C" {
+
+void host_rms_norm(const float* x, const float* weight, float* out, int rows, int width, float eps) {
+    for (int r = 0; r < rows; r++) {
+        const float* row = x + (long) r * width;
+        float squares = 0.f;
+        for (int i = 0; i < width; i++) squares += row[i] * row[i];
+        float scale = flexllm::rms_scale(squares, width, eps);
+        for (int i = 0; i < width; i++) out[(long) r * width + i] = flexllm::rms_norm(row[i], scale, weight[i]);
+    }
+}
+
+void host_rms_norm_backward(const float* x, const float* dy, const float* weight, float* dx, int rows, int width,
+                            float eps) {
+    for (int r = 0; r < rows; r++) {
+        long off = (long) r * width;
+        float squares = 0.f, dot = 0.f;
+        for (int i = 0; i < width; i++) {
+            squares += x[off + i] * x[off + i];
+            dot += dy[off + i] * weight[i] * x[off + i];
+        }
+        float scale = flexllm::rms_scale(squares, width, eps);
+        for (int i = 0; i < width; i++) {
+            dx[off + i] += flexllm::rms_norm_backward(x[off + i], dy[off + i], weight[i], scale, dot, width);
+        }
+    }
+}
+
+void host_swiglu(const float* gate, const float* up, float* out, long n) {
+    for (long i = 0; i < n; i++) out[i] = flexllm::swiglu(gate[i], up[i]);
+}
+
+void host_swiglu_backward(const float* gate, const float* up, const float* dOut, float* dGate, float* dUp, long n) {
+    for (long i = 0; i < n; i++) {
+        flexllm::Pair d = flexllm::swiglu_backward(gate[i], up[i], dOut[i]);
+        dGate[i] = d.first;
+        dUp[i] = d.second;
+    }
+}
+
+void host_rope(float* x, const int* positions, const float* cos, const float* sin, int rows, int heads, int half,
+               float direction) {
+    for (int t = 0; t < rows; t++) {
+        const float* c = cos + (long) positions[t] * half;
+        const float* s = sin + (long) positions[t] * half;
+        for (int h = 0; h < heads; h++) {
+            float* head = x + ((long) t * heads + h) * 2 * half;
+            for (int i = 0; i < half; i++) {
+                flexllm::Pair turned = flexllm::rope_rotate(head[i], head[i + half], c[i], s[i] * direction);
+                head[i] = turned.first;
+                head[i + half] = turned.second;
+            }
+        }
+    }
+}
+
+// Returns Σ weight·CE over the rows, as the CPU backend's crossEntropy does.
+double host_cross_entropy(float* logits, int rows, int vocab, const int* targets, float weight) {
+    double loss = 0;
+    for (int r = 0; r < rows; r++) {
+        float* row = logits + (long) r * vocab;
+        if (targets[r] < 0) {
+            for (int i = 0; i < vocab; i++) row[i] = 0.f;
+            continue;
+        }
+        float max = -INFINITY, sum = 0.f;
+        for (int i = 0; i < vocab; i++) max = fmaxf(max, row[i]);
+        for (int i = 0; i < vocab; i++) sum += flexllm::softmax_weight(row[i], max);
+        loss += flexllm::cross_entropy_loss(row[targets[r]], max, sum, weight);
+        for (int i = 0; i < vocab; i++) row[i] = flexllm::cross_entropy_grad(row[i], max, sum, i == targets[r], weight);
+    }
+    return loss;
+}
+
+void host_adamw(float* value, const float* grad, float* m, float* v, long n, float beta1, float beta2, float eps,
+                float decay, float stepSize, float rootCorrection) {
+    flexllm::AdamWStep step = {beta1, beta2, eps, decay, stepSize, rootCorrection};
+    for (long i = 0; i < n; i++) {
+        flexllm::AdamWState s = flexllm::adamw({value[i], m[i], v[i]}, grad[i], step);
+        value[i] = s.value;
+        m[i] = s.m;
+        v[i] = s.v;
+    }
+}
+
+}  // extern "C"
