@@ -29,6 +29,7 @@ import org.flexllm.peft.train.StepRecord;
 import org.flexllm.sampling.SamplingParams;
 import org.flexllm.schedule.Policy;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -100,6 +101,9 @@ final class DemoCommand implements Callable<Integer> {
             description = "Each request's time-per-output-token target.")
     private double tpotMs;
 
+    @Mixin
+    private TensorParallelOption tensorParallel;
+
     @Override
     public Integer call() throws IOException, InterruptedException {
         if (quick) {
@@ -117,7 +121,8 @@ final class DemoCommand implements Callable<Integer> {
         IterationTally tally = new IterationTally();
         Path adapterDir = Files.createTempDirectory("flexllm-demo-adapter");
         try (AdapterRegistry registry = AdapterRegistry.create(2, LORA_RANK);
-             LlmEngine engine = LlmEngine.builder().model(model).adapters(registry).policy(Policy.COSERVE).slo(slo)
+             LlmEngine engine = tensorParallel.apply(LlmEngine.builder().model(model)).adapters(registry)
+                     .policy(Policy.COSERVE).slo(slo)
                      .maxFinetuneTokens(MAX_FACT_TOKENS).maxModelLen(PROMPT_ROOM + Math.max(maxTokens, ANSWER_TOKENS))
                      .meterRegistry(new SimpleMeterRegistry()).onIteration(tally).build()) {
             DemoFacts facts = DemoFacts.load(engine.tokenizer(), engine.config().vocabSize(), MAX_FACT_TOKENS);

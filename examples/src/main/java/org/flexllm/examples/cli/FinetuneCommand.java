@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
+import org.flexllm.api.LlmEngine;
 import org.flexllm.api.LoadedModel;
 import org.flexllm.peft.AdapterConfig;
 import org.flexllm.peft.PeftMethod;
@@ -17,12 +18,15 @@ import org.flexllm.peft.data.Dataset;
 import org.flexllm.peft.data.DatasetFormat;
 import org.flexllm.peft.data.DatasetReader;
 import org.flexllm.peft.optim.LrSchedule;
+import org.flexllm.peft.serve.AdapterRegistry;
 import org.flexllm.peft.train.FinetuneJob;
 import org.flexllm.peft.train.FinetuneJob.FinetuneResult;
 import org.flexllm.peft.train.FinetuneOptions;
 import org.flexllm.peft.train.FinetuneOptions.OptimizerKind;
 import org.flexllm.peft.train.Finetuner;
+import org.flexllm.schedule.Policy;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -149,17 +153,45 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON line per step on stdout and nothing else there.")
     private boolean json;
 
+    @Mixin
+    private TensorParallelOption tensorParallel;
+
     @Override
     public Integer call() throws InterruptedException {
         FinetuneOptions options = options();
         requireEmptyOutput();
+        if (tensorParallel.ranks() > 1 && evalFraction > 0) {
+            throw new ParameterException(spec.commandLine(), "--eval-fraction needs a job on one rank: drop it or"
+                    + " --tp " + tensorParallel.ranks());
+        }
         PrintWriter info = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
         Dataset.Split split = readData(options, info);
         StepProgress progress = new StepProgress(StepProgress.Style.of(json), spec.commandLine().getOut());
         CompletableFuture<FinetuneJob> started = new CompletableFuture<>();
-        try (FinetuneJob job = Finetuner.builder().model(model).data(split.train()).eval(split.eval())
-                .options(options).output(out).initAdapter(initAdapter).resume(resume)
-                .onStep(record -> progress.step(record, started.join().totalSteps())).start()) {
+        Finetuner finetuner = Finetuner.builder().data(split.train()).eval(split.eval()).options(options).output(out)
+                .initAdapter(initAdapter).resume(resume)
+                .onStep(record -> progress.step(record, started.join().totalSteps()));
+        if (tensorParallel.ranks() == 1) {
+            train(finetuner.model(model), started, progress, split, info);
+            return 0;
+        }
+        int rank = Math.max(1, (initAdapter == null ? options.adapter() : AdapterConfig.read(initAdapter)).r());
+        try (AdapterRegistry registry = AdapterRegistry.create(1, rank);
+             LlmEngine engine = tensorParallel.apply(LlmEngine.builder().model(model)).adapters(registry)
+                     .policy(Policy.FINETUNE_ONLY).maxFinetuneTokens(options.maxSeqLen()).maxSequences(2)
+                     .maxModelLen(options.maxSeqLen()).build()) {
+            train(finetuner.coServe(engine, registry), started, progress, split, info);
+        }
+        return 0;
+    }
+
+    /**
+     * Runs the job to its end: on a thread of its own, or (under tensor parallelism) in the iterations of an engine
+     * that finetunes only, whose loop drives every rank.
+     */
+    private void train(Finetuner finetuner, CompletableFuture<FinetuneJob> started, StepProgress progress,
+                       Dataset.Split split, PrintWriter info) throws InterruptedException {
+        try (FinetuneJob job = finetuner.start()) {
             started.complete(job);
             if (job.firstStep() > 0) {
                 info.printf("resuming from step %d of %d%n", job.firstStep(), job.totalSteps());
@@ -174,7 +206,6 @@ final class FinetuneCommand implements Callable<Integer> {
                     split.eval().isEmpty() ? "" : String.format(", eval loss %.4f", result.evalLoss()), out);
             info.flush();
         }
-        return 0;
     }
 
     /** The job's options; builds (and so checks) the adapter config and the hyperparameters before any loading. */

@@ -7,7 +7,8 @@ import picocli.CommandLine.Option;
 final class TensorParallelOption {
     @Option(names = "--tp", defaultValue = "1", paramLabel = "N",
             description = "Tensor-parallel ranks: each holds 1/N of the heads, MLP units and vocabulary, on a thread"
-                    + " of its own (base model only; `flexllm explain --tp N` prints the split).")
+                    + " of its own; adapters and finetuning are split with them (`flexllm explain --tp N` prints the"
+                    + " split).")
     private int ranks;
 
     int ranks() {

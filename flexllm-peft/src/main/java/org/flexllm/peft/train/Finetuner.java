@@ -134,7 +134,7 @@ public final class Finetuner {
             Prepared prepared = prepare(loaded.config(), memory);
             TrainingLoop loop = new TrainingLoop(loaded, b, prepared.adapter().config(), prepared.parameters(), options);
             JobRun run = run(prepared, new JobRun.Placement(name, weight, TrainingLoop.SLOT, Metrics.globalRegistry,
-                    () -> eval.isEmpty() ? Double.NaN : loop.evaluate(eval), memory::close));
+                    () -> eval.isEmpty() ? Double.NaN : loop.evaluate(eval), memory::close, () -> {}, () -> {}));
             CompletableFuture<Void> stopped = new CompletableFuture<>();
             Thread.ofPlatform().name("flexllm-finetune").start(() -> {
                 try (loop) {
@@ -166,7 +166,7 @@ public final class Finetuner {
                     () -> Double.NaN, () -> {
                         lease.close();
                         memory.close();
-                    }));
+                    }, lease::collectGradients, lease::refreshRanks));
         } catch (RuntimeException e) {
             memory.close();
             throw e;

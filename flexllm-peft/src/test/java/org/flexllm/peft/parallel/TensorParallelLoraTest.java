@@ -140,11 +140,10 @@ class TensorParallelLoraTest {
                                  List<Parameter> whole, int[] ids, int[] labels) {
         int tp = plan.ranks();
         List<Backend> backends = new ArrayList<>();
-        List<RankAdapter> adapters = new ArrayList<>();
+        List<RankAdapter> adapters = RankAdapter.ofRanks(plan, config, whole, Arena.ofAuto());
         List<List<GraphPass>> passes = new ArrayList<>();
         for (int r = 0; r < tp; r++) {
             backends.add(new CpuBackend());
-            adapters.add(RankAdapter.of(plan, r, config, whole, backends.get(r)));
             ResidentAdapters slots = new ResidentAdapters(1, config.r());
             slots.set(0, adapters.get(r).resident("golden", config, plan));
             passes.add(List.of(BypassPass.forAdapter(slots, config)));
@@ -161,7 +160,7 @@ class TensorParallelLoraTest {
             for (int r = 1; r < tp; r++) {
                 assertEquals(loss[0], loss[r], "every rank computes the same loss from the same gathered logits");
             }
-            adapters.forEach(a -> a.addGradientsTo(backends.getFirst()));
+            adapters.forEach(RankAdapter::moveGradients);
             long collectives = model.communicator(tp - 1).calls();
             assertEquals(model.communicator(0).calls(), collectives, "ranks 0 and " + (tp - 1));
             return new Outcome(loss[0], whole, collectives);
