@@ -69,8 +69,11 @@ public record TensorParallelPass(TensorParallelPlan plan, int rank, Communicator
             if (op instanceof LmHead head) {
                 int rows = LlamaGraph.LOGIT_CHUNK;
                 int shard = plan.vocabPerRank();
+                int stats = VocabParallelLmHead.STATS;
                 out.add(new VocabParallelLmHead(head.in(), head.scratch(), Value.scratch("logits_shard", rows, shard),
-                        Value.scratch("logits_gathered", rows, shard * plan.ranks()), rank, comm));
+                        Value.scratch("logits_gathered", rows, shard * plan.ranks()),
+                        Value.scratch("loss_stats", rows, stats), Value.scratch("loss_stats_gathered", rows,
+                        stats * plan.ranks()), rank, comm));
             } else {
                 out.add(op);
             }

@@ -130,7 +130,7 @@ class FinetuneCommandTest {
     @Test
     @Timeout(value = 300, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void onTwoRanksTheAdapterIsOneRanks() {
-        String[] job = {"--steps", "3", "--lr", "1e-2", "--targets", "all"};
+        String[] job = {"--steps", "3", "--optimizer", "sgd", "--lr", "0.1", "--targets", "all"};
         assertEquals(0, finetune(temp.resolve("one"), job).exitCode());
         List<String> split = new ArrayList<>(List.of(job));
         split.addAll(List.of("--tp", "2"));

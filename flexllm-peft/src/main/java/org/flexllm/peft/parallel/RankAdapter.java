@@ -65,7 +65,7 @@ public final class RankAdapter {
             Parameter full = byKey.get(slot.key());
             Shape local = slot.shape();
             long bytes = local.elements() * Float.BYTES;
-            MemorySegment grad = full.grad().equals(MemorySegment.NULL) ? MemorySegment.NULL
+            MemorySegment grad = full.grad().byteSize() == 0 ? MemorySegment.NULL
                     : arena.allocate(bytes, 64);
             slices.add(place(plan, rank, slot, full, new Parameter(slot.key(), local, arena.allocate(bytes, 64), grad)));
         }

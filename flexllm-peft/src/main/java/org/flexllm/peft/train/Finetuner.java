@@ -82,7 +82,9 @@ public final class Finetuner {
     /**
      * Runs the job inside {@code engine}'s iterations instead of on a thread of its own: it trains the engine's
      * model, its adapter in a slot of {@code registry} (the engine's adapters, given to its builder) from start
-     * to end. The options' {@code maxSeqLen} must be within the engine's {@code maxFinetuneTokens}.
+     * to end. The options' {@code maxSeqLen} must be within the engine's {@code maxFinetuneTokens}. On a
+     * tensor-parallel engine each rank trains its slices of the adapter; their gradients join the adapter's before
+     * each optimizer step, and the adapter saved is the whole one.
      */
     public Finetuner coServe(LlmEngine engine, AdapterRegistry registry) {
         this.engine = engine;
