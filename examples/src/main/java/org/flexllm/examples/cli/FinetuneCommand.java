@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
-import org.flexllm.api.LlmEngine;
 import org.flexllm.api.LoadedModel;
 import org.flexllm.peft.AdapterConfig;
 import org.flexllm.peft.PeftMethod;
@@ -18,13 +17,11 @@ import org.flexllm.peft.data.Dataset;
 import org.flexllm.peft.data.DatasetFormat;
 import org.flexllm.peft.data.DatasetReader;
 import org.flexllm.peft.optim.LrSchedule;
-import org.flexllm.peft.serve.AdapterRegistry;
 import org.flexllm.peft.train.FinetuneJob;
 import org.flexllm.peft.train.FinetuneJob.FinetuneResult;
 import org.flexllm.peft.train.FinetuneOptions;
 import org.flexllm.peft.train.FinetuneOptions.OptimizerKind;
 import org.flexllm.peft.train.Finetuner;
-import org.flexllm.schedule.Policy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -171,41 +168,30 @@ final class FinetuneCommand implements Callable<Integer> {
         Finetuner finetuner = Finetuner.builder().data(split.train()).eval(split.eval()).options(options).output(out)
                 .initAdapter(initAdapter).resume(resume)
                 .onStep(record -> progress.step(record, started.join().totalSteps()));
-        if (tensorParallel.ranks() == 1) {
-            train(finetuner.model(model), started, progress, split, info);
-            return 0;
-        }
-        int rank = Math.max(1, (initAdapter == null ? options.adapter() : AdapterConfig.read(initAdapter)).r());
-        try (AdapterRegistry registry = AdapterRegistry.create(1, rank);
-             LlmEngine engine = tensorParallel.apply(LlmEngine.builder().model(model)).adapters(registry)
-                     .policy(Policy.FINETUNE_ONLY).maxFinetuneTokens(options.maxSeqLen()).maxSequences(2)
-                     .maxModelLen(options.maxSeqLen()).build()) {
-            train(finetuner.coServe(engine, registry), started, progress, split, info);
-        }
+        int rank = (initAdapter == null ? options.adapter() : AdapterConfig.read(initAdapter)).r();
+        tensorParallel.train(model, finetuner, rank, options.maxSeqLen(), job -> {
+            report(job, started, progress, split, info);
+            return null;
+        });
         return 0;
     }
 
-    /**
-     * Runs the job to its end: on a thread of its own, or (under tensor parallelism) in the iterations of an engine
-     * that finetunes only, whose loop drives every rank.
-     */
-    private void train(Finetuner finetuner, CompletableFuture<FinetuneJob> started, StepProgress progress,
-                       Dataset.Split split, PrintWriter info) throws InterruptedException {
-        try (FinetuneJob job = finetuner.start()) {
-            started.complete(job);
-            if (job.firstStep() > 0) {
-                info.printf("resuming from step %d of %d%n", job.firstStep(), job.totalSteps());
-            }
-            FinetuneResult result;
-            try {
-                result = job.await();
-            } finally {
-                progress.finish();
-            }
-            info.printf("%d steps, final loss %.4f%s; adapter written to %s%n", result.steps(), result.finalLoss(),
-                    split.eval().isEmpty() ? "" : String.format(", eval loss %.4f", result.evalLoss()), out);
-            info.flush();
+    /** Follows the job to its end and says where its adapter went. */
+    private void report(FinetuneJob job, CompletableFuture<FinetuneJob> started, StepProgress progress,
+                        Dataset.Split split, PrintWriter info) throws InterruptedException {
+        started.complete(job);
+        if (job.firstStep() > 0) {
+            info.printf("resuming from step %d of %d%n", job.firstStep(), job.totalSteps());
         }
+        FinetuneResult result;
+        try {
+            result = job.await();
+        } finally {
+            progress.finish();
+        }
+        info.printf("%d steps, final loss %.4f%s; adapter written to %s%n", result.steps(), result.finalLoss(),
+                split.eval().isEmpty() ? "" : String.format(", eval loss %.4f", result.evalLoss()), out);
+        info.flush();
     }
 
     /** The job's options; builds (and so checks) the adapter config and the hyperparameters before any loading. */
