@@ -354,7 +354,8 @@ final class BenchCommand implements Callable<Integer> {
         printLine(json ? Json.line(r) : String.format(
                 "finetune %s on %s (%d cpus, tp %d), sequence %d, LoRA r %d on %s, %s: %.2f tokens/s (%s of %d), %.1f"
                         + " ms per step; activations kept %,d B per token (per rank) pruned, %,d unpruned",
-                r.model(), r.backend(), r.cpus(), r.tp(), r.seqLen(), r.loraR(), r.targets(), r.pruning(), r.tokensPerS(),
+                r.model(), r.backend(), r.cpus(), r.tp(), r.seqLen(), r.loraR(), r.targets(), r.pruning(),
+                r.tokensPerS(),
                 r.statistic(), r.steps(), r.stepMs(), r.activationBytesPerToken(),
                 r.activationBytesPerTokenUnpruned()));
     }

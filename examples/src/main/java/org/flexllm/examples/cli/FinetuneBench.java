@@ -60,7 +60,8 @@ final class FinetuneBench {
                 .pruning(pruning).build();
         StepRecord best = timedSteps(model, sequence, options, warmup, tp).stream()
                 .max(Comparator.comparingDouble(StepRecord::tokensPerSecond)).orElseThrow();
-        return new Report("finetune", model, backendName, Runtime.getRuntime().availableProcessors(), tp.ranks(), seqLen,
+        return new Report("finetune", model, backendName, Runtime.getRuntime().availableProcessors(), tp.ranks(),
+                seqLen,
                 adapter.r(), adapter.targets().stream().map(Projection::moduleName).collect(Collectors.joining(",")),
                 pruning.name(), warmup, steps, "best", best.tokens() / best.tokensPerSecond() * 1e3,
                 best.tokensPerSecond(), pruned, unpruned);

@@ -5,9 +5,9 @@ import org.flexllm.backend.VocabShard;
 
 /**
  * Cross-entropy of next-token logits split over tensor-parallel ranks by vocabulary, in two halves around a gather
- * of two floats a row. With {@code p_k = softmax} over rank {@code k}'s shard and {@code l_k} its log-sum-exp, the
- * whole row's log-sum-exp is {@code L = log Σ_k e^(l_k)}, its softmax on shard {@code k} is {@code p_k·e^(l_k − L)},
- * and the loss is {@code L − x_target}.
+ * of two floats a row. With {@code p_k = softmax} over rank {@code k}'s shard and {@code l_k} its log-sum-exp,
+ * the whole row's log-sum-exp is {@code L = log Σ_k e^(l_k)}, its softmax on shard {@code k} is
+ * {@code p_k·e^(l_k − L)}, and the loss is {@code L − x_target}.
  */
 final class ShardLoss {
     /** Floats of a row's stats: the shard's log-sum-exp, and the target's logit (or 0). */

@@ -67,7 +67,8 @@ public final class RankAdapter {
             long bytes = local.elements() * Float.BYTES;
             MemorySegment grad = full.grad().byteSize() == 0 ? MemorySegment.NULL
                     : arena.allocate(bytes, 64);
-            slices.add(place(plan, rank, slot, full, new Parameter(slot.key(), local, arena.allocate(bytes, 64), grad)));
+            Parameter slice = new Parameter(slot.key(), local, arena.allocate(bytes, 64), grad);
+            slices.add(place(plan, rank, slot, full, slice));
         }
         RankAdapter adapter = new RankAdapter(slices);
         adapter.copyValues();

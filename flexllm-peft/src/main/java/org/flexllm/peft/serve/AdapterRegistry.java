@@ -237,7 +237,7 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
         }
     }
 
-    /** Binds the registry to {@code model}, split over {@code split}'s ranks or (null) not, and checks what it holds. */
+    /** Binds the registry to {@code model}, split over {@code split}'s ranks (or not: null); checks what it holds. */
     private void bind(ModelConfig model, TensorParallelPlan split) {
         List<Registration> toCheck;
         synchronized (this) {
@@ -424,7 +424,7 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
             ranks.forEach(RankAdapter::moveGradients);
         }
 
-        /** After an optimizer step, under tensor parallelism: the parameters' new values copied into every rank's slices. */
+        /** After an optimizer step, under tensor parallelism: the parameters' new values copied into the ranks'. */
         public void refreshRanks() {
             ranks.forEach(RankAdapter::copyValues);
         }

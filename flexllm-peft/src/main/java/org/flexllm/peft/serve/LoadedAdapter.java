@@ -32,7 +32,7 @@ record LoadedAdapter(Resident resident, List<Resident> ranks, Arena arena) imple
         return read(name, folder, model, maxRank, null);
     }
 
-    /** As {@link #read(String, Path, ModelConfig, int)}, also cut into the slices of {@code plan}'s ranks (if not null). */
+    /** As {@link #read(String, Path, ModelConfig, int)}, also cut into the slices of {@code plan}'s ranks (if any). */
     static LoadedAdapter read(String name, Path folder, ModelConfig model, int maxRank, TensorParallelPlan plan) {
         Arena arena = Arena.ofShared();
         try {
@@ -48,8 +48,8 @@ record LoadedAdapter(Resident resident, List<Resident> ranks, Arena arena) imple
     }
 
     /** Each rank's bypasses over its slices of {@code whole}, in {@code arena}; none without a plan. */
-    private static List<Resident> ranks(String name, AdapterConfig config, List<Parameter> whole, TensorParallelPlan plan,
-                                Arena arena) {
+    private static List<Resident> ranks(String name, AdapterConfig config, List<Parameter> whole,
+                                        TensorParallelPlan plan, Arena arena) {
         return plan == null ? List.of() : RankAdapter.ofRanks(plan, config, whole, arena).stream()
                 .map(r -> r.resident(name, config, plan)).toList();
     }

@@ -64,7 +64,7 @@ class TensorParallelCoServingTest {
     private static final String MODEL = "synthetic:tiny";
     private static final ModelConfig TINY = SyntheticModel.config("tiny");
     private static final int MAX_LEN = 32;
-    /** 4 ms a pass, 0.5 ms a decode token: beside the decodes under a 10 ms TPOT, the backward runs a layer at a time. */
+    /** 4 ms a pass, 0.5 ms a decode token: beside decodes under a 10 ms TPOT, the backward runs a layer at a time. */
     private static final LinearLatencyModel LATENCY = LinearLatencyModel.fixed(Coefficients.builder()
             .iteration(4).decodeToken(0.5).prefillToken(0.05).finetuneToken(0.05).backwardLayerToken(0.3).build());
     private static final Tokenizer BYTES = Tokenizer.bytes(TINY.vocabSize());
@@ -160,11 +160,11 @@ class TensorParallelCoServingTest {
                         .toArray()))
                 .toList();
         FinetuneOptions options = options().steps(3).build();
-        long[] lora = collectives(engine -> Finetuner.builder().data(data).options(options).output(temp.resolve("lora"))
-                .coServe(engine.engine(), engine.adapters()).start().await());
-        long[] base = collectives(engine -> {
+        long[] lora = collectives(served -> Finetuner.builder().data(data).options(options).output(temp.resolve("lora"))
+                .coServe(served.engine(), served.adapters()).start().await());
+        long[] base = collectives(served -> {
             BaseSamples samples = new BaseSamples(data);
-            engine.engine().attach(samples);
+            served.engine().attach(samples);
             assertNull(samples.detached.get(60, TimeUnit.SECONDS), "the base job finished");
         });
         assertTrue(base[0] > 0, "the passes ran collectives");

@@ -64,7 +64,8 @@ class TensorParallelServingTest {
             z.tensors().values().forEach(t -> {
                 MemorySegment data = t.data();
                 for (long i = 0; i < t.shape().elements(); i++) {
-                    data.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (1 + 0.6 * Math.sin(0.37 * i + t.name().length())));
+                    float v = (float) (1 + 0.6 * Math.sin(0.37 * i + t.name().length()));
+                    data.setAtIndex(ValueLayout.JAVA_FLOAT, i, v);
                 }
             });
             ia3 = tmp.resolve("z");
