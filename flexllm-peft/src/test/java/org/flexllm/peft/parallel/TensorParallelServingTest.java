@@ -19,7 +19,6 @@ import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
 import org.flexllm.api.Prompt;
-import org.flexllm.io.SafetensorsFile;
 import org.flexllm.peft.Adapter;
 import org.flexllm.peft.AdapterConfig;
 import org.flexllm.peft.Golden;
@@ -30,7 +29,6 @@ import org.flexllm.peft.serve.AdapterRegistry;
 import org.flexllm.sampling.SamplingParams;
 import org.flexllm.schedule.LinearLatencyModel;
 import org.flexllm.schedule.LinearLatencyModel.Coefficients;
-import org.flexllm.tensor.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -86,9 +84,9 @@ class TensorParallelServingTest {
     @Test
     void greedyTokensOnTheGoldenLoraAreTheArgmaxOfTheGoldenLogits() throws Exception {
         int[] ids = trainingIds();
-        List<Integer> expected = Arrays.stream(goldenLogits("logits")).map(TensorParallelServingTest::argmax).toList();
-        List<Integer> base = Arrays.stream(goldenLogits("logits_without_adapter"))
-                .map(TensorParallelServingTest::argmax).toList();
+        List<Integer> expected = Arrays.stream(Golden.forwardLogits(LORA, "logits")).map(Golden::argmax).toList();
+        List<Integer> base = Arrays.stream(Golden.forwardLogits(LORA, "logits_without_adapter")).map(Golden::argmax)
+                .toList();
         assertNotEquals(base, expected, "the golden adapter changes some greedy token");
         for (int ranks : new int[] {2, 4}) {
             try (AdapterRegistry adapters = AdapterRegistry.create(1, 4); LlmEngine engine = engine(adapters, ranks)) {
@@ -135,27 +133,5 @@ class TensorParallelServingTest {
     private static int[] trainingIds() throws IOException {
         JsonNode example = new ObjectMapper().readTree(LORA.resolve("train_example.json").toFile());
         return example.get("input_ids").valueStream().mapToInt(JsonNode::asInt).toArray();
-    }
-
-    /** Rows of golden logits, {@code [positions, vocab]}. */
-    private static float[][] goldenLogits(String key) {
-        try (Arena arena = Arena.ofConfined()) {
-            Tensor t = SafetensorsFile.open(LORA.resolve("forward.safetensors"), arena).get(key).orElseThrow();
-            int vocab = (int) t.shape().dim(1);
-            float[][] rows = new float[t.rows()][];
-            for (int r = 0; r < rows.length; r++) {
-                rows[r] = t.data().asSlice((long) r * vocab * Float.BYTES, (long) vocab * Float.BYTES)
-                        .toArray(ValueLayout.JAVA_FLOAT);
-            }
-            return rows;
-        }
-    }
-
-    private static int argmax(float[] row) {
-        int best = 0;
-        for (int v = 1; v < row.length; v++) {
-            best = row[v] > row[best] ? v : best;
-        }
-        return best;
     }
 }
