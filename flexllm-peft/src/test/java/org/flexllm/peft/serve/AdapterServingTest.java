@@ -41,7 +41,6 @@ import org.flexllm.api.UnknownAdapterException;
 import org.flexllm.backend.cpu.CpuBackend;
 import org.flexllm.engine.TrainingRunner;
 import org.flexllm.graph.CompiledModel;
-import org.flexllm.io.SafetensorsFile;
 import org.flexllm.kv.PagedKvCache;
 import org.flexllm.model.Checkpoint;
 import org.flexllm.model.ModelConfig;
