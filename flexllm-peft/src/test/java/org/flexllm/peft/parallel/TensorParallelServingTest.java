@@ -2,6 +2,8 @@ package org.flexllm.peft.parallel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,6 +21,9 @@ import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
 import org.flexllm.api.Prompt;
+import org.flexllm.model.ModelConfig;
+import org.flexllm.parallel.BypassTargets;
+import org.flexllm.parallel.TensorParallelPlan;
 import org.flexllm.peft.Adapter;
 import org.flexllm.peft.AdapterConfig;
 import org.flexllm.peft.Golden;
@@ -127,6 +132,21 @@ class TensorParallelServingTest {
                 ids.add(f.get(60, TimeUnit.SECONDS).ids());
             }
             return ids;
+        }
+    }
+
+    /** A slot holds an adapter on the ranks of one split: a registry serves engines of one split only. */
+    @Test
+    void aRegistryServesEnginesOfOneSplitOnly() {
+        ModelConfig model = Golden.model(MODEL);
+        try (AdapterRegistry adapters = AdapterRegistry.create(1, 4)) {
+            adapters.passes(TensorParallelPlan.of(model, 2, BypassTargets.NONE), 0);
+            adapters.passes(TensorParallelPlan.of(model, 2, BypassTargets.NONE), 1);
+            var e = assertThrows(IllegalStateException.class, () -> adapters.passes(model));
+            assertTrue(e.getMessage().contains("already serves an engine on 2 tensor-parallel ranks, not 1"),
+                    e.getMessage());
+            assertThrows(IllegalStateException.class,
+                    () -> adapters.passes(TensorParallelPlan.of(model, 4, BypassTargets.NONE), 0));
         }
     }
 
