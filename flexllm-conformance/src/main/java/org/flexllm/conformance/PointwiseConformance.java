@@ -192,7 +192,8 @@ public class PointwiseConformance extends BackendSuite {
         int width = Math.ceilDiv(vocab, ranks);
         List<VocabShard> shards = new ArrayList<>();
         List<MemorySegment> buffers = new ArrayList<>();
-        float[] stats = new float[ranks * rows * 2];
+        int each = rows * VocabShard.STATS;
+        float[] stats = new float[ranks * each];
         for (int k = 0; k < ranks; k++) {
             shards.add(new VocabShard(k, ranks, width, Math.min(width, vocab - k * width)));
             float[] shard = o.floats(rows * width);
@@ -200,9 +201,9 @@ public class PointwiseConformance extends BackendSuite {
                 System.arraycopy(logits, r * vocab + k * width, shard, r * width, shards.get(k).valid());
             }
             buffers.add(o.upload(shard));
-            MemorySegment own = o.upload(new float[rows * 2]);
+            MemorySegment own = o.upload(new float[each]);
             backend.shardSoftmax(buffers.get(k), rows, shards.get(k), targets, own);
-            System.arraycopy(o.download(own, rows * 2), 0, stats, k * rows * 2, rows * 2);
+            System.arraycopy(o.download(own, each), 0, stats, k * each, each);
         }
         MemorySegment gathered = o.upload(stats);
         float[] grad = new float[rows * vocab];

@@ -94,14 +94,15 @@ public interface Backend extends AutoCloseable {
     /**
      * The first half of the cross-entropy of rows whose logits are split over tensor-parallel ranks, on this rank's
      * {@code shard} of them ({@code [rows, shard.width()]}): in place, each row's valid columns become their softmax
-     * over the shard; row {@code r} of {@code stats} ({@code [rows, 2]}) gets the shard's log-sum-exp and the logit of
-     * {@code targets[r]} where the shard holds it, else 0. The ranks then gather their {@code stats} (two floats a
-     * row, not the row) for {@link #shardCrossEntropy}.
+     * over the shard; row {@code r} of {@code stats} ({@code [rows, VocabShard.STATS]}) gets the shard's log-sum-exp
+     * (a float and the float of its remainder) and the logit of {@code targets[r]} where the shard holds it, else 0.
+     * The ranks then gather their {@code stats} (three floats a row, not the row) for {@link #shardCrossEntropy}.
      */
     void shardSoftmax(MemorySegment logits, int rows, VocabShard shard, int[] targets, MemorySegment stats);
 
     /**
-     * The second half, given every rank's {@link #shardSoftmax} stats ({@code gathered}: {@code [ranks, rows, 2]},
+     * The second half, given every rank's {@link #shardSoftmax} stats ({@code gathered}:
+     * {@code [ranks, rows, VocabShard.STATS]},
      * rank 0's first): with the whole row's log-sum-exp {@code L} (from the ranks', in rank order), row {@code r} of
      * the shard becomes {@code weight·(softmax − onehot(targets[r]))} over the shard's columns of the whole vocabulary
      * (the padding zeroed), the gradient of {@code weight·CE}. Rows whose target is negative are zeroed. Returns

@@ -11,6 +11,12 @@ package org.flexllm.backend;
  * @param valid columns of the row that hold the vocabulary's logits, the rest padding
  */
 public record VocabShard(int rank, int ranks, int width, int valid) {
+    /**
+     * Floats of a row's statistics ({@link Backend#shardSoftmax}): the shard's log-sum-exp as a float and the float
+     * of its remainder (a float alone would lose {@code |L|·2⁻²⁴} of every probability), and the target's logit.
+     */
+    public static final int STATS = 3;
+
     public VocabShard {
         if (rank < 0 || rank >= ranks || valid < 1 || valid > width) {
             throw new IllegalArgumentException("rank " + rank + " of " + ranks + " with " + valid + " of " + width

@@ -110,7 +110,7 @@ public final class ParallelOps {
      * lm_head over this rank's slice of the vocabulary ({@code shard} rows, zero-padded on the last rank). Rows sampled
      * for the sink need whole rows of logits: a chunk that has some gathers every rank's slices into {@code logits}.
      * Rows a finetuning window trains never do: each rank computes its slice's softmax and log-sum-exp, the ranks
-     * gather those two floats a row ({@code stats} into {@code allStats}) and turn their own slice into its part of
+     * gather that and the target's logit, three floats a row ({@code stats} into {@code allStats}) and turn their own slice into its part of
      * the loss's gradient, which is multiplied back through the rank's slice of lm_head; the partial sums of the
      * input's gradient are then all-reduced.
      *
@@ -118,9 +118,6 @@ public final class ParallelOps {
      */
     public record VocabParallelLmHead(Value in, Value logits, Value shard, Value gathered, Value stats, Value allStats,
                                       int rank, Communicator comm) implements Op {
-        /** Floats of a row's {@code stats}: see {@link org.flexllm.backend.Backend#shardSoftmax}. */
-        public static final int STATS = 2;
-
         public List<Value> reads() { return List.of(in); }
         public List<Value> writes() { return List.of(logits, shard, gathered, stats, allStats); }
         public String label() { return "VocabParallelLmHead"; }
@@ -177,7 +174,7 @@ public final class ParallelOps {
             VocabShard slice = new VocabShard(rank, comm.size(), shard.width(),
                     Math.min(shard.width(), vocab - rank * shard.width()));
             s.backend().shardSoftmax(s.buffer(shard), count, slice, targets, s.buffer(stats));
-            comm.allGather(s.buffer(stats), (long) count * STATS, s.buffer(allStats));
+            comm.allGather(s.buffer(stats), (long) count * VocabShard.STATS, s.buffer(allStats));
             LmHead.addLoss(s, s.backend().shardCrossEntropy(s.buffer(shard), count, slice, targets,
                     s.buffer(allStats), s.training().lossWeight()));
             MemorySegment dx = s.grad(in).asSlice((long) first * in.width() * Float.BYTES);

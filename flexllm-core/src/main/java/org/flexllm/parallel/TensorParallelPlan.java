@@ -10,6 +10,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.flexllm.backend.VocabShard;
 import org.flexllm.graph.Projection;
 import org.flexllm.model.ModelConfig;
 
@@ -295,7 +296,7 @@ public final class TensorParallelPlan {
     public List<Collective> epilogue() {
         return ranks == 1 ? List.of() : List.of(
                 Collective.perToken("all_gather", "lm_head", (long) vocabPerRank() * Float.BYTES, BASE, FORWARD),
-                Collective.perToken("all_gather", "cross_entropy", (long) ParallelOps.VocabParallelLmHead.STATS
+                Collective.perToken("all_gather", "cross_entropy", (long) VocabShard.STATS
                         * Float.BYTES, BASE, FORWARD),
                 Collective.perToken("all_reduce", "lm_head", hiddenBytes(), BASE, BACKWARD));
     }

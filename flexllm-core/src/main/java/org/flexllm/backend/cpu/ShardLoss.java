@@ -1,18 +1,17 @@
 package org.flexllm.backend.cpu;
 
+import static org.flexllm.backend.VocabShard.STATS;
+
 import java.lang.foreign.MemorySegment;
 import org.flexllm.backend.VocabShard;
 
 /**
  * Cross-entropy of next-token logits split over tensor-parallel ranks by vocabulary, in two halves around a gather
- * of two floats a row. With {@code p_k = softmax} over rank {@code k}'s shard and {@code l_k} its log-sum-exp,
+ * of three floats a row. With {@code p_k = softmax} over rank {@code k}'s shard and {@code l_k} its log-sum-exp,
  * the whole row's log-sum-exp is {@code L = log Σ_k e^(l_k)}, its softmax on shard {@code k} is
  * {@code p_k·e^(l_k − L)}, and the loss is {@code L − x_target}.
  */
 final class ShardLoss {
-    /** Floats of a row's stats: the shard's log-sum-exp, and the target's logit (or 0). */
-    private static final int STATS = 2;
-
     private ShardLoss() {}
 
     /** See {@link org.flexllm.backend.Backend#shardSoftmax}. */
@@ -22,8 +21,11 @@ final class ShardLoss {
                 long off = (long) r * shard.width();
                 int target = targets[r] < 0 ? -1 : shard.column(targets[r]);
                 float picked = target < 0 ? 0 : VectorMath.get(logits, off + target);
-                VectorMath.set(stats, (long) r * STATS, (float) VectorMath.softmax(logits, off, shard.valid()));
-                VectorMath.set(stats, (long) r * STATS + 1, picked);
+                double lse = VectorMath.softmax(logits, off, shard.valid());
+                float high = (float) lse;
+                VectorMath.set(stats, (long) r * STATS, high);
+                VectorMath.set(stats, (long) r * STATS + 1, (float) (lse - high));
+                VectorMath.set(stats, (long) r * STATS + 2, picked);
             }
         });
     }
@@ -54,16 +56,16 @@ final class ShardLoss {
         }
         double max = Double.NEGATIVE_INFINITY;
         for (int k = 0; k < shard.ranks(); k++) {
-            max = Math.max(max, stat(gathered, k, rows, r, 0));
+            max = Math.max(max, logSumExp(gathered, k, rows, r));
         }
         double sum = 0;
         double picked = 0;
         for (int k = 0; k < shard.ranks(); k++) {
-            sum += StrictMath.exp(stat(gathered, k, rows, r, 0) - max);
-            picked += stat(gathered, k, rows, r, 1);
+            sum += StrictMath.exp(logSumExp(gathered, k, rows, r) - max);
+            picked += stat(gathered, k, rows, r, 2);
         }
         double whole = max + StrictMath.log(sum);
-        double own = stat(gathered, shard.rank(), rows, r, 0);
+        double own = logSumExp(gathered, shard.rank(), rows, r);
         VectorMath.scale(logits, off, shard.valid(), (float) (weight * StrictMath.exp(own - whole)));
         int column = shard.column(target);
         if (column >= 0) {
@@ -71,6 +73,11 @@ final class ShardLoss {
         }
         VectorMath.zero(logits, off + shard.valid(), shard.width() - shard.valid());
         return weight * (whole - picked);
+    }
+
+    /** Rank {@code k}'s log-sum-exp of row {@code r}: its float and its remainder's. */
+    private static double logSumExp(MemorySegment gathered, int k, int rows, int r) {
+        return (double) stat(gathered, k, rows, r, 0) + stat(gathered, k, rows, r, 1);
     }
 
     /** Float {@code i} of row {@code r}'s stats from rank {@code k}. */
