@@ -42,11 +42,10 @@ final class TensorParallelOption {
                 return then.accept(job);
             }
         }
-        // Two samples are in flight at most (one forward, one backward): the KV cache holds two, and nothing else.
+        // Two samples are in flight at most (one forward, one backward): the KV cache holds two full contexts.
         try (AdapterRegistry registry = AdapterRegistry.create(1, Math.max(1, loraRank));
              LlmEngine engine = apply(LlmEngine.builder().model(model)).adapters(registry)
-                     .policy(Policy.FINETUNE_ONLY).maxFinetuneTokens(maxSeqLen).maxSequences(2).maxModelLen(maxSeqLen)
-                     .build();
+                     .policy(Policy.FINETUNE_ONLY).maxFinetuneTokens(maxSeqLen).maxSequences(2).build();
              FinetuneJob job = finetuner.coServe(engine, registry).start()) {
             return then.accept(job);
         }
