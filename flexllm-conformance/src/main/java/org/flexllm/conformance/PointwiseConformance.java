@@ -1,6 +1,12 @@
 package org.flexllm.conformance;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import org.flexllm.backend.Backend;
+import org.flexllm.backend.VocabShard;
 import org.flexllm.model.Rope.RopeTable;
 import org.flexllm.tensor.DType;
 import org.junit.jupiter.params.ParameterizedClass;
@@ -10,12 +16,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The row-wise kernels and their gradients against double-precision formulas: RMSNorm, RoPE, SwiGLU, the
- * cross-entropy, and dropout (whose hash no reference can know: its mask is checked by what it must satisfy).
+ * cross-entropy (whole rows, and split over vocabulary shards), and dropout (whose hash no reference can know: its mask is checked by what it must satisfy).
  */
 @ParameterizedClass(name = "{0}")
 @MethodSource("org.flexllm.conformance.Conformance#backends")
 public class PointwiseConformance extends BackendSuite {
     private static final float EPS = 1e-5f;
+    /** The cross-entropy's weight per target. */
+    private static final float WEIGHT = 0.75f;
 
     /** {@code x / sqrt(mean(x²) + eps) * w}, and the gradient it adds into {@code dx}. */
     @ParameterizedTest(name = "{0} n={1} width={2}")
@@ -158,47 +166,114 @@ public class PointwiseConformance extends BackendSuite {
     @CsvSource({"1, 1, 8, 0", "1, 7, 1, 0", "4, 33, 8, 0", "9, 512, 8, 0", "4, 1000, 8, 200", "2, 32, 30, -500"})
     void crossEntropy(int rows, int vocab, float spread, float offset) {
         Operands o = operands(rows * 29L + vocab);
-        float[] logits = o.floats(rows * vocab);
+        float[] logits = logits(o, rows * vocab, spread, offset);
+        int[] targets = targets(o, rows, vocab);
+        MemorySegment buffer = o.upload(logits);
+
+        double loss = backend.crossEntropy(buffer, rows, vocab, targets, WEIGHT);
+
+        CrossEntropy expected = CrossEntropy.of(logits, rows, vocab, targets);
+        expected.grad().assertMatches(o.download(buffer, rows * vocab), 1e-5, "crossEntropy gradient");
+        expected.assertLoss(loss, "crossEntropy");
+    }
+
+    /**
+     * The same cross-entropy with the vocabulary split over {@code ranks} shards of {@code ceil(vocab / ranks)}
+     * columns (the last padded with junk that must not count): each shard's {@link Backend#shardSoftmax} stats,
+     * gathered rank-major, let each shard's {@link Backend#shardCrossEntropy} make its columns of the whole row's
+     * gradient and the whole loss.
+     */
+    @ParameterizedTest(name = "rows={0} vocab={1} ranks={2} spread={3} offset={4}")
+    @CsvSource({"1, 7, 2, 1, 0", "4, 33, 4, 8, 0", "9, 512, 2, 8, 0", "4, 1000, 3, 8, 200", "2, 32, 4, 30, -500"})
+    void shardedCrossEntropy(int rows, int vocab, int ranks, float spread, float offset) {
+        Operands o = operands(rows * 31L + vocab + ranks);
+        float[] logits = logits(o, rows * vocab, spread, offset);
+        int[] targets = targets(o, rows, vocab);
+        int width = Math.ceilDiv(vocab, ranks);
+        List<VocabShard> shards = new ArrayList<>();
+        List<MemorySegment> buffers = new ArrayList<>();
+        int each = rows * VocabShard.STATS;
+        float[] stats = new float[ranks * each];
+        for (int k = 0; k < ranks; k++) {
+            shards.add(new VocabShard(k, ranks, width, Math.min(width, vocab - k * width)));
+            float[] shard = o.floats(rows * width);
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(logits, r * vocab + k * width, shard, r * width, shards.get(k).valid());
+            }
+            buffers.add(o.upload(shard));
+            MemorySegment own = o.upload(new float[each]);
+            backend.shardSoftmax(buffers.get(k), rows, shards.get(k), targets, own);
+            System.arraycopy(o.download(own, each), 0, stats, k * each, each);
+        }
+        MemorySegment gathered = o.upload(stats);
+        float[] grad = new float[rows * vocab];
+        CrossEntropy expected = CrossEntropy.of(logits, rows, vocab, targets);
+        for (int k = 0; k < ranks; k++) {
+            VocabShard shard = shards.get(k);
+            double loss = backend.shardCrossEntropy(buffers.get(k), rows, shard, targets, gathered, WEIGHT);
+            expected.assertLoss(loss, "shardCrossEntropy on rank " + k);
+            float[] out = o.download(buffers.get(k), rows * width);
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(out, r * width, grad, r * vocab + shard.first(), shard.valid());
+                for (int c = shard.valid(); c < width; c++) {
+                    assertEquals(0f, out[r * width + c], "rank " + k + " row " + r + ": padding column " + c);
+                }
+            }
+        }
+        expected.grad().assertMatches(grad, 1e-5, "shardCrossEntropy gradient");
+    }
+
+    private static float[] logits(Operands o, int count, float spread, float offset) {
+        float[] logits = o.floats(count);
         for (int i = 0; i < logits.length; i++) {
             logits[i] = logits[i] * spread + offset;  // the softmax must not overflow or cancel away
         }
+        return logits;
+    }
+
+    /** A target per row, but none (−1) in the middle row of several. */
+    private static int[] targets(Operands o, int rows, int vocab) {
         int[] targets = o.ints(rows, 0, vocab);
         if (rows > 1) {
             targets[rows / 2] = -1;
         }
-        float weight = 0.75f;
-        MemorySegment buffer = o.upload(logits);
+        return targets;
+    }
 
-        double loss = backend.crossEntropy(buffer, rows, vocab, targets, weight);
-
-        Expected grad = new Expected(rows * vocab);
-        double expectedLoss = 0;
-        double lossMagnitude = 0;
-        for (int r = 0; r < rows; r++) {
-            if (targets[r] < 0) {
-                continue;
+    /** The cross-entropy of rows of logits in double: its gradient, its loss and the magnitude of the loss's terms. */
+    private record CrossEntropy(Expected grad, double loss, double magnitude) {
+        static CrossEntropy of(float[] logits, int rows, int vocab, int[] targets) {
+            Expected grad = new Expected(rows * vocab);
+            double loss = 0;
+            double magnitude = 0;
+            for (int r = 0; r < rows; r++) {
+                if (targets[r] < 0) {
+                    continue;
+                }
+                int off = r * vocab;
+                double max = Double.NEGATIVE_INFINITY;
+                for (int v = 0; v < vocab; v++) {
+                    max = Math.max(max, logits[off + v]);
+                }
+                double sum = 0;
+                for (int v = 0; v < vocab; v++) {
+                    sum += Math.exp(logits[off + v] - max);
+                }
+                double logSumExp = max + Math.log(sum);
+                loss += WEIGHT * (logSumExp - logits[off + targets[r]]);
+                magnitude += WEIGHT * (Math.abs(logSumExp) + Math.abs(logits[off + targets[r]]));
+                for (int v = 0; v < vocab; v++) {
+                    grad.add(off + v, WEIGHT * Math.exp(logits[off + v] - logSumExp));
+                    grad.add(off + v, v == targets[r] ? -WEIGHT : 0);
+                }
             }
-            int off = r * vocab;
-            double max = Double.NEGATIVE_INFINITY;
-            for (int v = 0; v < vocab; v++) {
-                max = Math.max(max, logits[off + v]);
-            }
-            double sum = 0;
-            for (int v = 0; v < vocab; v++) {
-                sum += Math.exp(logits[off + v] - max);
-            }
-            double logSumExp = max + Math.log(sum);
-            expectedLoss += weight * (logSumExp - logits[off + targets[r]]);
-            lossMagnitude += weight * (Math.abs(logSumExp) + Math.abs(logits[off + targets[r]]));
-            for (int v = 0; v < vocab; v++) {
-                double p = Math.exp(logits[off + v] - logSumExp);
-                grad.add(off + v, weight * p);
-                grad.add(off + v, v == targets[r] ? -weight : 0);
-            }
+            return new CrossEntropy(grad, loss, magnitude);
         }
-        grad.assertMatches(o.download(buffer, rows * vocab), 1e-5, "crossEntropy gradient");
-        if (!(Math.abs(loss - expectedLoss) <= 1e-5 * lossMagnitude)) {
-            throw new AssertionError("crossEntropy loss " + loss + ", expected " + expectedLoss);
+
+        void assertLoss(double actual, String what) {
+            if (!(Math.abs(actual - loss) <= 1e-5 * magnitude)) {
+                throw new AssertionError(what + " loss " + actual + ", expected " + loss);
+            }
         }
     }
 

@@ -3,6 +3,8 @@ package org.flexllm.api;
 import java.util.List;
 import org.flexllm.graph.GraphPass;
 import org.flexllm.model.ModelConfig;
+import org.flexllm.parallel.TensorParallelException;
+import org.flexllm.parallel.TensorParallelPlan;
 
 /**
  * The adapters (LoRA, IA3) an engine serves, as the engine sees them: the graph passes that attach their
@@ -24,6 +26,21 @@ public interface AdapterHost {
      * compiles the model: the host binds to the model here and checks the adapters it already holds against it.
      */
     List<GraphPass> passes(ModelConfig model);
+
+    /**
+     * Rank {@code rank}'s passes when the engine's model is split over the ranks of {@code plan}: they attach the
+     * rank's share of every bypass op, partitioned as the plan derives from the frozen Linear it attaches to, over
+     * the rank's slices of the resident adapters (a slot holds an adapter on every rank at once). Called instead of
+     * {@link #passes(ModelConfig)}, once per rank in rank order, when the engine compiles the ranks; the host binds
+     * to {@code plan.model()} here.
+     *
+     * @throws TensorParallelException by default: a host that cannot split its adapters over ranks
+     */
+    default List<GraphPass> passes(TensorParallelPlan plan, int rank) {
+        throw new TensorParallelException(getClass().getSimpleName() + " cannot split its adapters over "
+                + plan.ranks() + " tensor-parallel ranks: serve them with tensorParallel(1), or use an adapter host"
+                + " that implements passes(TensorParallelPlan, int) (the PEFT module's AdapterRegistry)");
+    }
 
     /**
      * Whether a request may name this adapter: it is registered and could be made resident. Thread-safe.

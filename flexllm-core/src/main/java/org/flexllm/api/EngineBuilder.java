@@ -1,6 +1,8 @@
 package org.flexllm.api;
 
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Metrics;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -8,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.flexllm.backend.Backend;
 import org.flexllm.backend.Backends;
 import org.flexllm.engine.CoServingEngine;
@@ -19,6 +22,7 @@ import org.flexllm.graph.Pruning;
 import org.flexllm.kv.PagedKvCache;
 import org.flexllm.model.ModelConfig;
 import org.flexllm.parallel.BypassTargets;
+import org.flexllm.parallel.CountingCommunicator;
 import org.flexllm.parallel.TensorParallelException;
 import org.flexllm.parallel.TensorParallelModel;
 import org.flexllm.parallel.TensorParallelPlan;
@@ -42,6 +46,8 @@ public final class EngineBuilder {
     private static final Logger LOG = LoggerFactory.getLogger(EngineBuilder.class);
     /** The longest a rank waits for the others in a collective: far beyond one layer's share of any pass. */
     private static final Duration RANK_DEADLINE = Duration.ofSeconds(60);
+    /** Tensor-parallel groups built so far: tags each group's meters apart from another engine's. */
+    private static final AtomicInteger GROUPS = new AtomicInteger();
 
     private String model;
     private String backend = Backends.defaultName();
@@ -204,7 +210,10 @@ public final class EngineBuilder {
      * Splits the model over {@code ranks} tensor-parallel ranks (default 1): each rank a backend of its own, with its
      * slice of the weights and of the KV heads, on its own thread; every iteration runs on all of them (see
      * {@link TensorParallelPlan} for the split, {@code flexllm explain} to print it). The KV-cache budget is per
-     * rank. Such an engine serves the base model: adapters, speculative decoding and finetuning jobs are refused.
+     * rank. Adapters are split like the Linears they attach to, when the {@linkplain #adapters host} can
+     * ({@link AdapterHost#passes(TensorParallelPlan, int)}), and finetuning jobs run their windows and backward
+     * slices on every rank; speculative decoding is refused. Each rank's collectives are counted on the meter
+     * registry ({@code flexllm.tp.collectives} and {@code flexllm.tp.communicated}, tagged by rank).
      *
      * @throws TensorParallelException at {@link #build()} when the model's heads or MLP do not split over the ranks
      */
@@ -272,9 +281,9 @@ public final class EngineBuilder {
      * cache is the one the engine allocates in, and closing the engine's weights closes the other ranks.
      */
     private CoServingEngine startParallel(LoadedModel loaded) {
-        if (adapters != NoAdapters.INSTANCE || speculation != null) {
-            throw new TensorParallelException("a tensor-parallel engine serves the base model only: adapters and"
-                    + " speculative decoding need one rank (tensorParallel(1))");
+        if (speculation != null) {
+            throw new TensorParallelException("speculative decoding needs one rank: drop speculation(...) or use"
+                    + " tensorParallel(1)");
         }
         TensorParallelPlan plan = TensorParallelPlan.of(loaded.config(), tensorParallel, BypassTargets.NONE);
         ModelConfig c = plan.rankConfig();
@@ -283,10 +292,11 @@ public final class EngineBuilder {
         var settings = new TensorParallelModel.Settings(Pruning.PRUNED, config(kvBytes, wanted, policy).maxPassTokens(),
                 Math.max(wanted, maxFinetuneTokens), blockSize, kvBytes, RANK_DEADLINE);
         TensorParallelModel ranks = TensorParallelModel.compile(plan, loaded.weights(), r -> Backends.create(backend),
-                r -> List.of(), settings);
+                r -> adapters.passes(plan, r), settings);
         try {
             PagedKvCache kv = ranks.cache(0);
-            EngineConfig config = config(kvBytes, contextLimit(wanted, kv, kvBytes), Policy.INFERENCE_ONLY);
+            EngineConfig config = config(kvBytes, contextLimit(wanted, kv, kvBytes), policy);
+            meterCollectives(ranks);
             AutoCloseable weights = () -> {
                 ranks.closeFollowers();
                 loaded.resources().close();
@@ -296,6 +306,21 @@ public final class EngineBuilder {
         } catch (RuntimeException e) {
             ranks.close();
             throw e;
+        }
+    }
+
+    /** Each rank's collectives and the bytes it contributed to them, tagged with the group and the rank. */
+    private void meterCollectives(TensorParallelModel ranks) {
+        String group = String.valueOf(GROUPS.incrementAndGet());
+        for (int r = 0; r < ranks.plan().ranks(); r++) {
+            CountingCommunicator c = ranks.communicator(r);
+            Tags tags = Tags.of("group", group, "rank", String.valueOf(r));
+            FunctionCounter.builder("flexllm.tp.collectives", c, CountingCommunicator::calls).tags(tags)
+                    .description("collectives (all-reduce, all-gather, reduce-scatter) a tensor-parallel rank ran")
+                    .register(meters);
+            FunctionCounter.builder("flexllm.tp.communicated", c, x -> (double) x.floats() * Float.BYTES).tags(tags)
+                    .baseUnit("bytes").description("bytes a tensor-parallel rank contributed to its collectives")
+                    .register(meters);
         }
     }
 

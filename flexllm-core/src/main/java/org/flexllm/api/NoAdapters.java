@@ -3,6 +3,7 @@ package org.flexllm.api;
 import java.util.List;
 import org.flexllm.graph.GraphPass;
 import org.flexllm.model.ModelConfig;
+import org.flexllm.parallel.TensorParallelPlan;
 
 /** The host of an engine built without {@link EngineBuilder#adapters}: no bypass ops, no adapter names. */
 final class NoAdapters implements AdapterHost {
@@ -12,6 +13,11 @@ final class NoAdapters implements AdapterHost {
 
     @Override
     public List<GraphPass> passes(ModelConfig model) {
+        return List.of();
+    }
+
+    @Override
+    public List<GraphPass> passes(TensorParallelPlan plan, int rank) {
         return List.of();
     }
 

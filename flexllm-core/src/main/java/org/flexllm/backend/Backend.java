@@ -91,6 +91,26 @@ public interface Backend extends AutoCloseable {
      */
     double crossEntropy(MemorySegment logits, int rows, int vocab, int[] targets, float weight);
 
+    /**
+     * The first half of the cross-entropy of rows whose logits are split over tensor-parallel ranks, on this rank's
+     * {@code shard} of them ({@code [rows, shard.width()]}): in place, each row's valid columns become their softmax
+     * over the shard; row {@code r} of {@code stats} ({@code [rows, VocabShard.STATS]}) gets the shard's log-sum-exp
+     * (a float and the float of its remainder) and the logit of {@code targets[r]} where the shard holds it, else 0.
+     * The ranks then gather their {@code stats} (three floats a row, not the row) for {@link #shardCrossEntropy}.
+     */
+    void shardSoftmax(MemorySegment logits, int rows, VocabShard shard, int[] targets, MemorySegment stats);
+
+    /**
+     * The second half, given every rank's {@link #shardSoftmax} stats ({@code gathered}:
+     * {@code [ranks, rows, VocabShard.STATS]},
+     * rank 0's first): with the whole row's log-sum-exp {@code L} (from the ranks', in rank order), row {@code r} of
+     * the shard becomes {@code weight·(softmax − onehot(targets[r]))} over the shard's columns of the whole vocabulary
+     * (the padding zeroed), the gradient of {@code weight·CE}. Rows whose target is negative are zeroed. Returns
+     * {@code Σ weight·(L − logit of the target)} over the other rows, in double: the same on every rank.
+     */
+    double shardCrossEntropy(MemorySegment logits, int rows, VocabShard shard, int[] targets, MemorySegment gathered,
+                             float weight);
+
     /** {@code y += a·x} over {@code count} floats. */
     void axpy(float a, MemorySegment x, MemorySegment y, long count);
 

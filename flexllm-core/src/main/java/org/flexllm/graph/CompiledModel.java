@@ -186,6 +186,15 @@ public final class CompiledModel {
      *              whole sequence, or for a slice of one layer, the chunk of rows above the ones already done
      */
     public void backward(ForwardBatch batch, PagedKvCache kv, TrainingSequence sequence, int top, int bottom) {
+        if (ranks != null) {
+            ranks.backward(batch, kv, sequence, top, bottom);
+        } else {
+            backwardRank(batch, kv, sequence, top, bottom);
+        }
+    }
+
+    /** This model's own share of a backward slice: see {@link #forwardRank}. */
+    public void backwardRank(ForwardBatch batch, PagedKvCache kv, TrainingSequence sequence, int top, int bottom) {
         if (top - bottom > 1 && batch.n() < sequence.length()) {
             throw new IllegalArgumentException("a backward slice of " + (top - bottom) + " layers runs on the whole "
                     + sequence.length() + "-token sequence, not on " + batch.n() + " rows of it");
@@ -272,19 +281,23 @@ public final class CompiledModel {
     }
 
     /**
-     * Makes this model the leader of a tensor-parallel group: its {@link #forward} then runs every rank's share
-     * through {@code group}. Finetuning under the group is not driven from here ({@link #newTape} refuses).
+     * Makes this model the leader of a tensor-parallel group: its {@link #forward}, {@link #backward} and
+     * {@link #newTape} then run every rank's share through {@code group}.
      */
     public void leadRanks(RankGroup group) {
         this.ranks = group;
     }
 
-    /** A tape for finetuning sequences of up to {@code maxSequenceTokens} tokens (at most the compiled batch). */
+    /**
+     * A tape for finetuning sequences of up to {@code maxSequenceTokens} tokens (at most the compiled batch); on the
+     * leader of a tensor-parallel group, one on every rank.
+     */
     public Tape newTape(int maxSequenceTokens) {
-        if (ranks != null) {
-            throw new UnsupportedOperationException("finetuning through a tensor-parallel engine is not supported:"
-                    + " drive each rank's own model on its thread instead (TensorParallelModel.run and rank)");
-        }
+        return ranks != null ? ranks.newTape(maxSequenceTokens) : newRankTape(maxSequenceTokens);
+    }
+
+    /** This model's own tape: see {@link #forwardRank}. */
+    public Tape newRankTape(int maxSequenceTokens) {
         if (maxSequenceTokens > maxTokens) {
             throw new IllegalArgumentException("sequences of " + maxSequenceTokens + " tokens exceed the compiled "
                     + maxTokens + " tokens per pass, which the backward runs at once");

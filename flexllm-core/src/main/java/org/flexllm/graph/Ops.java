@@ -214,18 +214,17 @@ public final class Ops {
             }
         }
 
+        /** Turns the chunk's logits into the window's cross-entropy gradient in place, adds their loss, and back. */
         private void lossGradient(Step s, int first, int count, int[] targets) {
-            crossEntropy(s, s.buffer(scratch), count, scratch.width(), targets);
+            addLoss(s, s.backend().crossEntropy(s.buffer(scratch), count, scratch.width(), targets,
+                    s.training().lossWeight()));
             s.backend().matmulTransposed(s.buffer(scratch), count, s.weights().lmHead(),
                     s.grad(in).asSlice((long) first * in.width() * Float.BYTES), false);
         }
 
-        /**
-         * Turns {@code count} rows of logits into the window's cross-entropy gradient in place and adds their loss to
-         * the window: shared with the vocabulary-parallel lm_head.
-         */
-        public static void crossEntropy(Step s, MemorySegment logits, int count, int vocab, int[] targets) {
-            s.training().addLoss(s.backend().crossEntropy(logits, count, vocab, targets, s.training().lossWeight()));
+        /** Adds a weighted loss to the step's finetuning window: shared with the vocabulary-parallel lm_head. */
+        public static void addLoss(Step s, double weightedLoss) {
+            s.training().addLoss(weightedLoss);
         }
 
         /** Done in {@link #forward}, while each chunk's logits were at hand. */

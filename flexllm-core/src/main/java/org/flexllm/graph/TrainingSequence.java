@@ -60,6 +60,27 @@ public final class TrainingSequence {
         this.dropout = dropout;
     }
 
+    private TrainingSequence(TrainingSequence s, Tape tape) {
+        this.tokens = s.tokens;
+        this.targets = s.targets;
+        this.targetCount = s.targetCount;
+        this.tape = tape;
+        this.seed = s.seed;
+        this.dropout = s.dropout;
+    }
+
+    /**
+     * The same sample kept on another tape, with a loss and KV blocks of its own: what another rank of a
+     * tensor-parallel group runs while this one runs on the leader (the ranks' forwards keep different activations).
+     */
+    public TrainingSequence onTape(Tape other) {
+        if (length() > other.maxTokens()) {
+            throw new IllegalArgumentException("a sample of " + length() + " tokens exceeds the tape's "
+                    + other.maxTokens());
+        }
+        return new TrainingSequence(this, other);
+    }
+
     /** Whether bypass ops apply their dropout to this sequence (training, not evaluation). */
     public boolean dropsOut() {
         return dropout;

@@ -2,6 +2,7 @@ package org.flexllm.parallel;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import org.flexllm.backend.VocabShard;
 import org.flexllm.graph.Op;
 import org.flexllm.graph.Ops.LmHead;
 import org.flexllm.graph.Step;
@@ -106,17 +107,19 @@ public final class ParallelOps {
     }
 
     /**
-     * lm_head over this rank's slice of the vocabulary ({@code shard} rows, zero-padded on the last rank): each
-     * chunk's slices are gathered into whole rows of {@code logits} for the sink and the loss. For a finetuning
-     * window, the loss's gradient (the same whole rows on every rank) is multiplied back through this rank's slice,
-     * and the partial sums of the input's gradient are all-reduced.
+     * lm_head over this rank's slice of the vocabulary ({@code shard} rows, zero-padded on the last rank). Rows sampled
+     * for the sink need whole rows of logits: a chunk that has some gathers every rank's slices into {@code logits}.
+     * Rows a finetuning window trains never do: each rank computes its slice's softmax and log-sum-exp, the ranks
+     * gather that and the target's logit, three floats a row ({@code stats} into {@code allStats}) and turn their own slice into its part of
+     * the loss's gradient, which is multiplied back through the rank's slice of lm_head; the partial sums of the
+     * input's gradient are then all-reduced.
      *
      * @param rank this rank; its slice starts at vocabulary row {@code rank · shard.width()}
      */
-    public record VocabParallelLmHead(Value in, Value logits, Value shard, Value gathered, int rank,
-                                      Communicator comm) implements Op {
+    public record VocabParallelLmHead(Value in, Value logits, Value shard, Value gathered, Value stats, Value allStats,
+                                      int rank, Communicator comm) implements Op {
         public List<Value> reads() { return List.of(in); }
-        public List<Value> writes() { return List.of(logits, shard, gathered); }
+        public List<Value> writes() { return List.of(logits, shard, gathered, stats, allStats); }
         public String label() { return "VocabParallelLmHead"; }
 
         public void forward(Step s) {
@@ -125,15 +128,27 @@ public final class ParallelOps {
                 Tensor head = s.weights().lmHead();
                 MemorySegment x = s.buffer(in).asSlice((long) first * in.width() * Float.BYTES);
                 s.backend().matmul(x, count, head, s.buffer(shard), false);
-                gather(s, count);
                 int[] targets = s.chunkTargets(first, count);
-                if (s.sink() != null) {
-                    LmHead.sinkRows(s, s.buffer(logits), logits.width(), first, count, targets);
+                if (sampled(targets, count)) {
+                    gather(s, count);
+                    if (s.sink() != null) {
+                        LmHead.sinkRows(s, s.buffer(logits), logits.width(), first, count, targets);
+                    }
                 }
                 if (s.training() != null) {
                     lossGradient(s, first, count, targets);
                 }
             }
+        }
+
+        /** Whether a row of the chunk goes to the sink (it has no training target): the same answer on every rank. */
+        private static boolean sampled(int[] targets, int count) {
+            for (int r = 0; r < count; r++) {
+                if (targets[r] < 0) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         /** The ranks' slices, rank-major, rearranged into whole rows (the last rank's padding left out). */
@@ -149,12 +164,19 @@ public final class ParallelOps {
         }
 
         private void lossGradient(Step s, int first, int count, int[] targets) {
-            int width = shard.width();
             int vocab = logits.width();
-            LmHead.crossEntropy(s, s.buffer(logits), count, vocab, targets);
-            s.backend().zero(s.buffer(shard), (long) count * width);
-            s.backend().copyRows(s.buffer(logits).asSlice((long) rank * width * Float.BYTES), vocab, s.buffer(shard),
-                    width, count, Math.min(width, vocab - rank * width));
+            for (int r = 0; r < count; r++) {
+                if (targets[r] >= vocab) {
+                    throw new IllegalArgumentException("target " + targets[r] + " of row " + r
+                            + " is outside the vocabulary of " + vocab + " logits");
+                }
+            }
+            VocabShard slice = new VocabShard(rank, comm.size(), shard.width(),
+                    Math.min(shard.width(), vocab - rank * shard.width()));
+            s.backend().shardSoftmax(s.buffer(shard), count, slice, targets, s.buffer(stats));
+            comm.allGather(s.buffer(stats), (long) count * VocabShard.STATS, s.buffer(allStats));
+            LmHead.addLoss(s, s.backend().shardCrossEntropy(s.buffer(shard), count, slice, targets,
+                    s.buffer(allStats), s.training().lossWeight()));
             MemorySegment dx = s.grad(in).asSlice((long) first * in.width() * Float.BYTES);
             s.backend().matmulTransposed(s.buffer(shard), count, s.weights().lmHead(), dx, false);
             comm.allReduce(dx, (long) count * in.width());

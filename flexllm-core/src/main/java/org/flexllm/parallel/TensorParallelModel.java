@@ -3,7 +3,9 @@ package org.flexllm.parallel;
 import java.lang.foreign.Arena;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
 import org.flexllm.backend.AttentionBatch;
@@ -14,15 +16,19 @@ import org.flexllm.graph.GraphPass;
 import org.flexllm.graph.LogitsSink;
 import org.flexllm.graph.Pruning;
 import org.flexllm.graph.RankGroup;
+import org.flexllm.graph.Tape;
+import org.flexllm.graph.TrainingSequence;
+import org.flexllm.graph.TrainingWindow;
 import org.flexllm.kv.PagedKvCache;
 import org.flexllm.model.ModelWeights;
 
 /**
  * A model split over the ranks of an in-process group, each rank a backend of its own with its weight slices,
  * its KV heads' cache and its compiled graph, run on its own thread. Rank 0's compiled model is the
- * {@linkplain #leader() leader}: an engine drives it as it would a single model, and each forward pass it is asked
- * for runs on every rank. Every rank's cache has as many blocks as the leader's, so the slots the engine allocates
- * in the leader's are valid in all of them.
+ * {@linkplain #leader() leader}: an engine drives it as it would a single model, and each forward pass, backward
+ * slice and finetuning tape it is asked for is made on every rank (a finetuning sequence on a leader's tape runs on
+ * each other rank as a copy on that rank's tape). Every rank's cache has as many blocks as the leader's, so the
+ * slots the engine allocates in the leader's are valid in all of them.
  */
 public final class TensorParallelModel implements RankGroup, AutoCloseable {
     private final TensorParallelPlan plan;
@@ -30,6 +36,8 @@ public final class TensorParallelModel implements RankGroup, AutoCloseable {
     private final List<CompiledModel> models = new ArrayList<>();
     private final List<PagedKvCache> caches = new ArrayList<>();
     private final List<CountingCommunicator> communicators = new ArrayList<>();
+    /** The tapes {@link #newTape} made, by the leader's; used by the engine thread only. */
+    private final Map<Tape, RankTapes> tapes = new IdentityHashMap<>();
     private final Arena arena = Arena.ofShared();
     private final RankThreads threads;
 
@@ -73,8 +81,8 @@ public final class TensorParallelModel implements RankGroup, AutoCloseable {
 
     /**
      * Compiles every rank of {@code plan}: rank {@code r} computes on {@code backendOf.apply(r)}, with the bypass ops
-     * of {@code passes.apply(r)}, which must attach what {@code plan.bypass()} lists (the plan checked those can be
-     * split) over the rank's slices of the adapters' weights.
+     * of {@code passes.apply(r)} (asked in rank order) over the rank's slices of the adapters' weights, partitioned as
+     * the plan's dependent parallelization derives them ({@code plan.bypass()} names those it checked and reports).
      */
     public static TensorParallelModel compile(TensorParallelPlan plan, ModelWeights weights,
                                               IntFunction<Backend> backendOf, IntFunction<List<GraphPass>> passes,
@@ -95,7 +103,7 @@ public final class TensorParallelModel implements RankGroup, AutoCloseable {
         return models.getFirst();
     }
 
-    /** Rank {@code r}'s own model, for driving the ranks one by one ({@link #run}), e.g. to finetune. */
+    /** Rank {@code r}'s own model, for driving the ranks one by one ({@link #run}). */
     public CompiledModel rank(int r) {
         return models.get(r);
     }
@@ -116,17 +124,74 @@ public final class TensorParallelModel implements RankGroup, AutoCloseable {
 
     @Override
     public void forward(ForwardBatch batch, PagedKvCache kv, LogitsSink sink) {
-        threads.run(r -> models.get(r).forwardRank(onRank(batch), r == 0 ? kv : caches.get(r), r == 0 ? sink : null));
+        List<ForwardBatch> local = onRanks(batch);
+        threads.run(r -> models.get(r).forwardRank(local.get(r), r == 0 ? kv : caches.get(r), r == 0 ? sink : null));
     }
 
-    /** The batch as a rank sees it: its own heads and KV heads. */
-    public ForwardBatch onRank(ForwardBatch b) {
+    @Override
+    public void backward(ForwardBatch batch, PagedKvCache kv, TrainingSequence sequence, int top, int bottom) {
+        List<ForwardBatch> local = onRanks(batch);
+        List<TrainingSequence> sequences = sequences(sequence);
+        threads.run(r -> models.get(r).backwardRank(local.get(r), r == 0 ? kv : caches.get(r), sequences.get(r), top,
+                bottom));
+    }
+
+    /** One tape on every rank, each on the rank's backend; the leader's stands for all of them. */
+    @Override
+    public Tape newTape(int maxSequenceTokens) {
+        List<Tape> all = models.stream().map(m -> m.newRankTape(maxSequenceTokens)).toList();
+        tapes.put(all.getFirst(), new RankTapes(all));
+        return all.getFirst();
+    }
+
+    /** The batch as each rank sees it: its own heads and KV heads, a finetuning window on the rank's own tape. */
+    private List<ForwardBatch> onRanks(ForwardBatch b) {
         AttentionBatch a = b.attention();
         AttentionBatch local = new AttentionBatch(plan.headsPerRank(), plan.kvHeadsPerRank(), a.headDim(),
                 a.blockSize(), a.n(), a.slot(), a.sequence(), a.visible(), a.treeStart(), a.ancestors(),
                 a.blockTables());
-        return new ForwardBatch(b.n(), b.tokens(), b.positions(), b.adapters(), local, b.logitRows(), b.logitCount(),
-                b.logitTargets(), b.training());
+        TrainingWindow w = b.training();
+        List<TrainingSequence> sequences = w == null ? null : sequences(w.sequence());
+        List<ForwardBatch> batches = new ArrayList<>(plan.ranks());
+        for (int r = 0; r < plan.ranks(); r++) {
+            TrainingWindow window = w == null ? null
+                    : new TrainingWindow(sequences.get(r), w.firstRow(), w.firstPosition(), w.count(), w.lossWeight());
+            batches.add(new ForwardBatch(b.n(), b.tokens(), b.positions(), b.adapters(), local, b.logitRows(),
+                    b.logitCount(), b.logitTargets(), window));
+        }
+        return batches;
+    }
+
+    /** {@code s} on every rank, by rank. */
+    private List<TrainingSequence> sequences(TrainingSequence s) {
+        RankTapes siblings = tapes.get(s.tape());
+        if (siblings == null) {
+            throw new IllegalArgumentException("a finetuning sequence on a tape the group's leader did not make"
+                    + " (CompiledModel.newTape)");
+        }
+        return siblings.of(s);
+    }
+
+    /**
+     * A leader's tape and its siblings on the other ranks, by rank; and the sequence on the leader's tape they last
+     * served, with its copies on theirs (a tape holds one sequence at a time).
+     */
+    private static final class RankTapes {
+        private final List<Tape> tapes;
+        private TrainingSequence leader;
+        private List<TrainingSequence> sequences;
+
+        RankTapes(List<Tape> tapes) {
+            this.tapes = tapes;
+        }
+
+        List<TrainingSequence> of(TrainingSequence s) {
+            if (s != leader) {
+                leader = s;
+                sequences = tapes.stream().map(t -> t == s.tape() ? s : s.onTape(t)).toList();
+            }
+            return sequences;
+        }
     }
 
     /** Closes every rank's backend, the rank threads and the weight copies. */

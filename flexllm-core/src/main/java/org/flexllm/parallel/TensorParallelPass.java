@@ -2,6 +2,7 @@ package org.flexllm.parallel;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.flexllm.backend.VocabShard;
 import org.flexllm.graph.DecoderGraph;
 import org.flexllm.graph.GraphPass;
 import org.flexllm.graph.LlamaGraph;
@@ -69,8 +70,11 @@ public record TensorParallelPass(TensorParallelPlan plan, int rank, Communicator
             if (op instanceof LmHead head) {
                 int rows = LlamaGraph.LOGIT_CHUNK;
                 int shard = plan.vocabPerRank();
+                int stats = VocabShard.STATS;
                 out.add(new VocabParallelLmHead(head.in(), head.scratch(), Value.scratch("logits_shard", rows, shard),
-                        Value.scratch("logits_gathered", rows, shard * plan.ranks()), rank, comm));
+                        Value.scratch("logits_gathered", rows, shard * plan.ranks()),
+                        Value.scratch("loss_stats", rows, stats), Value.scratch("loss_stats_gathered", rows,
+                        stats * plan.ranks()), rank, comm));
             } else {
                 out.add(op);
             }

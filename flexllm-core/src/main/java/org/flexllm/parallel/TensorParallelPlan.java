@@ -10,6 +10,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.flexllm.backend.VocabShard;
 import org.flexllm.graph.Projection;
 import org.flexllm.model.ModelConfig;
 
@@ -287,10 +288,16 @@ public final class TensorParallelPlan {
         return c;
     }
 
-    /** After the last layer: the logits gathered for the sampler; a finetuning window's gradient into the model. */
+    /**
+     * After the last layer: the logits gathered for the sampler (per sampled row); for a finetuning window's trained
+     * rows, each rank's softmax statistics gathered (the loss is computed across the vocabulary's shards, no row of
+     * logits gathered), and the loss's gradient into the model.
+     */
     public List<Collective> epilogue() {
         return ranks == 1 ? List.of() : List.of(
                 Collective.perToken("all_gather", "lm_head", (long) vocabPerRank() * Float.BYTES, BASE, FORWARD),
+                Collective.perToken("all_gather", "cross_entropy", (long) VocabShard.STATS
+                        * Float.BYTES, BASE, FORWARD),
                 Collective.perToken("all_reduce", "lm_head", hiddenBytes(), BASE, BACKWARD));
     }
 

@@ -104,8 +104,9 @@ class TensorParallelEngineTest {
         assertEquals("16 ranks exceed the model's 8 attention heads: each rank needs at least one", e.getMessage());
     }
 
+    /** A host that attaches its bypass ops to one device's graph only. */
     @Test
-    void adaptersAreRefusedUnderTensorParallelism() {
+    void aHostThatCannotSplitItsAdaptersIsRefused() {
         AdapterHost host = new AdapterHost() {
             public List<GraphPass> passes(ModelConfig model) { return List.of(); }
             public void check(String name) {}
@@ -114,7 +115,7 @@ class TensorParallelEngineTest {
         };
         var e = assertThrows(TensorParallelException.class,
                 () -> LlmEngine.builder().model(STORIES).adapters(host).tensorParallel(2).build());
-        assertTrue(e.getMessage().contains("base model only"), e.getMessage());
+        assertTrue(e.getMessage().contains("cannot split its adapters over 2 tensor-parallel ranks"), e.getMessage());
         assertSame(TensorParallelException.class, e.getClass());
     }
 }

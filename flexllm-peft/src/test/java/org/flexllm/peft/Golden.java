@@ -59,4 +59,26 @@ public final class Golden {
     public static float[] floats(MemorySegment segment) {
         return segment.toArray(ValueLayout.JAVA_FLOAT);
     }
+
+    /** Rows of golden logits, {@code [positions, vocab]}, stored under {@code key} in an adapter case's forward file. */
+    public static float[][] forwardLogits(Path adapterDir, String key) {
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor t = SafetensorsFile.open(adapterDir.resolve("forward.safetensors"), arena).get(key).orElseThrow();
+            int vocab = (int) t.shape().dim(1);
+            float[][] rows = new float[t.rows()][];
+            for (int r = 0; r < rows.length; r++) {
+                rows[r] = floats(t.data().asSlice((long) r * vocab * Float.BYTES, (long) vocab * Float.BYTES));
+            }
+            return rows;
+        }
+    }
+
+    /** The first index of the row's largest value: the greedy token. */
+    public static int argmax(float[] row) {
+        int best = 0;
+        for (int v = 1; v < row.length; v++) {
+            best = row[v] > row[best] ? v : best;
+        }
+        return best;
+    }
 }

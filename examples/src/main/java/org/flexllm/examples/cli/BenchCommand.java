@@ -203,7 +203,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (mode == Mode.finetune) {
             printFinetune(FinetuneBench.run(model(), prompt, lora(), noPrune ? Pruning.KEEP_ALL : Pruning.PRUNED,
-                    warmup, repeat));
+                    warmup, repeat, tensorParallel));
             return 0;
         }
         int budget = (int) Math.min(MAX_TOKEN_BUDGET, Math.max(512L, (long) batch * prompt));
@@ -293,8 +293,8 @@ final class BenchCommand implements Callable<Integer> {
                 "--gen-len must be at least 2 for decode: its rate counts the tokens after the first");
         require(warmup >= 0, "--warmup must be at least 0");
         require(repeat >= 1, "--repeat must be at least 1");
-        require(tensorParallel.ranks() == 1 || mode == Mode.decode || mode == Mode.prefill,
-                "--tp applies to decode and prefill: finetuning under tensor parallelism is not run by the engine");
+        require(tensorParallel.ranks() == 1 || mode == Mode.decode || mode == Mode.prefill || mode == Mode.finetune,
+                "--tp applies to decode, prefill and finetune");
     }
 
     private AdapterConfig lora() {
@@ -355,9 +355,10 @@ final class BenchCommand implements Callable<Integer> {
 
     private void printFinetune(FinetuneBench.Report r) {
         printLine(json ? Json.line(r) : String.format(
-                "finetune %s on %s (%d cpus), sequence %d, LoRA r %d on %s, %s: %.2f tokens/s (%s of %d), %.1f ms per"
-                        + " step; activations kept %,d B per token pruned, %,d unpruned",
-                r.model(), r.backend(), r.cpus(), r.seqLen(), r.loraR(), r.targets(), r.pruning(), r.tokensPerS(),
+                "finetune %s on %s (%d cpus, tp %d), sequence %d, LoRA r %d on %s, %s: %.2f tokens/s (%s of %d), %.1f"
+                        + " ms per step; activations kept %,d B per token (per rank) pruned, %,d unpruned",
+                r.model(), r.backend(), r.cpus(), r.tp(), r.seqLen(), r.loraR(), r.targets(), r.pruning(),
+                r.tokensPerS(),
                 r.statistic(), r.steps(), r.stepMs(), r.activationBytesPerToken(),
                 r.activationBytesPerTokenUnpruned()));
     }

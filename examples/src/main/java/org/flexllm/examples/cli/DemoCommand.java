@@ -104,6 +104,9 @@ final class DemoCommand implements Callable<Integer> {
             description = "Each request's time-per-output-token target.")
     private double tpotMs;
 
+    @Mixin
+    private TensorParallelOption tensorParallel;
+
     @Override
     public Integer call() throws IOException, InterruptedException {
         if (quick) {
@@ -121,7 +124,8 @@ final class DemoCommand implements Callable<Integer> {
         IterationTally tally = new IterationTally();
         Path adapterDir = Files.createTempDirectory("flexllm-demo-adapter");
         try (AdapterRegistry registry = AdapterRegistry.create(2, LORA_RANK);
-             LlmEngine engine = LlmEngine.builder().model(model).adapters(registry).policy(Policy.COSERVE).slo(slo)
+             LlmEngine engine = tensorParallel.apply(LlmEngine.builder().model(model)).adapters(registry)
+                     .policy(Policy.COSERVE).slo(slo)
                      .maxFinetuneTokens(MAX_FACT_TOKENS).maxModelLen(PROMPT_ROOM + Math.max(maxTokens, ANSWER_TOKENS))
                      .meterRegistry(new SimpleMeterRegistry()).onIteration(tally).build()) {
             DemoFacts facts = DemoFacts.load(engine.tokenizer(), engine.config().vocabSize(), MAX_FACT_TOKENS);

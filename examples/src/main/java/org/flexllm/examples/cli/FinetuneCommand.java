@@ -153,32 +153,48 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON line per step on stdout and nothing else there.")
     private boolean json;
 
+    @Mixin
+    private TensorParallelOption tensorParallel;
+
     @Override
     public Integer call() throws InterruptedException {
         FinetuneOptions options = options();
         requireEmptyOutput();
+        if (tensorParallel.ranks() > 1 && evalFraction > 0) {
+            throw new ParameterException(spec.commandLine(), "--eval-fraction needs a job on one rank: drop it or"
+                    + " --tp " + tensorParallel.ranks());
+        }
         PrintWriter info = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
         Dataset.Split split = readData(options, info);
         StepProgress progress = new StepProgress(StepProgress.Style.of(json), spec.commandLine().getOut());
         CompletableFuture<FinetuneJob> started = new CompletableFuture<>();
-        try (FinetuneJob job = Finetuner.builder().model(model).data(split.train()).eval(split.eval())
-                .options(options).output(out).initAdapter(initAdapter).resume(resume)
-                .onStep(record -> progress.step(record, started.join().totalSteps())).start()) {
-            started.complete(job);
-            if (job.firstStep() > 0) {
-                info.printf("resuming from step %d of %d%n", job.firstStep(), job.totalSteps());
-            }
-            FinetuneResult result;
-            try {
-                result = job.await();
-            } finally {
-                progress.finish();
-            }
-            info.printf("%d steps, final loss %.4f%s; adapter written to %s%n", result.steps(), result.finalLoss(),
-                    split.eval().isEmpty() ? "" : String.format(", eval loss %.4f", result.evalLoss()), out);
-            info.flush();
-        }
+        Finetuner finetuner = Finetuner.builder().data(split.train()).eval(split.eval()).options(options).output(out)
+                .initAdapter(initAdapter).resume(resume)
+                .onStep(record -> progress.step(record, started.join().totalSteps()));
+        int rank = (initAdapter == null ? options.adapter() : AdapterConfig.read(initAdapter)).r();
+        tensorParallel.train(model, finetuner, rank, options.maxSeqLen(), job -> {
+            report(job, started, progress, split, info);
+            return null;
+        });
         return 0;
+    }
+
+    /** Follows the job to its end and says where its adapter went. */
+    private void report(FinetuneJob job, CompletableFuture<FinetuneJob> started, StepProgress progress,
+                        Dataset.Split split, PrintWriter info) throws InterruptedException {
+        started.complete(job);
+        if (job.firstStep() > 0) {
+            info.printf("resuming from step %d of %d%n", job.firstStep(), job.totalSteps());
+        }
+        FinetuneResult result;
+        try {
+            result = job.await();
+        } finally {
+            progress.finish();
+        }
+        info.printf("%d steps, final loss %.4f%s; adapter written to %s%n", result.steps(), result.finalLoss(),
+                split.eval().isEmpty() ? "" : String.format(", eval loss %.4f", result.evalLoss()), out);
+        info.flush();
     }
 
     /** The job's options; builds (and so checks) the adapter config and the hyperparameters before any loading. */

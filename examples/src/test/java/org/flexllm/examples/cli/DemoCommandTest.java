@@ -52,6 +52,16 @@ class DemoCommandTest {
         find(r.out(), "finetuning: +" + steps + " steps, ");
     }
 
+    /** The same run with the model, the adapter and the job split over two tensor-parallel ranks. */
+    @Test
+    @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void quickRunsOnTwoRanks() {
+        Cli.Result r = Cli.run("demo", "--quick", "--requests", "1", "--max-tokens", "4", "--tp", "2");
+        assertEquals(0, r.exitCode(), r.err());
+        find(r.out(), "finetuning: +" + DemoCommand.QUICK_STEPS + " steps, ");
+        find(r.out(), "iterations: +\\d+, \\d+ with inference and finetuning together");
+    }
+
     /** Enough steps that the adapter answers with what it was taught, where the base model does not. */
     @Test
     @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)

@@ -45,11 +45,25 @@ class ExplainCommandTest {
         assertEquals(one.json().get("ids"), two.json().get("ids"));
     }
 
+    /** Each rank keeps its own heads' queries for the backward: fewer bytes per token than one rank keeps. */
     @Test
-    void benchRefusesTensorParallelFinetuning() {
-        Cli.Result r = Cli.run("bench", "finetune", "--model", "synthetic:tiny", "--tp", "2");
+    void benchFinetuneOnTwoRanksReportsEachRanksActivations() {
+        String[] args = {"bench", "finetune", "--model", "synthetic:tiny", "--seq-len", "16", "--lora-r", "4",
+            "--targets", "all", "--steps", "1", "--warmup", "0", "--json", "--tp"};
+        Cli.Result one = Cli.run(append(args, "1"));
+        Cli.Result two = Cli.run(append(args, "2"));
+        assertEquals(0, two.exitCode(), two.err());
+        assertEquals(2, two.json().get("tp").asInt());
+        assertTrue(two.json().get("tokens_per_s").asDouble() > 0, two.out());
+        assertTrue(two.json().get("activation_bytes_per_token").asLong()
+                < one.json().get("activation_bytes_per_token").asLong(), one.out() + two.out());
+    }
+
+    @Test
+    void benchRefusesTensorParallelCoServing() {
+        Cli.Result r = Cli.run("bench", "coserve", "--model", "synthetic:tiny", "--tp", "2");
         assertEquals(2, r.exitCode());
-        assertTrue(r.err().contains("--tp applies to decode and prefill"), r.err());
+        assertTrue(r.err().contains("--tp applies to decode, prefill and finetune"), r.err());
     }
 
     private static String[] append(String[] args, String last) {

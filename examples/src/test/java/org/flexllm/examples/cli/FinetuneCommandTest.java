@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,11 +21,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.Set;
 import org.flexllm.graph.Projection;
 import org.flexllm.io.SafetensorsFile;
+import org.flexllm.model.SyntheticModel;
 import org.flexllm.peft.AdapterConfig;
 import org.flexllm.peft.PeftMethod;
 import org.flexllm.peft.format.AdapterFolder;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 class FinetuneCommandTest {
@@ -117,6 +120,36 @@ class FinetuneCommandTest {
         Cli.Result r = finetuneInChildJvm(killed, List.of(), resume.toArray(String[]::new));
         assertEquals(0, r.exitCode(), r.err());
         assertArrayEquals(weights(straight), weights(killed));
+    }
+
+    /**
+     * On two tensor-parallel ranks the job runs in a finetuning-only engine whose loop drives both: the adapter it
+     * writes, an ordinary PEFT folder, is one rank's within f32 tolerance (the ranks sum partial products in another
+     * order).
+     */
+    @Test
+    @Timeout(value = 300, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void onTwoRanksTheAdapterIsOneRanks() {
+        String[] job = {"--steps", "3", "--optimizer", "sgd", "--lr", "0.1", "--targets", "all"};
+        assertEquals(0, finetune(temp.resolve("one"), job).exitCode());
+        List<String> split = new ArrayList<>(List.of(job));
+        split.addAll(List.of("--tp", "2"));
+        Cli.Result r = finetune(temp.resolve("two"), split.toArray(String[]::new));
+        assertEquals(0, r.exitCode(), r.err());
+        try (Arena arena = Arena.ofConfined()) {
+            var one = AdapterFolder.read(temp.resolve("one"), SyntheticModel.config("tiny"), arena).tensors();
+            var two = AdapterFolder.read(temp.resolve("two"), SyntheticModel.config("tiny"), arena).tensors();
+            assertEquals(one.keySet(), two.keySet());
+            one.forEach((key, t) -> assertArrayEquals(t.data().toArray(ValueLayout.JAVA_FLOAT),
+                    two.get(key).data().toArray(ValueLayout.JAVA_FLOAT), 1e-5f, key));
+        }
+    }
+
+    @Test
+    void heldOutEvaluationNeedsOneRank() {
+        Cli.Result r = finetune(temp.resolve("out"), "--tp", "2", "--eval-fraction", "0.3");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--eval-fraction needs a job on one rank"), r.err());
     }
 
     @Test

@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import org.flexllm.backend.AttentionBatch;
 import org.flexllm.backend.Backend;
 import org.flexllm.backend.KvLayer;
+import org.flexllm.backend.VocabShard;
 import org.flexllm.model.Rope.RopeTable;
 import org.flexllm.tensor.DType;
 import org.flexllm.tensor.Tensor;
@@ -137,6 +138,17 @@ public final class CpuBackend implements Backend {
     @Override
     public double crossEntropy(MemorySegment logits, int rows, int vocab, int[] targets, float weight) {
         return Loss.crossEntropy(logits, rows, vocab, targets, weight);
+    }
+
+    @Override
+    public void shardSoftmax(MemorySegment logits, int rows, VocabShard shard, int[] targets, MemorySegment stats) {
+        ShardLoss.softmax(logits, rows, shard, targets, stats);
+    }
+
+    @Override
+    public double shardCrossEntropy(MemorySegment logits, int rows, VocabShard shard, int[] targets,
+                                    MemorySegment gathered, float weight) {
+        return ShardLoss.crossEntropy(logits, rows, shard, targets, gathered, weight);
     }
 
     @Override

@@ -1,11 +1,14 @@
 package org.flexllm.peft.parallel;
 
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.flexllm.backend.Backend;
+import java.util.stream.IntStream;
 import org.flexllm.graph.Projection;
 import org.flexllm.parallel.BypassTargets;
 import org.flexllm.parallel.LinearSplit;
@@ -19,9 +22,10 @@ import org.flexllm.tensor.Shape;
 /**
  * One rank's copy of an adapter: every parameter cut to what the rank's bypass ops read (LoRA's A whole on a
  * column-parallel Linear and split by input on a row-parallel one; B split by output, or whole; IA3's vector like what
- * it scales), with a gradient of its own. The whole adapter stays the truth: {@link #addGradientsTo} adds the rank's
- * gradients back where its slices came from, so that summing every rank's, in rank order, all-reduces the gradients of
- * the replicated slices and assembles the split ones; {@link #copyValuesFrom} refreshes the slices after a step.
+ * it scales), with a gradient of its own where the whole parameter has one. The whole adapter stays the truth:
+ * {@link #moveGradients} adds the rank's gradients back where its slices came from, so that moving every rank's, in
+ * rank order, all-reduces the gradients of the replicated slices and assembles the split ones; {@link #copyValues}
+ * refreshes the slices after a step. Like every PEFT parameter, the slices are f32 in host memory.
  */
 public final class RankAdapter {
     private final List<Slice> slices;
@@ -37,8 +41,9 @@ public final class RankAdapter {
             return Math.toIntExact(local.shape().dim(1));
         }
 
-        int wholeColumns() {
-            return Math.toIntExact(whole.shape().dim(1));
+        /** Float index in the whole parameter of the local row {@code r}'s first element. */
+        long wholeOffset(int r) {
+            return (long) (row + r) * whole.shape().dim(1) + column;
         }
     }
 
@@ -48,24 +53,32 @@ public final class RankAdapter {
     }
 
     /**
-     * Rank {@code rank}'s slices of {@code whole} (an adapter of {@code config} on {@code plan}'s model), allocated on
-     * the rank's {@code backend} and filled with the whole parameters' values.
+     * Rank {@code rank}'s slices of {@code whole} (an adapter of {@code config} on {@code plan}'s model), allocated in
+     * {@code arena} and filled with the whole parameters' values; frozen (no gradient) where the whole is.
      */
     public static RankAdapter of(TensorParallelPlan plan, int rank, AdapterConfig config, List<Parameter> whole,
-                                 Backend backend) {
+                                 Arena arena) {
         Map<String, Parameter> byKey = new HashMap<>();
         whole.forEach(p -> byKey.put(p.name(), p));
         List<Slice> slices = new ArrayList<>();
         for (AdapterSlot slot : AdapterSlot.of(config, plan.rankConfig())) {
             Parameter full = byKey.get(slot.key());
             Shape local = slot.shape();
-            Parameter p = new Parameter(slot.key(), local, backend.allocate(local.elements()),
-                    backend.allocate(local.elements()));
-            slices.add(place(plan, rank, slot, full, p));
+            long bytes = local.elements() * Float.BYTES;
+            MemorySegment grad = full.grad().byteSize() == 0 ? MemorySegment.NULL
+                    : arena.allocate(bytes, 64);
+            Parameter slice = new Parameter(slot.key(), local, arena.allocate(bytes, 64), grad);
+            slices.add(place(plan, rank, slot, full, slice));
         }
         RankAdapter adapter = new RankAdapter(slices);
-        adapter.copyValuesFrom(backend);
+        adapter.copyValues();
         return adapter;
+    }
+
+    /** Every rank's slices of {@code whole}, by rank. */
+    public static List<RankAdapter> ofRanks(TensorParallelPlan plan, AdapterConfig config, List<Parameter> whole,
+                                            Arena arena) {
+        return IntStream.range(0, plan.ranks()).mapToObj(r -> of(plan, r, config, whole, arena)).toList();
     }
 
     /** The slice's offsets in the whole parameter, seen as a matrix of rows × columns. */
@@ -101,22 +114,33 @@ public final class RankAdapter {
     }
 
     /** Copies each slice's values out of the whole parameter (after an optimizer step changed it). */
-    public void copyValuesFrom(Backend backend) {
+    public void copyValues() {
         for (Slice s : slices) {
-            long offset = ((long) s.row() * s.wholeColumns() + s.column()) * Float.BYTES;
-            backend.copyRows(s.whole().value().asSlice(offset), s.wholeColumns(), s.local().value(), s.columns(),
-                    s.rows(), s.columns());
+            long bytes = (long) s.columns() * Float.BYTES;
+            for (int r = 0; r < s.rows(); r++) {
+                MemorySegment.copy(s.whole().value(), s.wholeOffset(r) * Float.BYTES, s.local().value(),
+                        r * bytes, bytes);
+            }
         }
     }
 
-    /** Adds the rank's gradients into the whole parameters' gradients, where the slices came from. */
-    public void addGradientsTo(Backend backend) {
+    /**
+     * Adds the rank's gradients into the whole parameters' gradients, where the slices came from, and zeroes the
+     * rank's: what the rank's passes gathered since the last move is in the whole adapter's gradients then.
+     */
+    public void moveGradients() {
         for (Slice s : slices) {
+            MemorySegment whole = s.whole().grad();
+            MemorySegment local = s.local().grad();
             for (int r = 0; r < s.rows(); r++) {
-                long offset = ((long) (s.row() + r) * s.wholeColumns() + s.column()) * Float.BYTES;
-                MemorySegment row = s.local().grad().asSlice((long) r * s.columns() * Float.BYTES);
-                backend.axpy(1f, row, s.whole().grad().asSlice(offset), s.columns());
+                long at = s.wholeOffset(r);
+                for (int c = 0; c < s.columns(); c++) {
+                    long i = (long) r * s.columns() + c;
+                    whole.setAtIndex(JAVA_FLOAT, at + c, whole.getAtIndex(JAVA_FLOAT, at + c)
+                            + local.getAtIndex(JAVA_FLOAT, i));
+                }
             }
+            local.fill((byte) 0);
         }
     }
 }

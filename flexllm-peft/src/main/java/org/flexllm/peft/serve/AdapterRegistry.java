@@ -1,5 +1,6 @@
 package org.flexllm.peft.serve;
 
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -12,10 +13,12 @@ import org.flexllm.api.AdapterSlotsBusyException;
 import org.flexllm.api.UnknownAdapterException;
 import org.flexllm.graph.GraphPass;
 import org.flexllm.model.ModelConfig;
+import org.flexllm.parallel.TensorParallelPlan;
 import org.flexllm.peft.AdapterConfig;
 import org.flexllm.peft.Parameter;
 import org.flexllm.peft.bypass.ResidentAdapters;
 import org.flexllm.peft.bypass.ResidentAdapters.Resident;
+import org.flexllm.peft.parallel.RankAdapter;
 
 /**
  * Serves many PEFT adapter folders, LoRA and IA3 mixed, from one engine; requests pick one by name.
@@ -43,6 +46,13 @@ import org.flexllm.peft.bypass.ResidentAdapters.Resident;
  * finish on it, and its memory is freed when the last of them ends. {@link #close} unregisters every adapter,
  * so closing before or after the engine is equally safe.
  *
+ * <p><b>Tensor parallelism.</b> An engine whose model is split over ranks binds the registry through
+ * {@link #passes(TensorParallelPlan, int)}: every resident adapter is then also cut into each rank's slices, as the
+ * plan partitions each bypass op after its frozen Linear (all the served ops split: LoRA on any projection, IA3 on the
+ * outputs of the column-parallel Linears and the inputs of the row-parallel ones), and a slot holds it on every rank
+ * at once. A training job's slices gather gradients of their own, which its lease adds into the job's parameters
+ * before each optimizer step ({@link TrainingLease#collectGradients}).
+ *
  * <p>Thread-safe. Folders are read outside the lock, so that the engine thread's releases never wait on disk.
  */
 public final class AdapterRegistry implements AdapterHost, AutoCloseable {
@@ -53,19 +63,21 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
     private record Registration(String name, Path folder) {}
 
     /**
-     * A filled slot: whose adapter, what eviction frees, how many running requests (or the one finetuning job)
-     * pin it, and when it was last pinned.
+     * A filled slot: whose adapter, its bypasses (whole, and by tensor-parallel rank), what eviction frees, how many
+     * running requests (or the one finetuning job) pin it, and when it was last pinned.
      */
     private static final class Occupant {
         final Registration adapter;
         final Resident resident;
+        final List<Resident> ranks;
         final Runnable free;
         int pins;
         long lastPinned;
 
-        Occupant(Registration adapter, Resident resident, Runnable free) {
+        Occupant(Registration adapter, Resident resident, List<Resident> ranks, Runnable free) {
             this.adapter = adapter;
             this.resident = resident;
+            this.ranks = ranks;
             this.free = free;
         }
 
@@ -76,6 +88,10 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
     }
 
     private final ResidentAdapters slots;
+    /** Each tensor-parallel rank's slots, by rank: empty unless a tensor-parallel engine bound the registry. */
+    private final List<ResidentAdapters> rankSlots = new ArrayList<>();
+    /** The bound engine's tensor-parallel plan, or null for an engine on one device. */
+    private TensorParallelPlan plan;
     private final Occupant[] occupants;
     private final Map<String, Registration> registered = new HashMap<>();
     /** The adapter that waits longest for a slot, and the slot it will get once nothing pins it. */
@@ -196,6 +212,33 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
      */
     @Override
     public List<GraphPass> passes(ModelConfig model) {
+        bind(model, null);
+        return List.of(ServedModules.pass(slots));
+    }
+
+    /**
+     * Binds the registry to an engine whose model is split over {@code plan}'s ranks (at rank 0's call), checks the
+     * adapters registered so far against the whole model, and returns the pass that attaches rank {@code rank}'s
+     * share of the served bypass ops, over the rank's slices of the resident adapters.
+     *
+     * @throws IllegalStateException when the registry is already bound to another model or split
+     */
+    @Override
+    public List<GraphPass> passes(TensorParallelPlan plan, int rank) {
+        if (rank == 0) {
+            bind(plan.model(), plan);
+        }
+        synchronized (this) {
+            if (this.plan == null || this.plan.ranks() <= rank) {
+                throw new IllegalStateException("rank " + rank + "'s passes asked before rank 0's bound the registry"
+                        + " to " + plan.ranks() + " tensor-parallel ranks");
+            }
+            return List.of(ServedModules.pass(rankSlots.get(rank)));
+        }
+    }
+
+    /** Binds the registry to {@code model}, split over {@code split}'s ranks (or not: null); checks what it holds. */
+    private void bind(ModelConfig model, TensorParallelPlan split) {
         List<Registration> toCheck;
         synchronized (this) {
             if (this.model != null && !this.model.equals(model)) {
@@ -203,11 +246,22 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
                         + this.model.architecture() + ", hidden_size " + this.model.hiddenSize()
                         + "); create one registry per model");
             }
+            int ranks = split == null ? 1 : split.ranks();
+            if (this.model != null && ranks != (plan == null ? 1 : plan.ranks())) {
+                throw new IllegalStateException("this adapter registry already serves an engine on "
+                        + (plan == null ? 1 : plan.ranks()) + " tensor-parallel ranks, not " + ranks
+                        + "; create one registry per engine");
+            }
             this.model = Objects.requireNonNullElse(this.model, model);
+            if (split != null && plan == null) {
+                plan = split;
+                for (int r = 0; r < split.ranks(); r++) {
+                    rankSlots.add(new ResidentAdapters(slots.capacity(), slots.maxRank()));
+                }
+            }
             toCheck = List.copyOf(registered.values());
         }
         toCheck.forEach(r -> LoadedAdapter.read(r.name(), r.folder(), model, slots.maxRank()).close());
-        return List.of(ServedModules.pass(slots));
     }
 
     @Override
@@ -231,6 +285,7 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
     public int tryAcquire(String name) {
         Registration wanted;
         ModelConfig bound;
+        TensorParallelPlan split;
         synchronized (this) {
             wanted = registered.get(name);
             if (wanted == null) {
@@ -244,8 +299,9 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
                 return WAIT;
             }
             bound = Objects.requireNonNull(model, "no engine has bound this adapter registry yet");
+            split = plan;
         }
-        return install(wanted, LoadedAdapter.read(name, wanted.folder(), bound, slots.maxRank()));
+        return install(wanted, LoadedAdapter.read(name, wanted.folder(), bound, slots.maxRank(), split));
     }
 
     /**
@@ -296,7 +352,7 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
             reservedFor = null;
             reservedSlot = -1;
         }
-        return occupy(slot, new Occupant(wanted, loaded.resident(), loaded::close));
+        return occupy(slot, new Occupant(wanted, loaded.resident(), loaded.ranks(), loaded::close));
     }
 
     /**
@@ -331,7 +387,11 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
                 throw busy(source + " needs an adapter slot");
             }
             Resident resident = Resident.of(job, config, parameters, model);
-            return new TrainingLease(occupy(slot, new Occupant(new Registration(job, null), resident, () -> {})));
+            Arena slices = Arena.ofShared();
+            List<RankAdapter> ranks = plan == null ? List.of() : RankAdapter.ofRanks(plan, config, parameters, slices);
+            List<Resident> residents = ranks.stream().map(r -> r.resident(job, config, plan)).toList();
+            Occupant o = new Occupant(new Registration(job, null), resident, residents, slices::close);
+            return new TrainingLease(occupy(slot, o), ranks);
         }
     }
 
@@ -341,15 +401,32 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
      */
     public final class TrainingLease implements AutoCloseable {
         private final int slot;
+        private final List<RankAdapter> ranks;
         private boolean released;
 
-        private TrainingLease(int slot) {
+        private TrainingLease(int slot, List<RankAdapter> ranks) {
             this.slot = slot;
+            this.ranks = ranks;
         }
 
         /** The slot the job's samples run on. */
         public int slot() {
             return slot;
+        }
+
+        /**
+         * Before an optimizer step, under tensor parallelism: adds what each rank's slices gathered of the gradients
+         * into the job's parameters, rank by rank in rank order (the all-reduce of the replicated slices' partial
+         * sums, and the assembly of the split ones, once per step), and zeroes the ranks'. Nothing on one device.
+         * Call it where the job's parameters may change: between the engine's passes.
+         */
+        public void collectGradients() {
+            ranks.forEach(RankAdapter::moveGradients);
+        }
+
+        /** After an optimizer step, under tensor parallelism: the parameters' new values copied into the ranks'. */
+        public void refreshRanks() {
+            ranks.forEach(RankAdapter::copyValues);
         }
 
         /** Empties the slot; idempotent. */
@@ -402,6 +479,9 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
     private int occupy(int slot, Occupant occupant) {
         occupants[slot] = occupant;
         slots.set(slot, occupant.resident);
+        for (int r = 0; r < rankSlots.size(); r++) {
+            rankSlots.get(r).set(slot, occupant.ranks.get(r));
+        }
         return pin(slot);
     }
 
@@ -463,6 +543,7 @@ public final class AdapterRegistry implements AdapterHost, AutoCloseable {
     /** Empties a slot no forward pass reads (nothing pins it) and frees its adapter's memory. */
     private void evict(int slot) {
         slots.set(slot, null);
+        rankSlots.forEach(ranks -> ranks.set(slot, null));
         occupants[slot].free.run();
         occupants[slot] = null;
     }

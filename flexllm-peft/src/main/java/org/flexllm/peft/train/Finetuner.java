@@ -83,7 +83,9 @@ public final class Finetuner {
     /**
      * Runs the job inside {@code engine}'s iterations instead of on a thread of its own: it trains the engine's
      * model, its adapter in a slot of {@code registry} (the engine's adapters, given to its builder) from start
-     * to end. The options' {@code maxSeqLen} must be within the engine's {@code maxFinetuneTokens}.
+     * to end. The options' {@code maxSeqLen} must be within the engine's {@code maxFinetuneTokens}. On a
+     * tensor-parallel engine each rank trains its slices of the adapter; their gradients join the adapter's before
+     * each optimizer step, and the adapter saved is the whole one.
      */
     public Finetuner coServe(LlmEngine engine, AdapterRegistry registry) {
         this.engine = engine;
@@ -135,7 +137,7 @@ public final class Finetuner {
             Prepared prepared = prepare(loaded.config(), memory);
             TrainingLoop loop = new TrainingLoop(loaded, b, prepared.adapter().config(), prepared.parameters(), options);
             JobRun run = run(prepared, new JobRun.Placement(name, weight, TrainingLoop.SLOT, Metrics.globalRegistry,
-                    () -> eval.isEmpty() ? Double.NaN : loop.evaluate(eval), memory::close));
+                    () -> eval.isEmpty() ? Double.NaN : loop.evaluate(eval), memory::close, () -> {}, () -> {}));
             CompletableFuture<Void> stopped = new CompletableFuture<>();
             Thread.ofPlatform().name("flexllm-finetune").start(() -> {
                 try (loop) {
@@ -167,7 +169,7 @@ public final class Finetuner {
                     () -> Double.NaN, () -> {
                         lease.close();
                         memory.close();
-                    }));
+                    }, lease::collectGradients, lease::refreshRanks));
         } catch (RuntimeException e) {
             memory.close();
             throw e;

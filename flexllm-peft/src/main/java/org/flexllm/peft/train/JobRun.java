@@ -33,9 +33,12 @@ final class JobRun implements TrainingSource {
      * @param meters     where its meters go
      * @param evaluation the held-out loss of the trained adapter, asked once after the last step
      * @param release    frees the slot and the parameters' memory; called once no pass reads them any more
+     * @param beforeStep brings the gradients of the tensor-parallel ranks' copies into the parameters, before the
+     *                   optimizer reads them (nothing on one device)
+     * @param afterStep  brings the stepped parameters into the ranks' copies (nothing on one device)
      */
     record Placement(String name, double weight, int slot, MeterRegistry meters, DoubleSupplier evaluation,
-                     Runnable release) {}
+                     Runnable release, Runnable beforeStep, Runnable afterStep) {}
 
     private final Placement placement;
     private final Adapter adapter;
@@ -103,8 +106,12 @@ final class JobRun implements TrainingSource {
     public void completed(TrainingSample sample, double loss) {
         files.rethrowFailure();
         meters.sample(sample.length());
+        if (steps.endsStep()) {
+            placement.beforeStep().run();
+        }
         StepRecord record = steps.completed(sample, loss);
         if (record != null) {
+            placement.afterStep().run();
             history.add(record);
             meters.step(record);
             listener.accept(record);

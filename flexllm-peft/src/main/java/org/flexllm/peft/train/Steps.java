@@ -90,6 +90,11 @@ final class Steps {
         return new TrainingSample(e.inputIds(), e.labels(), lossWeight(k / samplesPerStep), dropoutSeed(k));
     }
 
+    /** Whether the next sample to complete is its step's last: its completion steps the optimizer. */
+    boolean endsStep() {
+        return (completed + 1) % samplesPerStep == 0;
+    }
+
     /**
      * Counts a sample whose gradients are in; after the step's last sample, ends the step.
      *
@@ -100,7 +105,7 @@ final class Steps {
     StepRecord completed(TrainingSample sample, double sampleLoss) {
         loss += sampleLoss;
         tokens += sample.length();
-        StepRecord record = (completed + 1) % samplesPerStep == 0 ? endStep(done()) : null;
+        StepRecord record = endsStep() ? endStep(done()) : null;
         completed++; // after the step, so that a step that failed does not count as done
         return record;
     }

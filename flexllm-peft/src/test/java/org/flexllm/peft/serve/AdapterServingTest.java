@@ -41,12 +41,12 @@ import org.flexllm.api.UnknownAdapterException;
 import org.flexllm.backend.cpu.CpuBackend;
 import org.flexllm.engine.TrainingRunner;
 import org.flexllm.graph.CompiledModel;
-import org.flexllm.io.SafetensorsFile;
 import org.flexllm.kv.PagedKvCache;
 import org.flexllm.model.Checkpoint;
 import org.flexllm.model.ModelConfig;
 import org.flexllm.peft.Adapter;
 import org.flexllm.peft.AdapterConfig;
+import org.flexllm.peft.Golden;
 import org.flexllm.peft.PeftMethod;
 import org.flexllm.peft.bypass.BypassPass;
 import org.flexllm.peft.bypass.ResidentAdapters;
@@ -143,30 +143,8 @@ class AdapterServingTest {
         }
     }
 
-    /** Rows of golden logits, {@code [positions, vocab]}. */
-    private static float[][] goldenLogits(Path adapterDir, String key) {
-        try (Arena arena = Arena.ofConfined()) {
-            Tensor t = SafetensorsFile.open(adapterDir.resolve("forward.safetensors"), arena).get(key).orElseThrow();
-            float[][] rows = new float[t.rows()][(int) t.shape().dim(1)];
-            for (int r = 0; r < rows.length; r++) {
-                for (int v = 0; v < rows[r].length; v++) {
-                    rows[r][v] = t.getFloat((long) r * rows[r].length + v);
-                }
-            }
-            return rows;
-        }
-    }
-
-    private static int argmax(float[] row) {
-        int best = 0;
-        for (int v = 1; v < row.length; v++) {
-            best = row[v] > row[best] ? v : best;
-        }
-        return best;
-    }
-
     private static double logSoftmax(float[] row, int token) {
-        double max = row[argmax(row)];
+        double max = row[Golden.argmax(row)];
         double sum = 0;
         for (float v : row) {
             sum += Math.exp(v - max);
@@ -183,8 +161,8 @@ class AdapterServingTest {
 
     @Test
     void greedyTokensOnTheAdapterAreTheArgmaxOfTheGoldenLogits() {
-        float[][] withAdapter = goldenLogits(LORA, "logits");
-        float[][] without = goldenLogits(LORA, "logits_without_adapter");
+        float[][] withAdapter = Golden.forwardLogits(LORA, "logits");
+        float[][] without = Golden.forwardLogits(LORA, "logits_without_adapter");
         try (Served s = Served.start(LLAMA, 1)) {
             s.adapters().register("x", LORA);
             List<CompletableFuture<GenerationResult>> onX = new ArrayList<>();
@@ -194,8 +172,8 @@ class AdapterServingTest {
                 onX.add(s.engine().submit(request(prefix, 1, "x")));
                 onBase.add(s.engine().submit(request(prefix, 1, null)));
             }
-            List<Integer> expectedX = Arrays.stream(withAdapter).map(AdapterServingTest::argmax).toList();
-            List<Integer> expectedBase = Arrays.stream(without).map(AdapterServingTest::argmax).toList();
+            List<Integer> expectedX = Arrays.stream(withAdapter).map(Golden::argmax).toList();
+            List<Integer> expectedBase = Arrays.stream(without).map(Golden::argmax).toList();
             assertNotEquals(expectedBase, expectedX, "the golden adapter changes some greedy token");
             assertEquals(expectedX, onX.stream().map(f -> f.join().ids().getFirst()).toList());
             assertEquals(expectedBase, onBase.stream().map(f -> f.join().ids().getFirst()).toList());
@@ -206,8 +184,8 @@ class AdapterServingTest {
     void scoresOnTheAdapterAreTheLogSoftmaxOfTheGoldenLogits() {
         try (Served s = Served.start(LLAMA, 1)) {
             s.adapters().register("x", LORA);
-            assertScores(goldenLogits(LORA, "logits"), GOLDEN_IDS, s.engine().score(GOLDEN_IDS, 2, "x"));
-            assertScores(goldenLogits(LORA, "logits_without_adapter"), GOLDEN_IDS, s.engine().score(GOLDEN_IDS, 2));
+            assertScores(Golden.forwardLogits(LORA, "logits"), GOLDEN_IDS, s.engine().score(GOLDEN_IDS, 2, "x"));
+            assertScores(Golden.forwardLogits(LORA, "logits_without_adapter"), GOLDEN_IDS, s.engine().score(GOLDEN_IDS, 2));
         }
     }
 
@@ -383,8 +361,8 @@ class AdapterServingTest {
             var error = assertThrows(AdapterMismatchException.class, () -> s.adapters().register("llama", LORA));
             assertTrue(error.getMessage().contains("has shape"), error.getMessage());
             assertEquals(Set.of("qwen"), s.adapters().names());
-            assertScores(goldenLogits(qwenLora, "logits"), qwenIds, s.engine().score(qwenIds, 0, "qwen"));
-            assertScores(goldenLogits(qwenLora, "logits_without_adapter"), qwenIds, s.engine().score(qwenIds, 0));
+            assertScores(Golden.forwardLogits(qwenLora, "logits"), qwenIds, s.engine().score(qwenIds, 0, "qwen"));
+            assertScores(Golden.forwardLogits(qwenLora, "logits_without_adapter"), qwenIds, s.engine().score(qwenIds, 0));
         }
         try (AdapterRegistry early = AdapterRegistry.create(1, 4)) {
             early.register("llama", LORA);
