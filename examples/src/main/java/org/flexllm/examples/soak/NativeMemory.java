@@ -50,7 +50,7 @@ final class NativeMemory {
         committed();
     }
 
-    /** Committed bytes by category in the text of a summary (in KB, the default scale); empty if there are none. */
+    /** Committed bytes by category in the text of a summary in KB; empty if there are none. */
     static Map<String, Long> parse(String summary) {
         Map<String, Long> committed = new TreeMap<>();
         Matcher m = CATEGORY.matcher(summary);
@@ -70,7 +70,7 @@ final class NativeMemory {
         try {
             return (String) ManagementFactory.getPlatformMBeanServer().invoke(
                     new ObjectName("com.sun.management:type=DiagnosticCommand"), "vmNativeMemory",
-                    new Object[] {new String[] {"summary"}}, new String[] {String[].class.getName()});
+                    new Object[] {new String[] {"summary", "scale=KB"}}, new String[] {String[].class.getName()});
         } catch (JMException e) {
             throw new IllegalStateException("could not read the JVM's native memory summary: " + e.getMessage(), e);
         }

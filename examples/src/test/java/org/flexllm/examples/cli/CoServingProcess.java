@@ -10,6 +10,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
 import org.flexllm.api.LlmEngine;
@@ -33,8 +34,8 @@ import org.flexllm.schedule.Policy;
  * it): {@code MODEL OUT STEPS IN_FLIGHT RESUME}. It keeps {@code IN_FLIGHT} greedy requests running until the job
  * has written its adapter to OUT (a checkpoint after every step; {@code RESUME} {@code true} continues from OUT's
  * last one), then waits for every request it accepted. On stdout: {@code first-step N}, {@code checkpoint N} once
- * each checkpoint is on disk, and last {@code accepted A completed C}, C counting the requests that ended with all
- * their tokens. With a simulated clock and a fixed latency model, the engine cuts the job's work the same way on
+ * each checkpoint is on disk, {@code accepted A completed C}, C counting the requests that ended with all their
+ * tokens, and last {@code logprobs ...}, the exact log-probabilities of a prefill of the base model. With a simulated clock and a fixed latency model, the engine cuts the job's work the same way on
  * any machine; with no requests in flight it cuts it the same way in every run.
  */
 final class CoServingProcess {
@@ -64,14 +65,22 @@ final class CoServingProcess {
             List<CompletableFuture<GenerationResult>> accepted = serveUntil(engine, inFlight, job.result());
             job.result().get(DEADLINE_S, TimeUnit.SECONDS);
             System.out.println("accepted " + accepted.size() + " completed " + completed(accepted));
+            System.out.println("logprobs " + logprobs(engine));
         }
+    }
+
+    /** The base model's log-probabilities of 96 random tokens, each float's exact bits in hexadecimal. */
+    private static String logprobs(LlmEngine engine) {
+        int[] ids = new Random(5).ints(96, 1, engine.config().vocabSize()).toArray();
+        return engine.score(ids, 0).logprobs().stream().skip(1).map(t -> Float.toHexString(t.logprob()))
+                .collect(Collectors.joining(" "));
     }
 
     /** SGD with momentum on every projection, dropout on: a resume that lost any state would show. */
     private static FinetuneOptions options(int steps) {
         return FinetuneOptions.builder().adapter(AdapterConfig.builder().r(4).loraAlpha(8).loraDropout(0.1)
                         .targets(EnumSet.allOf(Projection.class)).build())
-                .optimizer(FinetuneOptions.OptimizerKind.SGD).lr(0.5).momentum(0.9).seed(7).maxSeqLen(MAX_SEQ_LEN)
+                .optimizer(FinetuneOptions.OptimizerKind.SGD).lr(0.05).momentum(0.9).seed(7).maxSeqLen(MAX_SEQ_LEN)
                 .steps(steps).checkpointEvery(1).build();
     }
 
