@@ -14,9 +14,9 @@ import java.util.TreeSet;
 
 /**
  * What the process holds at one moment: heap in use after a collection; native memory as the JVM's Native Memory
- * Tracking counts it, committed bytes outside the heap in all and by category ({@link NativeMemory}); the resident
- * set, a secondary figure (it moves with pages the kernel keeps, not with what the process allocated); and live
- * threads, by name.
+ * Tracking counts it, committed bytes by category and in all outside the heap and the JIT's working memory
+ * ({@link NativeMemory}); the resident set, a secondary figure (it moves with pages the kernel keeps, not with what
+ * the process allocated); and live threads, by name.
  */
 public record Resources(long heapBytes, long nativeBytes, Map<String, Long> nativeByCategory, long residentBytes,
                         int threads, @JsonIgnore List<String> threadNames) {

@@ -31,6 +31,10 @@ class NativeMemoryTest {
             -                    Thread (reserved=21554KB, committed=1102KB)
                                         (threads #21)
 
+            -                  Compiler (reserved=30720KB, committed=30720KB)
+                                        (malloc=1210KB tag=Compiler #1021) (peak=1290KB #1024)
+                                        (arena=29510KB #8) (peak=31021KB #9)
+
             -                     Other (reserved=4104KB, committed=4104KB)
                                         (malloc=4104KB #12) (peak=4104KB #13)
             """;
@@ -38,7 +42,12 @@ class NativeMemoryTest {
     @Test
     void aSummaryGivesCommittedBytesByCategory() {
         assertEquals(Map.of("Java Heap", 65536 * 1024L, "Class", 571 * 1024L, "Thread", 1102 * 1024L,
-                "Other", 4104 * 1024L), NativeMemory.parse(SUMMARY));
+                "Compiler", 30720 * 1024L, "Other", 4104 * 1024L), NativeMemory.parse(SUMMARY));
+    }
+
+    /** The heap is measured on its own; the compilers' arenas come and go with each compilation. */
+    @Test
+    void nativeMemoryLeavesOutTheHeapAndTheCompilersWorkingMemory() {
         assertEquals((571 + 1102 + 4104) * 1024L, NativeMemory.outsideHeap(NativeMemory.parse(SUMMARY)));
     }
 
