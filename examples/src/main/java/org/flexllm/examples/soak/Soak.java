@@ -46,8 +46,12 @@ public final class Soak {
     /**
      * Runs the soak. Memory and threads are measured after the co-served job has started and the first
      * {@value #WARM_UP} requests have ended, and again once everything has ended and the job has stopped.
+     *
+     * @throws IllegalStateException when the JVM does not track its native memory (started without
+     *                               {@code -XX:NativeMemoryTracking=summary})
      */
     public static SoakReport run(SoakConfig config) throws IOException, InterruptedException {
+        NativeMemory.requireTracking();
         Path scratch = Files.createTempDirectory("flexllm-soak");
         Random random = new Random(config.seed());
         try (AdapterRegistry registry = AdapterRegistry.create(config.residentSlots(), LORA_RANK);

@@ -8,12 +8,15 @@ import java.util.stream.Collectors;
 /**
  * What a soak found: requests by outcome (failures and refusals counted by reason), tokens lost or duplicated
  * between a consumer and its result, requests that never ended, KV blocks and adapter pins left in use, and the
- * process's memory and threads after warm-up and at the end.
+ * process's memory and threads after warm-up and at the end: native memory's growth as Native Memory Tracking counts
+ * it ({@code nativeGrowth}, the figure the bound is about, and {@code nativeChanges}, bytes by category), the
+ * resident set's as a secondary figure.
  */
 public record SoakReport(SoakConfig config, int completed, int cancelled, int failed, int refused,
                          Map<String, Long> failures, int lostTokens, int duplicatedTokens, int stuck,
                          int kvBlocksInUse, int adapterPins, Resources start, Resources end, double nativeGrowth,
-                         List<String> threadsAdded, JobOutcomes finetuning) {
+                         Map<String, Long> nativeChanges, double residentGrowth, List<String> threadsAdded,
+                         JobOutcomes finetuning) {
 
     static SoakReport of(SoakConfig config, List<SoakOutcome> outcomes, int stuck, Resources start, Resources end,
                          int freeKvBlocks, int kvBlocks, int adapterPins, JobOutcomes finetuning) {
@@ -24,7 +27,8 @@ public record SoakReport(SoakConfig config, int completed, int cancelled, int fa
                         TreeMap::new, Collectors.counting())),
                 outcomes.stream().mapToInt(SoakOutcome::lostTokens).sum(),
                 outcomes.stream().mapToInt(SoakOutcome::duplicatedTokens).sum(), stuck, kvBlocks - freeKvBlocks,
-                adapterPins, start, end, Resources.growth(start, end), added(start, end), finetuning);
+                adapterPins, start, end, Resources.growth(start, end), Resources.changes(start, end),
+                Resources.residentGrowth(start, end), added(start, end), finetuning);
     }
 
     /** Nothing lost, duplicated, stuck or left in use, nothing refused, and memory flat within {@code slack}. */

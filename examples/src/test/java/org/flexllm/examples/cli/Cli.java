@@ -50,9 +50,15 @@ final class Cli {
      */
     static Result runInChildJvm(Path temp, List<String> jvmOptions, String... args) throws IOException,
             InterruptedException {
+        return runInChildJvm(FlexLlm.class, temp, jvmOptions, args);
+    }
+
+    /** Runs {@code main} as {@link #runInChildJvm(Path, List, String...)} runs the command line. */
+    static Result runInChildJvm(Class<?> main, Path temp, List<String> jvmOptions, String... args)
+            throws IOException, InterruptedException {
         Path out = Files.createTempFile(temp, "stdout", ".txt");
         Path err = Files.createTempFile(temp, "stderr", ".txt");
-        Process child = startChildJvm(jvmOptions, out, err, args);
+        Process child = startChildJvm(main, jvmOptions, out, err, args);
         if (!child.waitFor(CHILD_DEADLINE_S, TimeUnit.SECONDS)) {
             child.destroyForcibly();
             throw new AssertionError("the child JVM ran past " + CHILD_DEADLINE_S + " s: " + List.of(args));
@@ -62,10 +68,16 @@ final class Cli {
 
     /** Starts the command line in a child JVM as {@link #runInChildJvm} does, its output into {@code out}, {@code err}. */
     static Process startChildJvm(List<String> jvmOptions, Path out, Path err, String... args) throws IOException {
+        return startChildJvm(FlexLlm.class, jvmOptions, out, err, args);
+    }
+
+    /** Starts {@code main} in a child JVM as {@link #startChildJvm(List, Path, Path, String...)} starts the CLI. */
+    static Process startChildJvm(Class<?> main, List<String> jvmOptions, Path out, Path err, String... args)
+            throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss8m"));
         command.addAll(jvmOptions);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), FlexLlm.class.getName()));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         command.addAll(List.of(args));
         return new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
     }

@@ -33,5 +33,8 @@ class SoakTest {
         assertTrue(r.finetuning().nanJob().contains("NanLossException"), r.finetuning().nanJob());
         assertTrue(r.finetuning().lastLoss() < r.finetuning().firstLoss(), r.finetuning().toString());
         assertEquals(Map.of(), r.failures());
+        // Native memory as Native Memory Tracking counts it: the KV cache is an arena of the configured size.
+        assertTrue(r.start().nativeByCategory().get("Other") >= 1 << 20, r.start().toString());
+        assertTrue(r.end().nativeBytes() > 0 && !r.nativeChanges().containsKey("Java Heap"), r.toString());
     }
 }

@@ -9,6 +9,10 @@ import jdk.incubator.vector.FloatVector;
 /**
  * SwiGLU: {@code silu(gate) * up} with {@code silu(g) = g·σ(g) = g / (1 + e^-g)}, and its gradient, which needs
  * {@code silu'(g) = σ(g)·(1 + g·(1 − σ(g)))}.
+ *
+ * <p>The cores split the flat range of elements by rows, so where the vector loop ends and the scalar tail begins
+ * depends on the split: the tails do the lanes' operations in the lanes' order, so that an element's bits do not
+ * depend on the number of threads.
  */
 final class Activations {
     private Activations() {}
@@ -33,7 +37,7 @@ final class Activations {
         }
         for (; i < to; i++) {
             float g = VectorMath.get(gate, i);
-            VectorMath.set(out, i, g / (1f + Exp.exp(-g)) * VectorMath.get(up, i));
+            VectorMath.set(out, i, g / (Exp.exp(-g) + 1f) * VectorMath.get(up, i));
         }
     }
 
@@ -52,9 +56,10 @@ final class Activations {
         for (; i < to; i++) {
             float g = VectorMath.get(gate, i);
             float d = VectorMath.get(dOut, i);
-            float sigmoid = 1f / (1f + Exp.exp(-g));
+            float sigmoid = 1f / (Exp.exp(-g) + 1f);
+            float slope = sigmoid * (g * (1f - sigmoid) + 1f);
             VectorMath.set(dUp, i, d * (g * sigmoid));
-            VectorMath.set(dGate, i, d * VectorMath.get(up, i) * sigmoid * (1f + g * (1f - sigmoid)));
+            VectorMath.set(dGate, i, d * VectorMath.get(up, i) * slope);
         }
     }
 }

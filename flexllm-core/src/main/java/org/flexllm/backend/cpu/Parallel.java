@@ -8,6 +8,11 @@ package org.flexllm.backend.cpu;
  * <p>The pool size is {@code flexllm.threads} (default: available processors), counting the caller.
  * A call made while the pool is busy (from another thread, or from inside a body) runs inline on the
  * calling thread, so concurrent and nested use is safe.
+ *
+ * <p>So the split of a range depends on the pool size and on what else runs: a body's results must not. Each index
+ * is computed the same way in any chunk (a vector loop's scalar tail does the lanes' operations in the lanes'
+ * order), and nothing sums across the indices of a chunk; a finetuning run then writes the same adapter bytes with
+ * any number of threads.
  */
 public final class Parallel {
     /** Work over a half-open range of indices {@code [from, to)}. */
