@@ -15,10 +15,10 @@ import org.flexllm.tensor.Tensor;
  * W, so each weight row is read from memory once, {@value #ROWS} rows at a time (four concurrent streams keep
  * enough loads in flight to saturate memory), and applied to every row of x while it is still in L1. F32 and
  * BF16 rows are widened in registers as they stream; F16 has no vector widening in registers (see
- * {@link Widen}), so its rows are widened into scratch a chunk of columns at a time, and so are quantized rows:
- * their blocks are decoded straight from the mapping into an L1-sized chunk ({@value #F16_CHUNK} columns, whole
- * blocks of every format), so memory streams the quantized bytes only; Q8_0 and Q4_0 blocks are widened in
- * registers instead ({@link BlockGemv}). The cores split the weight rows.
+ * {@link Widen}), so its rows are widened into scratch a chunk of columns at a time. Quantized blocks are widened
+ * in registers as they stream ({@link BlockGemv}), so memory streams the quantized bytes only; on species that
+ * BlockGemv does not take they are decoded into scratch like F16 rows, whole blocks of every format per chunk
+ * ({@value #F16_CHUNK} columns). The cores split the weight rows.
  */
 final class Gemv {
     static final int ROWS = 4;

@@ -2,6 +2,9 @@ package org.flexllm.tensor.quant;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 
 /**
  * Q4_K: a super-block of 256 weights in 8 sub-blocks of 32. Bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales
@@ -16,7 +19,9 @@ record Q4_KFormat() implements BlockFormat {
     private static final int SIZE = 256;
     private static final int SUB = 32;
     private static final int SUBS = SIZE / SUB;
-    private static final int SCALES = 4;
+    private static final int SCALES = Q4KScales.OFFSET;
+    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final int QS = 16;
     private static final int MAX_SIX_BITS = 63;
     private static final int MAX_NIBBLE = 15;
@@ -25,12 +30,14 @@ record Q4_KFormat() implements BlockFormat {
     public void decode(byte[] block, float[] dst, int at) {
         float d = BlockFormat.half(block, 0);
         float dmin = BlockFormat.half(block, 2);
+        long scalesLow = (long) LONG.get(block, SCALES);
+        int scalesHigh = (int) INT.get(block, SCALES + 8);
         for (int chunk = 0; chunk < SUBS / 2; chunk++) {
-            int low = 2 * chunk;
-            float lowScale = d * scale(block, low);
-            float lowMin = dmin * min(block, low);
-            float highScale = d * scale(block, low + 1);
-            float highMin = dmin * min(block, low + 1);
+            int sub = 2 * chunk;
+            float lowScale = d * Q4KScales.scale(scalesLow, scalesHigh, sub);
+            float lowMin = dmin * Q4KScales.min(scalesLow, scalesHigh, sub);
+            float highScale = d * Q4KScales.scale(scalesLow, scalesHigh, sub + 1);
+            float highMin = dmin * Q4KScales.min(scalesLow, scalesHigh, sub + 1);
             int q = QS + chunk * SUB;
             int out = at + chunk * 2 * SUB;
             for (int i = 0; i < SUB; i++) {
@@ -76,16 +83,6 @@ record Q4_KFormat() implements BlockFormat {
             long at4 = offset + QS + quantByte(p);
             put(dst, at4, dst.get(ValueLayout.JAVA_BYTE, at4) & ~(0xF << quantShift(p)) | q << quantShift(p));
         }
-    }
-
-    private static int scale(byte[] block, int j) {
-        return j < 4 ? block[SCALES + j] & MAX_SIX_BITS
-                : block[SCALES + j + 4] & 0xF | (block[SCALES + j - 4] & 0xFF) >> 6 << 4;
-    }
-
-    private static int min(byte[] block, int j) {
-        return j < 4 ? block[SCALES + j + 4] & MAX_SIX_BITS
-                : (block[SCALES + j + 4] & 0xFF) >> 4 | (block[SCALES + j] & 0xFF) >> 6 << 4;
     }
 
     /** The byte of weight p's nibble: chunk p / 64 holds 32 bytes, shared by its two sub-blocks. */
