@@ -24,7 +24,10 @@ public final class Q4KScales {
         return high >>> 8 * (j - 4) & NIBBLE | topTwo(low, j - 4) << 4;
     }
 
-    /** m[j]: bytes 4–7 hold m[0..3] in their low 6 bits; m[4..7] is byte j + 4's high nibble under byte j's top bits. */
+    /**
+     * m[j]: bytes 4–7 hold m[0..3] in their low 6 bits; m[4..7] is byte j + 4's high nibble under byte j's top 2
+     * bits.
+     */
     public static int min(long low, int high, int j) {
         if (j < 4) {
             return (int) (low >>> 8 * (j + 4)) & SIX_BITS;
