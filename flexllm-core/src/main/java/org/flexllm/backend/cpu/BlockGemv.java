@@ -124,6 +124,16 @@ final class BlockGemv {
         return (FloatVector) bytes.convertShape(VectorOperators.B2F, F, 0);
     }
 
+    /** x[k, k + F.length()) of the row of x at byte {@code from}. */
+    static FloatVector floatsAt(MemorySegment x, long from, int k) {
+        return FloatVector.fromMemorySegment(F, x, from + (long) k * Float.BYTES, LE);
+    }
+
+    /** The dot product kept in four sums (four FMA chains in flight), in a fixed order. */
+    static float sum(FloatVector s0, FloatVector s1, FloatVector s2, FloatVector s3) {
+        return VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)));
+    }
+
     /** {@code F.length()} bytes from byte {@code at}. */
     static ByteVector bytes(MemorySegment data, long at) {
         return ByteVector.fromMemorySegment(B, data, at, LE);

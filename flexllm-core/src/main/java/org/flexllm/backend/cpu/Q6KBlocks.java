@@ -1,7 +1,6 @@
 package org.flexllm.backend.cpu;
 
 import static org.flexllm.backend.cpu.Widen.F;
-import static org.flexllm.backend.cpu.Widen.LE;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -45,20 +44,16 @@ final class Q6KBlocks {
             long block = row + (long) b * BYTES;
             float d = BlockGemv.half(data, block + D);
             for (int h = 0; h < 2; h++) {
-                long ql = block + (long) h * QL_HALF;
-                long qh = block + QH + (long) h * QH_HALF;
-                long scales = block + SCALES + (long) h * HALF / SUB;
                 long xh = xi + ((long) b * SIZE + (long) h * HALF) * Float.BYTES;
                 for (int l = 0; l < QUARTER; l += F.length()) {
-                    long sc = scales + l / SUB;
-                    s0 = quarter(data, ql, qh, l, 0).mul(d * scale(data, sc, 0)).fma(xAt(x, xh, l), s0);
-                    s1 = quarter(data, ql, qh, l, 1).mul(d * scale(data, sc, 1)).fma(xAt(x, xh, QUARTER + l), s1);
-                    s2 = quarter(data, ql, qh, l, 2).mul(d * scale(data, sc, 2)).fma(xAt(x, xh, 2 * QUARTER + l), s2);
-                    s3 = quarter(data, ql, qh, l, 3).mul(d * scale(data, sc, 3)).fma(xAt(x, xh, 3 * QUARTER + l), s3);
+                    s0 = weights(data, block, d, h, l, 0).fma(BlockGemv.floatsAt(x, xh, l), s0);
+                    s1 = weights(data, block, d, h, l, 1).fma(BlockGemv.floatsAt(x, xh, QUARTER + l), s1);
+                    s2 = weights(data, block, d, h, l, 2).fma(BlockGemv.floatsAt(x, xh, 2 * QUARTER + l), s2);
+                    s3 = weights(data, block, d, h, l, 3).fma(BlockGemv.floatsAt(x, xh, 3 * QUARTER + l), s3);
                 }
             }
         }
-        return VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)));
+        return BlockGemv.sum(s0, s1, s2, s3);
     }
 
     /** {@code blocks} super-blocks from byte {@code first} as f32 at {@code dst[at]}. */
@@ -66,35 +61,22 @@ final class Q6KBlocks {
         for (int b = 0; b < blocks; b++) {
             long block = first + (long) b * BYTES;
             float d = BlockGemv.half(data, block + D);
-            for (int h = 0; h < 2; h++) {
-                long ql = block + (long) h * QL_HALF;
-                long qh = block + QH + (long) h * QH_HALF;
-                long scales = block + SCALES + (long) h * HALF / SUB;
-                for (int k = 0; k < 4; k++) {
-                    int out = at + b * SIZE + h * HALF + k * QUARTER;
-                    for (int l = 0; l < QUARTER; l += F.length()) {
-                        quarter(data, ql, qh, l, k).mul(d * scale(data, scales + l / SUB, k))
-                                .intoArray(dst, out + l);
-                    }
-                }
+            for (int p = 0; p < SIZE; p += F.length()) {
+                weights(data, block, d, p / HALF, p % QUARTER, p % HALF / QUARTER).intoArray(dst, at + b * SIZE + p);
             }
         }
     }
 
-    /** q − 32 of quarter k's weights {@code [l, l + F.length())} of the half whose ql and qh start at those bytes. */
-    private static FloatVector quarter(MemorySegment data, long ql, long qh, int l, int k) {
-        ByteVector low = BlockGemv.bytes(data, ql + l + k % 2 * QUARTER);
+    /**
+     * Weights {@code [l, l + F.length())} of quarter k of half h: q − 32 from the low (k &lt; 2) or high nibble of
+     * ql byte {@code l + 32·(k mod 2)} under bits 2k, 2k + 1 of qh byte l, times d·sc of their sub-block.
+     */
+    private static FloatVector weights(MemorySegment data, long block, float d, int h, int l, int k) {
+        ByteVector low = BlockGemv.bytes(data, block + h * QL_HALF + k % 2 * QUARTER + l);
         ByteVector nibbles = k < 2 ? low.and((byte) 0xF) : low.lanewise(VectorOperators.LSHR, 4);
-        ByteVector top = BlockGemv.bytes(data, qh + l).lanewise(VectorOperators.LSHR, 2 * k).and((byte) 3);
-        return BlockGemv.floats(nibbles.or(top.lanewise(VectorOperators.LSHL, 4)).sub((byte) 32));
-    }
-
-    /** The signed scale of quarter k's sub-block whose first-quarter scale is at byte {@code sc}. */
-    private static int scale(MemorySegment data, long sc, int k) {
-        return data.get(ValueLayout.JAVA_BYTE, sc + 2L * k);
-    }
-
-    private static FloatVector xAt(MemorySegment x, long from, int k) {
-        return FloatVector.fromMemorySegment(F, x, from + (long) k * Float.BYTES, LE);
+        ByteVector top = BlockGemv.bytes(data, block + QH + h * QH_HALF + l)
+                .lanewise(VectorOperators.LSHR, 2 * k).and((byte) 3);
+        int scale = data.get(ValueLayout.JAVA_BYTE, block + SCALES + (h * HALF + k * QUARTER + l) / SUB);
+        return BlockGemv.floats(nibbles.or(top.lanewise(VectorOperators.LSHL, 4)).sub((byte) 32)).mul(d * scale);
     }
 }

@@ -8,7 +8,8 @@ import java.nio.ByteOrder;
 
 /**
  * Q4_K: a super-block of 256 weights in 8 sub-blocks of 32. Bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales
- * sc and mins m (8 each), 128 bytes of nibbles q. Weight = d·sc[j]·q − dmin·m[j] for sub-block j. The nibbles
+ * sc and mins m (8 each), 128 bytes of nibbles q. Weight = d·sc[j]·q − dmin·m[j] for sub-block j, in one
+ * rounding (an FMA, as the kernels compute it; ggml's C compiles to the same where it contracts to FMAs). The nibbles
  * come in chunks of 64 weights (32 bytes): sub-block 2c in the low nibbles of chunk c, 2c + 1 in the high ones.
  * Scale/min packing: bytes 0–3 hold sc[0..3] in their low 6 bits, bytes 4–7 m[0..3]; bytes 8–11 hold the low
  * 4 bits of sc[4..7] (low nibble) and m[4..7] (high nibble), whose top 2 bits sit in bits 6–7 of bytes 0–3
@@ -41,10 +42,10 @@ record Q4_KFormat() implements BlockFormat {
             int q = QS + chunk * SUB;
             int out = at + chunk * 2 * SUB;
             for (int i = 0; i < SUB; i++) {
-                dst[out + i] = lowScale * (block[q + i] & 0xF) - lowMin;
+                dst[out + i] = Math.fma(lowScale, block[q + i] & 0xF, -lowMin);
             }
             for (int i = 0; i < SUB; i++) {
-                dst[out + SUB + i] = highScale * ((block[q + i] >> 4) & 0xF) - highMin;
+                dst[out + SUB + i] = Math.fma(highScale, (block[q + i] >> 4) & 0xF, -highMin);
             }
         }
     }

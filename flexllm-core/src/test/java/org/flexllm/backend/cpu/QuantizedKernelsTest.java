@@ -45,10 +45,7 @@ class QuantizedKernelsTest {
         Random random = new Random(7L * n + in + 31L * out);
         try (Arena arena = Arena.ofShared()) {
             Tensor w = TestData.quantized(arena, random, dtype, out, in);
-            MemorySegment x = TestData.floats(arena, random, (long) n * in);
-            MemorySegment y = arena.allocate((long) n * out * Float.BYTES, 64);
-            Matmul.matmul(x, n, w, y, false);
-            assertProduct(dtype + " y", x, n, in, out, (o, k) -> w.getFloat((long) o * in + k), y);
+            assertForwardProduct(arena, random, w, n);
             MemorySegment dy = TestData.floats(arena, random, (long) n * out);
             MemorySegment dx = arena.allocate((long) n * in * Float.BYTES, 64);
             Matmul.transposed(dy, n, w, dx, false);
@@ -64,15 +61,19 @@ class QuantizedKernelsTest {
     @CsvSource({"Q8_0, 1", "Q8_0, 20", "Q4_0, 2", "Q4_0, 20", "Q4_K, 1", "Q4_K, 20", "Q6_K, 3", "Q6_K, 20"})
     void arbitraryBlocksMultiplyAsTheyDecode(DType dtype, int n) {
         Random random = new Random(11L * n + dtype.ordinal());
-        int in = 768;
-        int out = 6;
         try (Arena arena = Arena.ofShared()) {
-            Tensor w = TestData.arbitraryBlocks(arena, random, dtype, out, in);
-            MemorySegment x = TestData.floats(arena, random, (long) n * in);
-            MemorySegment y = arena.allocate((long) n * out * Float.BYTES, 64);
-            Matmul.matmul(x, n, w, y, false);
-            assertProduct(dtype + " y", x, n, in, out, (o, k) -> w.getFloat((long) o * in + k), y);
+            assertForwardProduct(arena, random, TestData.arbitraryBlocks(arena, random, dtype, 6, 768), n);
         }
+    }
+
+    /** {@code y = x·Wᵀ} for n random rows of x, against the double-precision product over W's scalar decoding. */
+    private static void assertForwardProduct(Arena arena, Random random, Tensor w, int n) {
+        int in = w.cols();
+        int out = w.rows();
+        MemorySegment x = TestData.floats(arena, random, (long) n * in);
+        MemorySegment y = arena.allocate((long) n * out * Float.BYTES, 64);
+        Matmul.matmul(x, n, w, y, false);
+        assertProduct(w.dtype() + " y", x, n, in, out, (o, k) -> w.getFloat((long) o * in + k), y);
     }
 
     /**
