@@ -26,6 +26,11 @@ final class BlockGemv {
     /** Bytes as many as the float lanes: a byte vector widens lane for lane into a float vector. */
     static final VectorSpecies<Byte> B =
             VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.length() * Byte.SIZE)));
+    /**
+     * Rows of x up to which widening the blocks again for each row beats widening them once into scratch and
+     * reading them from there for every row (decoding costs a few vector operations per weight, reading one).
+     */
+    static final int MAX_ROWS = 2;
     private static final int BLOCK = 32;
     private static final int HALF = 16;
     private static final int SCALE_BYTES = 2;

@@ -16,9 +16,9 @@ import org.flexllm.tensor.Tensor;
  * enough loads in flight to saturate memory), and applied to every row of x while it is still in L1. F32 and
  * BF16 rows are widened in registers as they stream; F16 has no vector widening in registers (see
  * {@link Widen}), so its rows are widened into scratch a chunk of columns at a time. Quantized blocks are widened
- * in registers as they stream ({@link BlockGemv}), so memory streams the quantized bytes only; on species that
- * BlockGemv does not take they are decoded into scratch like F16 rows, whole blocks of every format per chunk
- * ({@value #F16_CHUNK} columns). The cores split the weight rows.
+ * in registers as they stream ({@link BlockGemv}), so memory streams the quantized bytes only; for more rows of x
+ * than {@link BlockGemv#MAX_ROWS}, and on species that BlockGemv does not take, they are decoded into scratch like
+ * F16 rows, whole blocks of every format per chunk ({@value #F16_CHUNK} columns). The cores split the weight rows.
  */
 final class Gemv {
     static final int ROWS = 4;
@@ -51,7 +51,7 @@ final class Gemv {
                         accumulate, scratch.lanes());
                 return;
             }
-            if (BlockGemv.supports(w.dtype())) {
+            if (BlockGemv.supports(w.dtype()) && n <= BlockGemv.MAX_ROWS) {
                 BlockGemv.apply(x, n, w, y, o, accumulate);
                 return;
             }

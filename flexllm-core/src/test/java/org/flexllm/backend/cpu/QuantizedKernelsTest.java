@@ -54,11 +54,12 @@ class QuantizedKernelsTest {
     }
 
     /**
-     * Blocks of random bytes (see {@link TestData#arbitraryBlocks}): GEMV and GEMM on values no quantizer of ours
-     * wrote, against the double-precision product over their scalar decoding.
+     * Blocks of random bytes (see {@link TestData#arbitraryBlocks}): GEMV widening in registers (n ≤ 2) and into
+     * scratch, and GEMM, on values no quantizer of ours wrote, against the double-precision product over their
+     * scalar decoding.
      */
     @ParameterizedTest(name = "{0} n={1}")
-    @CsvSource({"Q8_0, 1", "Q8_0, 20", "Q4_0, 2", "Q4_0, 20", "Q4_K, 1", "Q4_K, 20", "Q6_K, 3", "Q6_K, 20"})
+    @CsvSource({"Q8_0, 1", "Q8_0, 3", "Q4_0, 2", "Q4_0, 20", "Q4_K, 1", "Q4_K, 5", "Q6_K, 2", "Q6_K, 20"})
     void arbitraryBlocksMultiplyAsTheyDecode(DType dtype, int n) {
         Random random = new Random(11L * n + dtype.ordinal());
         try (Arena arena = Arena.ofShared()) {
