@@ -76,8 +76,8 @@ final class BlockGemv {
             long xb = xi + (long) b * BLOCK * Float.BYTES;
             FloatVector acc = FloatVector.zero(F);
             for (int j = 0; j < HALF; j += F.length()) {
-                FloatVector low = FloatVector.fromMemorySegment(F, x, xb + (long) j * Float.BYTES, LE);
-                FloatVector high = FloatVector.fromMemorySegment(F, x, xb + (long) (j + HALF) * Float.BYTES, LE);
+                FloatVector low = floatsAt(x, xb, j);
+                FloatVector high = floatsAt(x, xb, j + HALF);
                 long q = block + SCALE_BYTES + j;
                 acc = high(nibbles, data, q).fma(high, low(nibbles, data, q).fma(low, acc));
             }
