@@ -19,7 +19,7 @@ import org.flexllm.tensor.Tensor;
  * scratch. Q8_0 and Q4_0 are 32-weight blocks that start with an f16 scale; the block's weights are taken as two
  * halves of 16 (Q8_0: its bytes 0–15 and 16–31; Q4_0: the low and the high nibbles of its 16 bytes), each half
  * multiplied into a per-block sum with x, which the block's scale multiplies once. The K-quants' super-blocks are
- * {@link SuperBlocks}. Needs float vectors of 8 or 16 lanes (a whole number per half block or
+ * {@link Q4KBlocks} and {@link Q6KBlocks}. Needs float vectors of 8 or 16 lanes (a whole number per half block or
  * sub-block, and a byte vector of as many lanes); other species use Gemv's chunked widening.
  */
 final class BlockGemv {
@@ -54,8 +54,8 @@ final class BlockGemv {
                 float dot = switch (w.dtype()) {
                     case Q8_0, Q4_0 -> dot(w.dtype() == DType.Q4_0, w.data(), rowBytes * r, w.dtype().blockBytes(),
                             blocks, x, xi);
-                    case Q4_K, Q6_K -> SuperBlocks.dot(w.dtype() == DType.Q6_K, w.data(), rowBytes * r,
-                            w.dtype().blockBytes(), blocks, x, xi);
+                    case Q4_K -> Q4KBlocks.dot(w.data(), rowBytes * r, blocks, x, xi);
+                    case Q6_K -> Q6KBlocks.dot(w.data(), rowBytes * r, blocks, x, xi);
                     case F32, F16, BF16 -> throw new IllegalArgumentException(w.dtype() + " is not block-quantized");
                 };
                 Matmul.store(y, (long) i * out + r, dot, accumulate);
@@ -132,11 +132,6 @@ final class BlockGemv {
     /** x[k, k + F.length()) of the row of x at byte {@code from}. */
     static FloatVector floatsAt(MemorySegment x, long from, int k) {
         return FloatVector.fromMemorySegment(F, x, from + (long) k * Float.BYTES, LE);
-    }
-
-    /** The dot product kept in four sums (four FMA chains in flight), in a fixed order. */
-    static float sum(FloatVector s0, FloatVector s1, FloatVector s2, FloatVector s3) {
-        return VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)));
     }
 
     /** {@code F.length()} bytes from byte {@code at}. */

@@ -28,8 +28,8 @@ final class Dequantize {
             switch (dtype) {
                 case Q8_0, Q4_0 ->
                         BlockGemv.decode(dtype == DType.Q4_0, src, first, dtype.blockBytes(), blocks, dst, at);
-                case Q4_K, Q6_K ->
-                        SuperBlocks.decode(dtype == DType.Q6_K, src, first, dtype.blockBytes(), blocks, dst, at);
+                case Q4_K -> Q4KBlocks.decode(src, first, blocks, dst, at);
+                case Q6_K -> Q6KBlocks.decode(src, first, blocks, dst, at);
                 case F32, F16, BF16 -> throw new IllegalArgumentException(dtype + " is not block-quantized");
             }
         }
