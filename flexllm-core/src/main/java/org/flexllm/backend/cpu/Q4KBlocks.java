@@ -38,13 +38,14 @@ final class Q4KBlocks {
         FloatVector high = low;
         for (int b = 0; b < blocks; b++) {
             long block = row + (long) b * BYTES;
+            Scales scales = new Scales(data, block);
             for (int j = 0; j < SUBS; j += 2) {
                 long q = block + QS + (long) j / 2 * SUB;
                 long xj = xi + ((long) b * SIZE + (long) j * SUB) * Float.BYTES;
-                float lowScale = scale(data, block, j);
-                float lowMin = -min(data, block, j);
-                float highScale = scale(data, block, j + 1);
-                float highMin = -min(data, block, j + 1);
+                float lowScale = scales.scale(j);
+                float lowMin = -scales.min(j);
+                float highScale = scales.scale(j + 1);
+                float highMin = -scales.min(j + 1);
                 for (int l = 0; l < SUB; l += F.length()) {
                     ByteVector bytes = BlockGemv.bytes(data, q + l);
                     low = nibbles(bytes, false).fma(lowScale, lowMin).fma(BlockGemv.floatsAt(x, xj, l), low);
@@ -59,9 +60,10 @@ final class Q4KBlocks {
     static void decode(MemorySegment data, long first, int blocks, float[] dst, int at) {
         for (int b = 0; b < blocks; b++) {
             long block = first + (long) b * BYTES;
+            Scales scales = new Scales(data, block);
             for (int j = 0; j < SUBS; j++) {
-                float scale = scale(data, block, j);
-                float min = -min(data, block, j);
+                float scale = scales.scale(j);
+                float min = -scales.min(j);
                 for (int l = 0; l < SUB; l += F.length()) {
                     ByteVector bytes = BlockGemv.bytes(data, block + QS + (long) j / 2 * SUB + l);
                     nibbles(bytes, j % 2 == 1).fma(scale, min).intoArray(dst, at + b * SIZE + j * SUB + l);
@@ -70,22 +72,25 @@ final class Q4KBlocks {
         }
     }
 
-    /** d·sc[j] of the super-block at byte {@code block}. */
-    private static float scale(MemorySegment data, long block, int j) {
-        return BlockGemv.half(data, block) * Q4KScales.scale(scalesLow(data, block), scalesHigh(data, block), j);
-    }
+    /**
+     * A super-block's d, dmin and packed 6-bit scales and mins, read once (a record that C2 keeps in registers: it
+     * never escapes).
+     */
+    private record Scales(float d, float dmin, long low, int high) {
+        Scales(MemorySegment data, long block) {
+            this(BlockGemv.half(data, block), BlockGemv.half(data, block + 2), data.get(LONG, block + Q4KScales.OFFSET),
+                    data.get(INT, block + Q4KScales.OFFSET + Long.BYTES));
+        }
 
-    /** dmin·m[j] of the super-block at byte {@code block}. */
-    private static float min(MemorySegment data, long block, int j) {
-        return BlockGemv.half(data, block + 2) * Q4KScales.min(scalesLow(data, block), scalesHigh(data, block), j);
-    }
+        /** d·sc[j]. */
+        float scale(int j) {
+            return d * Q4KScales.scale(low, high, j);
+        }
 
-    private static long scalesLow(MemorySegment data, long block) {
-        return data.get(LONG, block + Q4KScales.OFFSET);
-    }
-
-    private static int scalesHigh(MemorySegment data, long block) {
-        return data.get(INT, block + Q4KScales.OFFSET + Long.BYTES);
+        /** dmin·m[j]. */
+        float min(int j) {
+            return dmin * Q4KScales.min(low, high, j);
+        }
     }
 
     /** The low (or high) nibbles of {@code bytes} as f32 lanes. */
