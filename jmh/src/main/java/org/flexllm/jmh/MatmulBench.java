@@ -24,7 +24,8 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * {@link Matmul} on Llama-3.2-1B shapes ({@code out x in}: k/v_proj, q/o_proj, gate/up_proj, down_proj,
- * lm_head) and SmolLM2-135M's down_proj. n = 1 is decode (memory-bound: weight bytes / time against the
+ * lm_head) and SmolLM2-135M's down_proj, with the weights stored in every dtype (llama.cpp's quantized blocks
+ * included). n = 1 is decode (memory-bound: weight bytes / time against the
  * machine's read bandwidth), n = 32 batched decode and n = 512 prefill (arithmetic-bound: 2·n·out·in / time
  * against its GEMM rate). {@link Pass#BACKWARD} is the same product's backward, {@code dx = dy·W}, the finetuning
  * pass through a frozen Linear: the same FLOPs, measured right after the forward on the same shape.
@@ -39,7 +40,7 @@ import org.openjdk.jmh.annotations.TearDown;
 public class MatmulBench {
     private static final long WEIGHT_POOL_BYTES = 1L << 30;
 
-    @Param({"BF16", "F16", "F32"})
+    @Param({"BF16", "F16", "F32", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     public DType dtype;
 
     @Param({"1", "32", "512"})
@@ -65,10 +66,10 @@ public class MatmulBench {
         String[] dims = matrix.split("x");
         int out = Integer.parseInt(dims[0]);
         int in = Integer.parseInt(dims[1]);
-        long bytes = (long) out * in * dtype.byteSize();
+        long bytes = dtype.bytes((long) out * in);
         int copies = (int) Math.max(1, WEIGHT_POOL_BYTES / bytes);
         arena = Arena.ofShared();
-        MemorySegment pool = randomWeights(copies * bytes, new Random(42));
+        MemorySegment pool = randomWeights(copies * bytes, in, new Random(42));
         weights = new Tensor[copies];
         for (int c = 0; c < copies; c++) {
             weights[c] = new Tensor("w" + c, dtype, Shape.of(out, in), pool.asSlice(c * bytes, bytes));
@@ -81,16 +82,24 @@ public class MatmulBench {
         y = arena.allocate((long) n * out * Float.BYTES, 64);
     }
 
-    /** Values in [-1, 1) in the benchmark's dtype: a random 16 MiB block repeated. */
-    private MemorySegment randomWeights(long bytes, Random random) {
+    /**
+     * Values in [-1, 1) in the benchmark's dtype: random rows filling about 16 MiB, repeated (whole rows, so that
+     * quantized blocks stay aligned).
+     */
+    private MemorySegment randomWeights(long bytes, int in, Random random) {
         MemorySegment pool = arena.allocate(bytes, 64);
-        long blockBytes = Math.min(bytes, 16L << 20);
-        MemorySegment block = pool.asSlice(0, blockBytes);
-        for (long i = 0; i < blockBytes / dtype.byteSize(); i++) {
-            DTypes.write(dtype, block, i, random.nextFloat() * 2 - 1);
+        long rowBytes = dtype.bytes(in);
+        int rows = (int) Math.max(1, Math.min(bytes, 16L << 20) / rowBytes);
+        float[] row = new float[in];
+        for (int r = 0; r < rows; r++) {
+            for (int k = 0; k < in; k++) {
+                row[k] = random.nextFloat() * 2 - 1;
+            }
+            DTypes.writeRow(dtype, row, pool, r);
         }
+        long blockBytes = rows * rowBytes;
         for (long at = blockBytes; at < bytes; at += blockBytes) {
-            MemorySegment.copy(block, 0, pool, at, Math.min(blockBytes, bytes - at));
+            MemorySegment.copy(pool, 0, pool, at, Math.min(blockBytes, bytes - at));
         }
         return pool;
     }

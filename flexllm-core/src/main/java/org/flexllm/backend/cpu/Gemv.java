@@ -18,10 +18,10 @@ import org.flexllm.tensor.Tensor;
  * cache misses it has in flight, and measured here (AVX-512, two cores, BF16) eight rows streamed ~1.3× the bytes
  * per second of four, close to a plain read loop's rate. F32 and
  * BF16 rows are widened in registers as they stream; F16 has no vector widening in registers (see
- * {@link Widen}), so its rows are widened into scratch a chunk of columns at a time, and so are quantized rows:
- * their blocks are decoded straight from the mapping into an L1-sized chunk ({@value #F16_CHUNK} columns, whole
- * blocks of every format), so memory streams the quantized bytes only; Q8_0 and Q4_0 blocks are widened in
- * registers instead ({@link BlockGemv}). The cores split the weight rows.
+ * {@link Widen}), so its rows are widened into scratch a chunk of columns at a time. Quantized blocks are widened
+ * in registers as they stream ({@link BlockGemv}), so memory streams the quantized bytes only; for more rows of x
+ * than {@link BlockGemv#MAX_ROWS}, and on species that BlockGemv does not take, they are decoded into scratch like
+ * F16 rows, whole blocks of every format per chunk ({@value #F16_CHUNK} columns). The cores split the weight rows.
  */
 final class Gemv {
     static final int ROWS = 8;
@@ -54,7 +54,7 @@ final class Gemv {
                 apply(o, w.dtype(), w.data(), (long) o * in, in, last, 0, in, accumulate, scratch.lanes());
                 return;
             }
-            if (BlockGemv.supports(w.dtype())) {
+            if (BlockGemv.supports(w.dtype()) && n <= BlockGemv.MAX_ROWS) {
                 BlockGemv.apply(x, n, w, y, o, accumulate);
                 return;
             }

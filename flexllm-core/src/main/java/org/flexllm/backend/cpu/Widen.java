@@ -13,15 +13,14 @@ import jdk.incubator.vector.VectorSpecies;
 import org.flexllm.tensor.DType;
 import org.flexllm.tensor.DTypes;
 import org.flexllm.tensor.Tensor;
-import org.flexllm.tensor.quant.Quantized;
 
 /**
  * Widening of stored weights (F32, F16, BF16, and the block-quantized types) to f32, by the same rules as
  * {@link DTypes}. bf16 is the top half of an f32, so a vector of it widens with a 16-bit shift. The Vector API has no f16 conversion, but
  * C2 compiles a plain loop over {@link Float#float16ToFloat} into vector conversions (vcvtph2ps), several
- * times faster than rebuilding the exponent with vector integer arithmetic. Quantized blocks are decoded by
- * their {@link org.flexllm.tensor.quant.BlockFormat}: the kernels widen them a chunk at a time, as F16, so
- * that the weights stay quantized in memory and only an L1-sized piece exists as f32.
+ * times faster than rebuilding the exponent with vector integer arithmetic. Quantized blocks are decoded in
+ * registers by {@link Dequantize}: the kernels widen them a chunk at a time, as F16, so that the weights stay
+ * quantized in memory and only an L1-sized piece exists as f32.
  */
 public final class Widen {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -53,7 +52,7 @@ public final class Widen {
                     dstIndex, len);
             case BF16 -> widenBf16(src, srcIndex, dst, dstIndex, len);
             case F16 -> widenF16(src, srcIndex, dst, dstIndex, len);
-            case Q8_0, Q4_0, Q4_K, Q6_K -> Quantized.dequantize(dtype, src, srcIndex, dst, dstIndex, len);
+            case Q8_0, Q4_0, Q4_K, Q6_K -> Dequantize.widen(dtype, src, srcIndex, dst, dstIndex, len);
         }
     }
 

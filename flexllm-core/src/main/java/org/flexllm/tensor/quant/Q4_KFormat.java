@@ -2,10 +2,14 @@ package org.flexllm.tensor.quant;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 
 /**
  * Q4_K: a super-block of 256 weights in 8 sub-blocks of 32. Bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales
- * sc and mins m (8 each), 128 bytes of nibbles q. Weight = d·sc[j]·q − dmin·m[j] for sub-block j. The nibbles
+ * sc and mins m (8 each), 128 bytes of nibbles q. Weight = d·sc[j]·q − dmin·m[j] for sub-block j, in one
+ * rounding (an FMA, as the kernels compute it; ggml's C compiles to the same where it contracts to FMAs). The nibbles
  * come in chunks of 64 weights (32 bytes): sub-block 2c in the low nibbles of chunk c, 2c + 1 in the high ones.
  * Scale/min packing: bytes 0–3 hold sc[0..3] in their low 6 bits, bytes 4–7 m[0..3]; bytes 8–11 hold the low
  * 4 bits of sc[4..7] (low nibble) and m[4..7] (high nibble), whose top 2 bits sit in bits 6–7 of bytes 0–3
@@ -16,7 +20,9 @@ record Q4_KFormat() implements BlockFormat {
     private static final int SIZE = 256;
     private static final int SUB = 32;
     private static final int SUBS = SIZE / SUB;
-    private static final int SCALES = 4;
+    private static final int SCALES = Q4KScales.OFFSET;
+    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final int QS = 16;
     private static final int MAX_SIX_BITS = 63;
     private static final int MAX_NIBBLE = 15;
@@ -25,19 +31,21 @@ record Q4_KFormat() implements BlockFormat {
     public void decode(byte[] block, float[] dst, int at) {
         float d = BlockFormat.half(block, 0);
         float dmin = BlockFormat.half(block, 2);
+        long scalesLow = (long) LONG.get(block, SCALES);
+        int scalesHigh = (int) INT.get(block, SCALES + 8);
         for (int chunk = 0; chunk < SUBS / 2; chunk++) {
-            int low = 2 * chunk;
-            float lowScale = d * scale(block, low);
-            float lowMin = dmin * min(block, low);
-            float highScale = d * scale(block, low + 1);
-            float highMin = dmin * min(block, low + 1);
+            int sub = 2 * chunk;
+            float lowScale = d * Q4KScales.scale(scalesLow, scalesHigh, sub);
+            float lowMin = dmin * Q4KScales.min(scalesLow, scalesHigh, sub);
+            float highScale = d * Q4KScales.scale(scalesLow, scalesHigh, sub + 1);
+            float highMin = dmin * Q4KScales.min(scalesLow, scalesHigh, sub + 1);
             int q = QS + chunk * SUB;
             int out = at + chunk * 2 * SUB;
             for (int i = 0; i < SUB; i++) {
-                dst[out + i] = lowScale * (block[q + i] & 0xF) - lowMin;
+                dst[out + i] = Math.fma(lowScale, block[q + i] & 0xF, -lowMin);
             }
             for (int i = 0; i < SUB; i++) {
-                dst[out + SUB + i] = highScale * ((block[q + i] >> 4) & 0xF) - highMin;
+                dst[out + SUB + i] = Math.fma(highScale, (block[q + i] >> 4) & 0xF, -highMin);
             }
         }
     }
@@ -76,16 +84,6 @@ record Q4_KFormat() implements BlockFormat {
             long at4 = offset + QS + quantByte(p);
             put(dst, at4, dst.get(ValueLayout.JAVA_BYTE, at4) & ~(0xF << quantShift(p)) | q << quantShift(p));
         }
-    }
-
-    private static int scale(byte[] block, int j) {
-        return j < 4 ? block[SCALES + j] & MAX_SIX_BITS
-                : block[SCALES + j + 4] & 0xF | (block[SCALES + j - 4] & 0xFF) >> 6 << 4;
-    }
-
-    private static int min(byte[] block, int j) {
-        return j < 4 ? block[SCALES + j + 4] & MAX_SIX_BITS
-                : (block[SCALES + j + 4] & 0xFF) >> 4 | (block[SCALES + j] & 0xFF) >> 6 << 4;
     }
 
     /** The byte of weight p's nibble: chunk p / 64 holds 32 bytes, shared by its two sub-blocks. */

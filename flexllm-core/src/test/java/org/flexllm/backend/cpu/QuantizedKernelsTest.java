@@ -12,6 +12,8 @@ import org.flexllm.tensor.DType;
 import org.flexllm.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -43,14 +45,55 @@ class QuantizedKernelsTest {
         Random random = new Random(7L * n + in + 31L * out);
         try (Arena arena = Arena.ofShared()) {
             Tensor w = TestData.quantized(arena, random, dtype, out, in);
-            MemorySegment x = TestData.floats(arena, random, (long) n * in);
-            MemorySegment y = arena.allocate((long) n * out * Float.BYTES, 64);
-            Matmul.matmul(x, n, w, y, false);
-            assertProduct(dtype + " y", x, n, in, out, (o, k) -> w.getFloat((long) o * in + k), y);
+            assertForwardProduct(arena, random, w, n);
             MemorySegment dy = TestData.floats(arena, random, (long) n * out);
             MemorySegment dx = arena.allocate((long) n * in * Float.BYTES, 64);
             Matmul.transposed(dy, n, w, dx, false);
             assertProduct(dtype + " dx", dy, n, out, in, (k, o) -> w.getFloat((long) o * in + k), dx);
+        }
+    }
+
+    /**
+     * Blocks of random bytes (see {@link TestData#arbitraryBlocks}): GEMV widening in registers (n ≤ 2) and into
+     * scratch, and GEMM, on values no quantizer of ours wrote, against the double-precision product over their
+     * scalar decoding.
+     */
+    @ParameterizedTest(name = "{0} n={1}")
+    @CsvSource({"Q8_0, 1", "Q8_0, 3", "Q4_0, 2", "Q4_0, 20", "Q4_K, 1", "Q4_K, 5", "Q6_K, 2", "Q6_K, 20"})
+    void arbitraryBlocksMultiplyAsTheyDecode(DType dtype, int n) {
+        Random random = new Random(11L * n + dtype.ordinal());
+        try (Arena arena = Arena.ofShared()) {
+            assertForwardProduct(arena, random, TestData.arbitraryBlocks(arena, random, dtype, 6, 768), n);
+        }
+    }
+
+    /** {@code y = x·Wᵀ} for n random rows of x, against the double-precision product over W's scalar decoding. */
+    private static void assertForwardProduct(Arena arena, Random random, Tensor w, int n) {
+        int in = w.cols();
+        int out = w.rows();
+        MemorySegment x = TestData.floats(arena, random, (long) n * in);
+        MemorySegment y = arena.allocate((long) n * out * Float.BYTES, 64);
+        Matmul.matmul(x, n, w, y, false);
+        assertProduct(w.dtype() + " y", x, n, in, out, (o, k) -> w.getFloat((long) o * in + k), y);
+    }
+
+    /**
+     * The kernels' vector decoding of whole blocks, and the block-at-a-time decoding of the blocks a range cuts, give
+     * the scalar decoder's floats bit for bit, for ranges that start and end inside blocks and on their edges.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    void widenedRangesAreTheScalarDecodingExactly(DType dtype) {
+        try (Arena arena = Arena.ofShared()) {
+            Tensor w = TestData.arbitraryBlocks(arena, new Random(dtype.ordinal()), dtype, 3, 1024);
+            for (int[] range : new int[][] {{0, 3072}, {256, 512}, {37, 700}, {1000, 24}, {5, 3}}) {
+                float[] widened = new float[range[1]];
+                Widen.widen(dtype, w.data(), range[0], widened, 0, range[1]);
+                for (int i = 0; i < range[1]; i++) {
+                    assertEquals(Float.floatToRawIntBits(w.getFloat(range[0] + i)), Float.floatToRawIntBits(widened[i]),
+                            dtype + " element " + (range[0] + i));
+                }
+            }
         }
     }
 

@@ -45,6 +45,31 @@ final class TestData {
         return DTypes.convert(f32, dtype, arena);
     }
 
+    /**
+     * A {@code [rows, cols]} matrix of random bytes in {@code dtype}'s blocks, whose f16 scale fields (at the offsets
+     * of ggml's layouts) then get random values in [-1, 1): every nibble and 6-bit value, every packed Q4_K
+     * scale and min, Q6_K's signed sub-block scales of both signs, none of which our quantizer need produce.
+     */
+    static Tensor arbitraryBlocks(Arena arena, Random random, DType dtype, int rows, int cols) {
+        long bytes = dtype.bytes((long) rows * cols);
+        MemorySegment data = arena.allocate(bytes, 64);
+        for (long i = 0; i < bytes; i++) {
+            data.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt());
+        }
+        int[] halves = switch (dtype) {
+            case Q4_K -> new int[] {0, 2};
+            case Q6_K -> new int[] {208};
+            default -> new int[] {0};
+        };
+        for (long block = 0; block < bytes; block += dtype.blockBytes()) {
+            for (int half : halves) {
+                data.set(ValueLayout.JAVA_SHORT_UNALIGNED, block + half,
+                        Float.floatToFloat16(random.nextFloat() * 2 - 1));
+            }
+        }
+        return new Tensor("arbitrary.weight", dtype, Shape.of(rows, cols), data);
+    }
+
     static float get(MemorySegment s, long index) {
         return s.getAtIndex(ValueLayout.JAVA_FLOAT, index);
     }
