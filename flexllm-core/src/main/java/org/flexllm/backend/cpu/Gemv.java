@@ -105,6 +105,7 @@ final class Gemv {
                 FloatVector s5 = s0;
                 FloatVector s6 = s0;
                 FloatVector s7 = s0;
+                // Written out row by row, as MicroKernel's tile: C2 keeps no array of vectors in registers.
                 for (int k = 0; k < vectorEnd; k += F.length()) {
                     FloatVector xv = FloatVector.fromMemorySegment(F, x, (xi + k) * Float.BYTES, LE);
                     FloatVector w0 = Widen.load(dtype, rows, r0 + k);
