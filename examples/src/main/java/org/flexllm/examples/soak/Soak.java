@@ -38,14 +38,19 @@ public final class Soak {
     /** How long the whole run may take before the requests still open count as stuck. */
     private static final long DEADLINE_S = 1800;
     private static final int LORA_RANK = 4;
-    /** Requests served before the start figures are taken, so that JIT and pools are warm. */
-    private static final int WARM_UP = 100;
+    /**
+     * Requests served before the start figures are taken, so that JIT, pools and the job's buffers are warm: at least
+     * {@value #MIN_WARM_UP}, else a tenth of the run (a start point after a fixed 100 requests of a 1,000-request
+     * soak still saw C2 compile 5 MB of code afterwards).
+     */
+    private static final int MIN_WARM_UP = 100;
+    private static final int WARM_UP_SHARE = 10;
 
     private Soak() {}
 
     /**
      * Runs the soak. Memory and threads are measured after the co-served job has started and the first
-     * {@value #WARM_UP} requests have ended, and again once everything has ended and the job has stopped.
+     * warm-up requests have ended, and again once everything has ended and the job has stopped.
      *
      * @throws IllegalStateException when the JVM does not track its native memory (started without
      *                               {@code -XX:NativeMemoryTracking=summary})
@@ -61,12 +66,13 @@ public final class Soak {
             List<String> adapters = registerAdapters(registry, engine.config(), config.adapters(), scratch);
             SoakClient client = new SoakClient(engine, adapters, config, canceller);
             Jobs jobs = config.finetune() ? Jobs.start(engine, registry, scratch) : Jobs.NONE;
-            awaitAll(client.submit(Math.min(WARM_UP, config.requests()), random));
+            int warmUp = Math.min(config.requests(), Math.max(MIN_WARM_UP, config.requests() / WARM_UP_SHARE));
+            awaitAll(client.submit(warmUp, random));
             Resources start = Resources.now();
             List<SoakOutcome> outcomes = new ArrayList<>();
             try (ExecutorService clients = Executors.newFixedThreadPool(config.threads())) {
                 List<CompletableFuture<?>> all = new ArrayList<>();
-                int remaining = Math.max(0, config.requests() - WARM_UP);
+                int remaining = config.requests() - warmUp;
                 for (int t = 0; t < config.threads(); t++) {
                     int share = remaining / config.threads() + (t < remaining % config.threads() ? 1 : 0);
                     Random own = new Random(random.nextLong());

@@ -45,10 +45,12 @@ class NativeMemoryTest {
                 "Compiler", 30720 * 1024L, "Other", 4104 * 1024L), NativeMemory.parse(SUMMARY));
     }
 
-    /** The heap is measured on its own; the compilers' arenas come and go with each compilation. */
+    /** The heap is measured on its own; compiled code, the compilers and class metadata are the JVM's machinery. */
     @Test
-    void nativeMemoryLeavesOutTheHeapAndTheCompilersWorkingMemory() {
-        assertEquals((571 + 1102 + 4104) * 1024L, NativeMemory.outsideHeap(NativeMemory.parse(SUMMARY)));
+    void theBoundJudgesThreadsAndArenasAndReportsTheJvmsMachineryApart() {
+        Map<String, Long> committed = NativeMemory.parse(SUMMARY);
+        assertEquals((1102 + 4104) * 1024L, NativeMemory.owned(committed));
+        assertEquals((571 + 30720) * 1024L, NativeMemory.machinery(committed));
     }
 
     @Test
