@@ -60,8 +60,11 @@ class CoserveCommandTest {
         double attainment = json.get("slo_attainment").asDouble();
         assertTrue(attainment >= 0 && attainment <= 1, json.toString());
         assertEquals(0, json.get("finetune_tokens_per_s").asDouble());
-        assertEquals(json.get("generated_tokens").asDouble() / json.get("wall_s").asDouble(),
-                json.get("inference_tokens_per_s").asDouble(), 1e-9);
+        // The rate's formula has hand-computed cases in CoserveReportTest; here, facts the run's output cannot
+        // restate: every completed request generated a token, and tokens make a rate.
+        int generated = json.get("generated_tokens").asInt();
+        assertTrue(generated >= json.get("requests_completed").asInt(), json.toString());
+        assertEquals(generated > 0, json.get("inference_tokens_per_s").asDouble() > 0, json.toString());
         assertTrue(json.get("wall_s").asDouble() >= 2, json.toString());
         assertNotNull(ImageIO.read(plot.toFile()), "a PNG ImageIO decodes");
     }
@@ -74,8 +77,6 @@ class CoserveCommandTest {
         JsonNode json = r.json();
         assertEquals(policy, json.get("policy").asText());
         assertTrue(json.get("finetune_tokens_per_s").asDouble() > 0, json.toString());
-        assertEquals(json.get("finetune_tokens").asDouble() / json.get("wall_s").asDouble(),
-                json.get("finetune_tokens_per_s").asDouble(), 1e-9);
         assertConsistentLatencyModel(json.get("latency_model"));
         assertConsistentGcPauses(json.get("gc_pauses"));
         assertTrue(json.get("slo_calibration").isNull(), "the targets were given");

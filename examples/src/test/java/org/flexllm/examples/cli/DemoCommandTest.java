@@ -44,9 +44,9 @@ class DemoCommandTest {
     @Test
     @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void quickRunsAFewSteps() {
-        Cli.Result r = Cli.run("demo", "--quick", "--requests", "1", "--max-tokens", "4");
+        Cli.Result r = Cli.run("demo", "--quick", "--steps", "150", "--requests", "1", "--max-tokens", "4");
         assertEquals(0, r.exitCode(), r.err());
-        int steps = DemoCommand.QUICK_STEPS;
+        int steps = 30;
         assertEquals(1, count(r.out().lines().toList(), "\\[finetune] step " + steps + "/" + steps + " +loss [\\d.]+"),
                 r.out());
         find(r.out(), "finetuning: +" + steps + " steps, ");
