@@ -2,7 +2,6 @@ package org.flexllm.examples.soak;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -13,7 +12,7 @@ import java.util.Objects;
 import java.util.TreeSet;
 
 /**
- * What the process holds at one moment: heap in use after a collection; native memory as the JVM's Native Memory
+ * What the process holds at one moment: the bytes of live objects on the heap ({@link LiveHeap}); native memory as the JVM's Native Memory
  * Tracking counts it, committed bytes by category, summed over the categories the soak's bound judges
  * ({@code nativeBytes}: FFM arenas, thread stacks and the rest that requests, adapters and jobs allocate) and over
  * the JVM's own machinery ({@code machineryBytes}: compiled code, compilers, collector, class metadata; see
@@ -25,10 +24,9 @@ public record Resources(long heapBytes, long nativeBytes, long machineryBytes, M
     private static final Path STATUS = Path.of("/proc/self/status");
 
     static Resources now() {
-        System.gc();
-        var memory = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        long live = LiveHeap.bytes();
         List<String> names = Thread.getAllStackTraces().keySet().stream().map(Thread::getName).sorted().toList();
-        return of(memory.getUsed(), NativeMemory.committed(), currentResidentBytes(), names);
+        return of(live, NativeMemory.committed(), currentResidentBytes(), names);
     }
 
     /** The figures of a heap in use, Native Memory Tracking's committed bytes by category, a resident set, threads. */
