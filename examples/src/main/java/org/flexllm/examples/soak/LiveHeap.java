@@ -1,17 +1,14 @@
 package org.flexllm.examples.soak;
 
-import java.lang.management.ManagementFactory;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.management.JMException;
-import javax.management.ObjectName;
 
 /**
  * The bytes of the objects alive on the Java heap, the total of the class histogram ({@code jcmd PID
  * GC.class_histogram}, which collects first). The heap's "used" figure is no measure of them under ZGC: it counts
  * whole pages, 2 MiB small and 32 MiB medium ones, so a 10,000-request soak read 20 → 52 MiB, exactly one medium
- * page more (a 264 KB array, the job's history of steps, is a medium object), while a histogram of the same kind of
- * run showed only the job's step records and the harness's outcomes growing.
+ * page more (likely for one object over 256 KB, such as the 66,000 references of the job's history of steps), while
+ * two histograms of a 4,000-request soak showed only the job's step records and the harness's outcomes growing.
  */
 final class LiveHeap {
     private static final Pattern TOTAL = Pattern.compile("^Total\\s+\\d+\\s+(\\d+)\\s*$", Pattern.MULTILINE);
@@ -37,12 +34,6 @@ final class LiveHeap {
     }
 
     private static String histogram() {
-        try {
-            return (String) ManagementFactory.getPlatformMBeanServer().invoke(
-                    new ObjectName("com.sun.management:type=DiagnosticCommand"), "gcClassHistogram",
-                    new Object[] {new String[0]}, new String[] {String[].class.getName()});
-        } catch (JMException e) {
-            throw new IllegalStateException("could not read the JVM's class histogram: " + e.getMessage(), e);
-        }
+        return DiagnosticCommands.run("gcClassHistogram");
     }
 }

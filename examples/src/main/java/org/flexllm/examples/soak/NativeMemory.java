@@ -1,14 +1,11 @@
 package org.flexllm.examples.soak;
 
-import java.lang.management.ManagementFactory;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.management.JMException;
-import javax.management.ObjectName;
 
 /**
  * The JVM's own account of its native memory: the summary of Native Memory Tracking, committed bytes per category,
@@ -94,12 +91,6 @@ final class NativeMemory {
     }
 
     private static String summary() {
-        try {
-            return (String) ManagementFactory.getPlatformMBeanServer().invoke(
-                    new ObjectName("com.sun.management:type=DiagnosticCommand"), "vmNativeMemory",
-                    new Object[] {new String[] {"summary", "scale=KB"}}, new String[] {String[].class.getName()});
-        } catch (JMException e) {
-            throw new IllegalStateException("could not read the JVM's native memory summary: " + e.getMessage(), e);
-        }
+        return DiagnosticCommands.run("vmNativeMemory", "summary", "scale=KB");
     }
 }
