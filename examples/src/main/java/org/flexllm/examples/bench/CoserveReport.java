@@ -71,7 +71,8 @@ public record CoserveReport(String policy, Double sloAttainment, Double ttftP50M
                 config.slo().ttftMs(), config.slo().tpotMs(),
                 config.ftDataLabel(), config.ftSeqLen(), config.loraR(), config.seed(), generated, finetuned,
                 LatencyModelError.of(run.iterations()),
-                GcPauseStats.of(GcPauses.pauseCollectorNames(), run.gcPauses()), calibration);
+                GcPauseStats.of(GcPauses.pauseCollectorNames(), run.gcPauses(), run.allocatedBytes(), run.wallS()),
+                calibration);
     }
 
     /** A workload setting, or null when the policy submitted no requests. */
