@@ -18,7 +18,8 @@
 #    finetuning work: the co-serving scheduler's own misses), the longest GC pause and the heap allocation
 #    rate (a concurrent collector's cycles take cores from the kernels). Progress: stderr.
 # 4. coserve and temporal again at the lightest rate, --light-share of that rate (default 0.25), in the same
-#    table: where finetuning should come closest to its finetune-only peak.
+#    table: where finetuning should come closest to its finetune-only peak. These runs last --duration divided by
+#    --light-share, so that they submit as many requests as the runs at the found rate.
 #
 # Every run lasts --duration seconds of arrivals (default 20) plus start-up, warm-up and the last requests'
 # grace period (10-40 s). The default, synthetic:smollm-135m, took 11.5 minutes on a shared two-core machine
@@ -74,12 +75,12 @@ print(eval(sys.argv[2]))' "$1" "$2" "$target"
 # Rates as short decimals: 0.5, 1, 2, 3 (bisection midpoints too).
 rate_of() { python3 -c 'import sys; print("%.3g" % eval(sys.argv[1]))' "$1"; }
 
-# bench POLICY RATE OUT [OPTIONS...]: one run, its JSON report in OUT.
+# bench POLICY RATE OUT [OPTIONS...]: one run of $run_duration seconds (--duration unless set), its JSON report in OUT.
 bench() {
   local policy=$1 rate=$2 out=$3
   shift 3
-  "$root/flexllm" bench coserve --model "$model" --policy "$policy" --rate "$rate" --duration "$duration" \
-    --json "$@" "${extra[@]}" > "$out"
+  "$root/flexllm" bench coserve --model "$model" --policy "$policy" --rate "$rate" \
+    --duration "${run_duration:-$duration}" --json "$@" "${extra[@]}" > "$out"
 }
 
 # passes OUT: whether the run's attainment reached the target (no request submitted counts as a miss).
@@ -145,10 +146,12 @@ for policy in coserve spatial temporal finetune-only; do
   bench "$policy" "$rate" "$work/run-$policy.json" "${slo[@]}"
 done
 
-# 4. The lightest rate.
+# 4. The lightest rate, for as long as it takes to submit as many requests as the runs at the found rate: a rate
+#    judged by one or two requests is noise.
 light=$(rate_of "$rate * $light_share")
+run_duration=$(rate_of "$duration / $light_share")
 for policy in coserve temporal; do
-  say "$policy at the lightest rate, $light requests/s..."
+  say "$policy at the lightest rate, $light requests/s for $run_duration s..."
   bench "$policy" "$light" "$work/light-$policy.json" "${slo[@]}"
 done
 
