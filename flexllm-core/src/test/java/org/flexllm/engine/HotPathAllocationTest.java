@@ -44,7 +44,7 @@ class HotPathAllocationTest {
     /** Iterations before the first window of a run: the requests' prefills, the first samples. */
     private static final int SETTLE = 100;
     private static final int WINDOW = 100;
-    private static final int MAX_RUNS = 6;
+    private static final int MAX_RUNS = 8;
     /**
      * Bytes the engine and worker threads may allocate per steady-state iteration, everything included. Measured
      * at 18–19 KB with AVX-512 (15–17 KB on the engine thread, with AVX-512 and with AVX2, {@code -XX:UseAVX=2};
@@ -60,30 +60,41 @@ class HotPathAllocationTest {
      */
     private static final long BOUND_BYTES_PER_ITERATION = 21_000;
 
+    /**
+     * Weights of two dtypes, run after one another in this JVM, as a co-serving process runs f32 adapters beside a
+     * bf16 base: a kernel compiled for both must still keep its vectors in registers. (The GEMV did not: C2
+     * recompiled it with both ways of loading a row and ran out of its inlining budget, boxing gigabytes a second.)
+     */
+    private static final List<String> MODELS = List.of("synthetic:tiny:f32", "synthetic:tiny");
+
     @Test
-    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
     void aSteadyStateIterationAllocatesLittle() throws Exception {
-        long least = Long.MAX_VALUE;
+        long[] least = {Long.MAX_VALUE, Long.MAX_VALUE};
         StringBuilder seen = new StringBuilder();
-        for (int run = 0; run < MAX_RUNS && least > BOUND_BYTES_PER_ITERATION; run++) {
-            AllocationMeter meter = run();
+        for (int run = 0; run < MAX_RUNS && Math.max(least[0], least[1]) > BOUND_BYTES_PER_ITERATION; run++) {
+            int model = run % MODELS.size();
+            AllocationMeter meter = run(MODELS.get(model));
             for (int first = SETTLE; first + WINDOW <= ITERATIONS; first += WINDOW) {
-                least = Math.min(least, meter.bytesPerIteration(first, first + WINDOW));
+                least[model] = Math.min(least[model], meter.bytesPerIteration(first, first + WINDOW));
             }
-            seen.append(" run ").append(run).append(": ").append(meter.describe());
+            seen.append(" run ").append(run).append(" (").append(MODELS.get(model)).append("): ")
+                    .append(meter.describe());
         }
         System.out.println("engine and worker threads, bytes per steady-state iteration:" + seen);
-        assertTrue(least <= BOUND_BYTES_PER_ITERATION, "the engine and worker threads allocated at least " + least
-                + " bytes per iteration in every window of " + WINDOW + " iterations; at most "
-                + BOUND_BYTES_PER_ITERATION + " are allowed (per window:" + seen + ")");
+        for (int model = 0; model < MODELS.size(); model++) {
+            assertTrue(least[model] <= BOUND_BYTES_PER_ITERATION, "the engine and worker threads allocated at least "
+                    + least[model] + " bytes per iteration on " + MODELS.get(model) + " in every window of " + WINDOW
+                    + " iterations; at most " + BOUND_BYTES_PER_ITERATION + " are allowed (per window:" + seen + ")");
+        }
     }
 
     /** Runs the steady state for {@value #ITERATIONS} iterations and checks that it was one. */
-    private static AllocationMeter run() throws Exception {
+    private static AllocationMeter run(String model) throws Exception {
         var meter = new AllocationMeter();
         RecordingSource job = RecordingSource.of(5000, 40, VOCAB);
         List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
-        try (LlmEngine engine = LlmEngine.builder().model("synthetic:tiny").policy(Policy.COSERVE).tokenBudget(32)
+        try (LlmEngine engine = LlmEngine.builder().model(model).policy(Policy.COSERVE).tokenBudget(32)
                 .maxFinetuneTokens(48).clock(EngineClock.simulated()).latencyModel(LATENCY)
                 .slo(new Slo(10_000, 1_000)).meterRegistry(new SimpleMeterRegistry()).onIteration(meter).build()) {
             for (int i = 0; i < REQUESTS; i++) {

@@ -85,56 +85,16 @@ final class Gemv {
          */
         private void apply(int o, DType dtype, MemorySegment rows, long base, long stride, int last, int k0, int len,
                 boolean add, float[] sums) {
-            long r0 = base;
-            long r1 = base + Math.min(1, last) * stride;
-            long r2 = base + Math.min(2, last) * stride;
-            long r3 = base + Math.min(3, last) * stride;
-            long r4 = base + Math.min(4, last) * stride;
-            long r5 = base + Math.min(5, last) * stride;
-            long r6 = base + Math.min(6, last) * stride;
-            long r7 = base + Math.min(7, last) * stride;
             int out = w.rows();
             int vectorEnd = len - len % F.length();
             for (int i = 0; i < n; i++) {
                 long xi = (long) i * w.cols() + k0;
-                FloatVector s0 = FloatVector.zero(F);
-                FloatVector s1 = s0;
-                FloatVector s2 = s0;
-                FloatVector s3 = s0;
-                FloatVector s4 = s0;
-                FloatVector s5 = s0;
-                FloatVector s6 = s0;
-                FloatVector s7 = s0;
-                // Written out row by row, as MicroKernel's tile: C2 keeps no array of vectors in registers.
-                for (int k = 0; k < vectorEnd; k += F.length()) {
-                    FloatVector xv = FloatVector.fromMemorySegment(F, x, (xi + k) * Float.BYTES, LE);
-                    FloatVector w0 = Widen.load(dtype, rows, r0 + k);
-                    s0 = FUSED ? w0.fma(xv, s0) : w0.mul(xv).add(s0);
-                    FloatVector w1 = Widen.load(dtype, rows, r1 + k);
-                    s1 = FUSED ? w1.fma(xv, s1) : w1.mul(xv).add(s1);
-                    FloatVector w2 = Widen.load(dtype, rows, r2 + k);
-                    s2 = FUSED ? w2.fma(xv, s2) : w2.mul(xv).add(s2);
-                    FloatVector w3 = Widen.load(dtype, rows, r3 + k);
-                    s3 = FUSED ? w3.fma(xv, s3) : w3.mul(xv).add(s3);
-                    FloatVector w4 = Widen.load(dtype, rows, r4 + k);
-                    s4 = FUSED ? w4.fma(xv, s4) : w4.mul(xv).add(s4);
-                    FloatVector w5 = Widen.load(dtype, rows, r5 + k);
-                    s5 = FUSED ? w5.fma(xv, s5) : w5.mul(xv).add(s5);
-                    FloatVector w6 = Widen.load(dtype, rows, r6 + k);
-                    s6 = FUSED ? w6.fma(xv, s6) : w6.mul(xv).add(s6);
-                    FloatVector w7 = Widen.load(dtype, rows, r7 + k);
-                    s7 = FUSED ? w7.fma(xv, s7) : w7.mul(xv).add(s7);
+                if (dtype == DType.BF16) {
+                    Bf16Rows.sums(x, xi, rows, base, stride, last, vectorEnd, sums);
+                } else {
+                    F32Rows.sums(x, xi, rows, base, stride, last, vectorEnd, sums);
                 }
-                // Out of the vectors at once: a vector handed to a call that C2 does not inline is boxed.
                 int lanes = F.length();
-                s0.intoArray(sums, 0);
-                s1.intoArray(sums, lanes);
-                s2.intoArray(sums, 2 * lanes);
-                s3.intoArray(sums, 3 * lanes);
-                s4.intoArray(sums, 4 * lanes);
-                s5.intoArray(sums, 5 * lanes);
-                s6.intoArray(sums, 6 * lanes);
-                s7.intoArray(sums, 7 * lanes);
                 for (int r = 0; r <= last; r++) {
                     float dot = VectorMath.sumLanes(sums, r * lanes, lanes)
                             + tail(xi, dtype, rows, base + r * stride, vectorEnd, len);
@@ -150,6 +110,117 @@ final class Gemv {
                 dot += x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xi + k) * DTypes.read(dtype, rows, row + k);
             }
             return dot;
+        }
+    }
+
+    /*
+     * The eight-row dot products, once per dtype of the rows, so that C2 compiles each as a unit of its own: with both
+     * ways of loading a row in one method (a co-serving process runs f32 adapter rows beside bf16 base rows), it ran
+     * out of its inlining budget (NodeCountInliningCutoff) and boxed the vectors of the last rows, gigabytes a second
+     * of garbage. Written out row by row, as MicroKernel's tile: C2 keeps no array of vectors in registers. The sums
+     * leave the vectors through {@code sums} at once: a vector handed to a call that C2 does not inline is boxed.
+     * Rows past {@code last} read row {@code last} again.
+     */
+
+    /** Dot products of x's row at {@code xi} with eight f32 rows from {@code base}, {@code stride} apart. */
+    private static final class F32Rows {
+        static void sums(MemorySegment x, long xi, MemorySegment rows, long base, long stride, int last,
+                         int vectorEnd, float[] sums) {
+            long r0 = base;
+            long r1 = base + Math.min(1, last) * stride;
+            long r2 = base + Math.min(2, last) * stride;
+            long r3 = base + Math.min(3, last) * stride;
+            long r4 = base + Math.min(4, last) * stride;
+            long r5 = base + Math.min(5, last) * stride;
+            long r6 = base + Math.min(6, last) * stride;
+            long r7 = base + Math.min(7, last) * stride;
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            FloatVector s4 = s0;
+            FloatVector s5 = s0;
+            FloatVector s6 = s0;
+            FloatVector s7 = s0;
+            for (int k = 0; k < vectorEnd; k += F.length()) {
+                FloatVector xv = FloatVector.fromMemorySegment(F, x, (xi + k) * Float.BYTES, LE);
+                FloatVector w0 = FloatVector.fromMemorySegment(F, rows, (r0 + k) * Float.BYTES, LE);
+                s0 = FUSED ? w0.fma(xv, s0) : w0.mul(xv).add(s0);
+                FloatVector w1 = FloatVector.fromMemorySegment(F, rows, (r1 + k) * Float.BYTES, LE);
+                s1 = FUSED ? w1.fma(xv, s1) : w1.mul(xv).add(s1);
+                FloatVector w2 = FloatVector.fromMemorySegment(F, rows, (r2 + k) * Float.BYTES, LE);
+                s2 = FUSED ? w2.fma(xv, s2) : w2.mul(xv).add(s2);
+                FloatVector w3 = FloatVector.fromMemorySegment(F, rows, (r3 + k) * Float.BYTES, LE);
+                s3 = FUSED ? w3.fma(xv, s3) : w3.mul(xv).add(s3);
+                FloatVector w4 = FloatVector.fromMemorySegment(F, rows, (r4 + k) * Float.BYTES, LE);
+                s4 = FUSED ? w4.fma(xv, s4) : w4.mul(xv).add(s4);
+                FloatVector w5 = FloatVector.fromMemorySegment(F, rows, (r5 + k) * Float.BYTES, LE);
+                s5 = FUSED ? w5.fma(xv, s5) : w5.mul(xv).add(s5);
+                FloatVector w6 = FloatVector.fromMemorySegment(F, rows, (r6 + k) * Float.BYTES, LE);
+                s6 = FUSED ? w6.fma(xv, s6) : w6.mul(xv).add(s6);
+                FloatVector w7 = FloatVector.fromMemorySegment(F, rows, (r7 + k) * Float.BYTES, LE);
+                s7 = FUSED ? w7.fma(xv, s7) : w7.mul(xv).add(s7);
+            }
+            int lanes = F.length();
+            s0.intoArray(sums, 0);
+            s1.intoArray(sums, lanes);
+            s2.intoArray(sums, 2 * lanes);
+            s3.intoArray(sums, 3 * lanes);
+            s4.intoArray(sums, 4 * lanes);
+            s5.intoArray(sums, 5 * lanes);
+            s6.intoArray(sums, 6 * lanes);
+            s7.intoArray(sums, 7 * lanes);
+        }
+    }
+
+    /** As {@link F32Rows}, over bf16 rows widened in registers. */
+    private static final class Bf16Rows {
+        static void sums(MemorySegment x, long xi, MemorySegment rows, long base, long stride, int last,
+                         int vectorEnd, float[] sums) {
+            long r0 = base;
+            long r1 = base + Math.min(1, last) * stride;
+            long r2 = base + Math.min(2, last) * stride;
+            long r3 = base + Math.min(3, last) * stride;
+            long r4 = base + Math.min(4, last) * stride;
+            long r5 = base + Math.min(5, last) * stride;
+            long r6 = base + Math.min(6, last) * stride;
+            long r7 = base + Math.min(7, last) * stride;
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            FloatVector s4 = s0;
+            FloatVector s5 = s0;
+            FloatVector s6 = s0;
+            FloatVector s7 = s0;
+            for (int k = 0; k < vectorEnd; k += F.length()) {
+                FloatVector xv = FloatVector.fromMemorySegment(F, x, (xi + k) * Float.BYTES, LE);
+                FloatVector w0 = Widen.bf16(rows, r0 + k);
+                s0 = FUSED ? w0.fma(xv, s0) : w0.mul(xv).add(s0);
+                FloatVector w1 = Widen.bf16(rows, r1 + k);
+                s1 = FUSED ? w1.fma(xv, s1) : w1.mul(xv).add(s1);
+                FloatVector w2 = Widen.bf16(rows, r2 + k);
+                s2 = FUSED ? w2.fma(xv, s2) : w2.mul(xv).add(s2);
+                FloatVector w3 = Widen.bf16(rows, r3 + k);
+                s3 = FUSED ? w3.fma(xv, s3) : w3.mul(xv).add(s3);
+                FloatVector w4 = Widen.bf16(rows, r4 + k);
+                s4 = FUSED ? w4.fma(xv, s4) : w4.mul(xv).add(s4);
+                FloatVector w5 = Widen.bf16(rows, r5 + k);
+                s5 = FUSED ? w5.fma(xv, s5) : w5.mul(xv).add(s5);
+                FloatVector w6 = Widen.bf16(rows, r6 + k);
+                s6 = FUSED ? w6.fma(xv, s6) : w6.mul(xv).add(s6);
+                FloatVector w7 = Widen.bf16(rows, r7 + k);
+                s7 = FUSED ? w7.fma(xv, s7) : w7.mul(xv).add(s7);
+            }
+            int lanes = F.length();
+            s0.intoArray(sums, 0);
+            s1.intoArray(sums, lanes);
+            s2.intoArray(sums, 2 * lanes);
+            s3.intoArray(sums, 3 * lanes);
+            s4.intoArray(sums, 4 * lanes);
+            s5.intoArray(sums, 5 * lanes);
+            s6.intoArray(sums, 6 * lanes);
+            s7.intoArray(sums, 7 * lanes);
         }
     }
 }
