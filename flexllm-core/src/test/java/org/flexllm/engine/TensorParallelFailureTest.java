@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.common.base.Throwables;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -53,22 +54,16 @@ class TensorParallelFailureTest {
             FailingRankProvider.FAILING.set(true);
             for (var r : requests) {
                 var e = assertThrows(ExecutionException.class, () -> r.get(60, TimeUnit.SECONDS));
-                assertTrue(causes(e, FailingRankProvider.FAILURE), "the rank's failure ends the request: " + e);
+                assertTrue(Throwables.getCausalChain(e).contains(FailingRankProvider.FAILURE),
+                        "the rank's failure ends the request: " + e);
             }
             Throwable detached = job.detached.get(60, TimeUnit.SECONDS);
-            assertTrue(causes(detached, FailingRankProvider.FAILURE), "the rank's failure detaches the job: " + detached);
+            assertTrue(Throwables.getCausalChain(detached).contains(FailingRankProvider.FAILURE),
+                    "the rank's failure detaches the job: " + detached);
             assertEquals(1, job.detachCalls(), "the job is detached once");
         } finally {
             FailingRankProvider.FAILING.set(false);
         }
     }
 
-    private static boolean causes(Throwable e, Throwable root) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t == root) {
-                return true;
-            }
-        }
-        return false;
-    }
 }
