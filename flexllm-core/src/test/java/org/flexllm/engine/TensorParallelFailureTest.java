@@ -48,7 +48,8 @@ class TensorParallelFailureTest {
             engine.attach(job);
             var params = SamplingParams.builder().temperature(0).maxTokens(10_000).ignoreEos(true).build();
             for (int i = 0; i < 3; i++) {
-                requests.add(engine.submit(GenerationRequest.of(Prompt.ids(new int[] {1 + i, 2, 3})).withParams(params)));
+                requests.add(engine.submit(GenerationRequest.of(Prompt.ids(new int[] {1 + i, 2, 3}))
+                        .withParams(params)));
             }
             decoded.get(60, TimeUnit.SECONDS);
             FailingRankProvider.FAILING.set(true);
