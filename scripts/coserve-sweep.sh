@@ -15,7 +15,8 @@
 # 3. Every policy (inference-only, coserve, spatial, temporal, finetune-only) at that rate, one table on
 #    stdout: requests submitted, attainment, TTFT p99, TPOT p99, finetuning tokens/s, the latency model's p90
 #    error, the share of SLO-limited iterations over their limit (all of them, and those that carried
-#    finetuning work: the co-serving scheduler's own misses), the longest GC pause and the heap allocation
+#    finetuning work: the co-serving scheduler's own misses; and those longer than the TPOT target itself, as
+#    the limit is 0 while a request is behind), the longest GC pause and the heap allocation
 #    rate (a concurrent collector's cycles take cores from the kernels). Progress: stderr.
 # 4. coserve and temporal again at the lightest rate, --light-share of that rate (default 0.25), in the same
 #    table: where finetuning should come closest to its finetune-only peak. These runs last --duration divided by
@@ -165,7 +166,7 @@ def cell(value, form):
 def share(fraction):
     return None if fraction is None else 100 * fraction
 rows = [("policy", "rate", "requests", "attainment", "TTFT p99 ms", "TPOT p99 ms", "finetune tok/s",
-         "model err p90", "iters over limit", "with finetuning", "GC pause max ms", "alloc MB/s")]
+         "model err p90", "iters over limit", "with finetuning", "over TPOT", "GC pause max ms", "alloc MB/s")]
 runs = [f"run-{p}" for p in ["inference-only", "coserve", "spatial", "temporal", "finetune-only"]]
 for run in runs + ["light-coserve", "light-temporal"]:
     r = json.load(open(f"{sys.argv[1]}/{run}.json"))
@@ -174,7 +175,8 @@ for run in runs + ["light-coserve", "light-temporal"]:
                  cell(r["ttft_p99_ms"], "%.1f"), cell(r["tpot_p99_ms"], "%.2f"),
                  cell(r["finetune_tokens_per_s"], "%.1f"),
                  cell(share(model["error_p90"]), "%.1f%%"), cell(share(model["over_limit_share"]), "%.1f%%"),
-                 cell(share(model["finetune_over_limit_share"]), "%.1f%%"), cell(gc["max_ms"], "%.0f"),
+                 cell(share(model["finetune_over_limit_share"]), "%.1f%%"),
+                 cell(share(model["over_tpot_share"]), "%.1f%%"), cell(gc["max_ms"], "%.0f"),
                  cell(gc["allocation_mb_per_s"], "%.1f")))
 widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
 for row in rows:
