@@ -223,6 +223,17 @@ __global__ void flexllm_adamw(float* value, const float* grad, float* m, float* 
     }
 }
 
+// Inverted dropout of rows × width values (out may be x), the mask keyed by (seed, positions[firstRow + r],
+// firstColumn + c) as on the CPU backend; one block per row.
+__global__ void flexllm_dropout(const float* x, float* out, int width, float p, long long seed, const int* positions,
+                                int firstRow, int firstColumn) {
+    size_t off = (size_t) blockIdx.x * width;
+    int position = positions[firstRow + blockIdx.x];
+    for (int c = threadIdx.x; c < width; c += blockDim.x) {
+        out[off + c] = flexllm::dropout(x[off + c], seed, position, firstColumn + c, p);
+    }
+}
+
 // The argmax of each row of logits (greedy sampling on the device: only the ids go back); one block per row.
 __global__ void flexllm_argmax(const float* logits, int vocab, int* ids) {
     const float* row = logits + (size_t) blockIdx.x * vocab;

@@ -94,4 +94,21 @@ FLEXLLM_MATH AdamWState adamw(AdamWState s, float grad, AdamWStep k) {
     return {s.value * k.decay - k.stepSize * m / (sqrtf(v) / k.rootCorrection + k.eps), m, v};
 }
 
+// Dropout's mask, as the CPU backend draws it: element (position, column) of a sequence is kept or dropped by the
+// SplitMix64 finalizer of a key made of the seed, the position and the column of the whole input alone (64-bit
+// integer arithmetic, so every backend drops the same elements), and a kept one is scaled by 1/(1 − p).
+FLEXLLM_MATH float dropout_uniform(unsigned long long key) {
+    unsigned long long z = key;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (float) (z >> 40) * 0x1.0p-24f;
+}
+
+FLEXLLM_MATH float dropout(float x, long long seed, int position, int column, float p) {
+    unsigned long long row = (unsigned long long) seed + (unsigned long long) (long long) position * 0x9E3779B97F4A7C15ull;
+    unsigned long long key = row + (unsigned long long) (long long) column * 0xC2B2AE3D27D4EB4Full;
+    return x * (dropout_uniform(key) < p ? 0.f : 1.f / (1.f - p));  // a dropped negative is −0, as on the CPU
+}
+
 }  // namespace flexllm

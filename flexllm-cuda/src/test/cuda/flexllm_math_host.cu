@@ -88,4 +88,14 @@ void host_adamw(float* value, const float* grad, float* m, float* v, long n, flo
     }
 }
 
+void host_dropout(const float* x, float* out, int rows, int width, float p, long long seed, const int* positions,
+                  int firstRow, int firstColumn) {
+    for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < width; c++) {
+            long i = (long) r * width + c;
+            out[i] = flexllm::dropout(x[i], seed, positions[firstRow + r], firstColumn + c, p);
+        }
+    }
+}
+
 }  // extern "C"

@@ -27,6 +27,7 @@ final class HostMath {
     private final MethodHandle rope;
     private final MethodHandle crossEntropy;
     private final MethodHandle adamw;
+    private final MethodHandle dropout;
 
     private HostMath(NativeLibrary lib) {
         rmsNorm = lib.function("host_rms_norm", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_INT,
@@ -42,6 +43,8 @@ final class HostMath {
                 JAVA_INT, ADDRESS, JAVA_FLOAT));
         adamw = lib.function("host_adamw", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG,
                 JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT));
+        dropout = lib.function("host_dropout", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
+                JAVA_FLOAT, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT));
     }
 
     /** Builds the library with nvcc (skipping the test where there is none) and binds it. */
@@ -88,6 +91,11 @@ final class HostMath {
                double beta1, double beta2, double eps, double weightDecay, long t) {
         call(adamw, value, grad, m, v, n, (float) beta1, (float) beta2, (float) eps, (float) (1 - lr * weightDecay),
                 (float) (lr / (1 - Math.pow(beta1, t))), (float) Math.sqrt(1 - Math.pow(beta2, t)));
+    }
+
+    void dropout(MemorySegment x, MemorySegment out, int rows, int width, float p, long seed, MemorySegment positions,
+                 int firstRow, int firstColumn) {
+        call(dropout, x, out, rows, width, p, seed, positions, firstRow, firstColumn);
     }
 
     private static void call(MethodHandle function, Object... args) {

@@ -3,6 +3,7 @@ package org.flexllm.cuda;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.lang.foreign.Arena;
@@ -186,6 +187,31 @@ class KernelMathTest {
     }
 
     /** Two steps, so that the second starts from moments the first wrote. */
+    /** The same elements dropped and the same bits kept, so that a job's masks do not depend on the backend. */
+    @Test
+    void dropoutDropsWhatTheCpuDrops() {
+        float[] x = uniform(ROWS * WIDTH, 1);
+        int[] positions = {7, 1000, 3, 12345, 9};
+        int firstRow = 1;
+        int firstColumn = 40;
+        float p = 0.3f;
+        float[] onCpu = new float[x.length];
+        MemorySegment out = cpu.allocate(x.length);
+        cpu.dropout(onCpu(x), ROWS, WIDTH, p, -77, positions, firstRow, firstColumn, out);
+        cpu.copyToHost(out, onCpu, onCpu.length);
+
+        MemorySegment hostOut = arena.allocate(JAVA_FLOAT, x.length);
+        host.dropout(hostBuffer(x), hostOut, ROWS, WIDTH, p, -77, arena.allocateFrom(JAVA_INT, positions), firstRow,
+                firstColumn);
+        float[] onHost = read(hostOut);
+        int dropped = 0;
+        for (int i = 0; i < x.length; i++) {
+            assertEquals(Float.floatToRawIntBits(onCpu[i]), Float.floatToRawIntBits(onHost[i]), "element " + i);
+            dropped += onHost[i] == 0 ? 1 : 0;
+        }
+        assertTrue(dropped > 0 && dropped < x.length, dropped + " of " + x.length + " dropped");
+    }
+
     @Test
     void adamwAgainstPeft() {
         int n = 129;
