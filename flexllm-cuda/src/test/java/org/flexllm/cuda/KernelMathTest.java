@@ -186,7 +186,6 @@ class KernelMathTest {
         assertClose(cpuGrad, read(hostGrad), magnitudes(cpuGrad), "cross_entropy gradient");
     }
 
-    /** Two steps, so that the second starts from moments the first wrote. */
     /** The same elements dropped and the same bits kept, so that a job's masks do not depend on the backend. */
     @Test
     void dropoutDropsWhatTheCpuDrops() {
@@ -212,6 +211,7 @@ class KernelMathTest {
         assertTrue(dropped > 0 && dropped < x.length, dropped + " of " + x.length + " dropped");
     }
 
+    /** Two steps, so that the second starts from moments the first wrote. */
     @Test
     void adamwAgainstPeft() {
         int n = 129;
