@@ -223,6 +223,15 @@ __global__ void flexllm_adamw(float* value, const float* grad, float* m, float* 
     }
 }
 
+// One SGD step over n parameters (buffer: the momentum buffer, untouched without momentum).
+__global__ void flexllm_sgd(float* value, const float* grad, float* buffer, long n, flexllm::SgdStep step) {
+    for (long i = blockIdx.x * (long) blockDim.x + threadIdx.x; i < n; i += (long) gridDim.x * blockDim.x) {
+        flexllm::SgdState s = flexllm::sgd({value[i], buffer[i]}, grad[i], step);
+        value[i] = s.value;
+        buffer[i] = s.buffer;
+    }
+}
+
 // Inverted dropout of rows × width values (out may be x), the mask keyed by (seed, positions[firstRow + r],
 // firstColumn + c) as on the CPU backend; one block per row.
 __global__ void flexllm_dropout(const float* x, float* out, int width, float p, long long seed, const int* positions,

@@ -94,6 +94,30 @@ FLEXLLM_MATH AdamWState adamw(AdamWState s, float grad, AdamWStep k) {
     return {s.value * k.decay - k.stepSize * m / (sqrtf(v) / k.rootCorrection + k.eps), m, v};
 }
 
+// One step of torch.optim.SGD without dampening or Nesterov, in double per element as peft's Sgd:
+// g' = g + weightDecay·p; with momentum buf = momentum·buf + g' (buf = g' on the first step) and p −= lr·buf,
+// else p −= lr·g'.
+struct SgdStep {
+    double lr;
+    double momentum;
+    double weightDecay;
+    bool first;
+};
+
+struct SgdState {
+    float value;
+    float buffer;
+};
+
+FLEXLLM_MATH SgdState sgd(SgdState s, float grad, SgdStep k) {
+    double g = grad + k.weightDecay * s.value;
+    if (k.momentum == 0) {
+        return {(float) (s.value - k.lr * g), s.buffer};
+    }
+    double b = k.first ? g : k.momentum * s.buffer + g;
+    return {(float) (s.value - k.lr * b), (float) b};
+}
+
 // Dropout's mask, as the CPU backend draws it: element (position, column) of a sequence is kept or dropped by the
 // SplitMix64 finalizer of a key made of the seed, the position and the column of the whole input alone (64-bit
 // integer arithmetic, so every backend drops the same elements), and a kept one is scaled by 1/(1 − p).

@@ -88,6 +88,16 @@ void host_adamw(float* value, const float* grad, float* m, float* v, long n, flo
     }
 }
 
+void host_sgd(float* value, const float* grad, float* buffer, long n, double lr, double momentum,
+              double weightDecay, int first) {
+    flexllm::SgdStep step = {lr, momentum, weightDecay, first != 0};
+    for (long i = 0; i < n; i++) {
+        flexllm::SgdState s = flexllm::sgd({value[i], buffer[i]}, grad[i], step);
+        value[i] = s.value;
+        buffer[i] = s.buffer;
+    }
+}
+
 void host_dropout(const float* x, float* out, int rows, int width, float p, long long seed, const int* positions,
                   int firstRow, int firstColumn) {
     for (int r = 0; r < rows; r++) {

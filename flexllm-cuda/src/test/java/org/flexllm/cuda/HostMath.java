@@ -28,6 +28,7 @@ final class HostMath {
     private final MethodHandle crossEntropy;
     private final MethodHandle adamw;
     private final MethodHandle dropout;
+    private final MethodHandle sgd;
 
     private HostMath(NativeLibrary lib) {
         rmsNorm = lib.function("host_rms_norm", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_INT,
@@ -43,6 +44,8 @@ final class HostMath {
                 JAVA_INT, ADDRESS, JAVA_FLOAT));
         adamw = lib.function("host_adamw", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG,
                 JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT));
+        sgd = lib.function("host_sgd", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_DOUBLE,
+                JAVA_DOUBLE, JAVA_DOUBLE, JAVA_INT));
         dropout = lib.function("host_dropout", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
                 JAVA_FLOAT, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT));
     }
@@ -91,6 +94,12 @@ final class HostMath {
                double beta1, double beta2, double eps, double weightDecay, long t) {
         call(adamw, value, grad, m, v, n, (float) beta1, (float) beta2, (float) eps, (float) (1 - lr * weightDecay),
                 (float) (lr / (1 - Math.pow(beta1, t))), (float) Math.sqrt(1 - Math.pow(beta2, t)));
+    }
+
+    /** One SGD step; {@code first}: the step that starts the momentum buffer. */
+    void sgd(MemorySegment value, MemorySegment grad, MemorySegment buffer, long n, double lr, double momentum,
+             double weightDecay, boolean first) {
+        call(sgd, value, grad, buffer, n, lr, momentum, weightDecay, first ? 1 : 0);
     }
 
     void dropout(MemorySegment x, MemorySegment out, int rows, int width, float p, long seed, MemorySegment positions,

@@ -18,6 +18,7 @@ import org.flexllm.model.Rope;
 import org.flexllm.model.Rope.RopeTable;
 import org.flexllm.peft.Parameter;
 import org.flexllm.peft.optim.AdamW;
+import org.flexllm.peft.optim.Sgd;
 import org.flexllm.tensor.DType;
 import org.flexllm.tensor.Shape;
 import org.flexllm.tensor.Tensor;
@@ -209,6 +210,24 @@ class KernelMathTest {
             dropped += onHost[i] == 0 ? 1 : 0;
         }
         assertTrue(dropped > 0 && dropped < x.length, dropped + " of " + x.length + " dropped");
+    }
+
+    /** Three steps with momentum and weight decay: the first starts the buffer, the others build on it. */
+    @Test
+    void sgdAgainstPeft() {
+        int n = 129;
+        float[] start = uniform(n, 1);
+        MemorySegment value = hostBuffer(start);
+        MemorySegment grad = arena.allocate(JAVA_FLOAT, n);
+        Sgd peft = new Sgd(List.of(new Parameter("p", Shape.of(n), value, grad)), 0.9, 0.01);
+        MemorySegment hostValue = hostBuffer(start);
+        MemorySegment buffer = arena.allocate(JAVA_FLOAT, n);
+        for (int t = 1; t <= 3; t++) {
+            MemorySegment.copy(uniform(n, 1), 0, grad, JAVA_FLOAT, 0, n);
+            peft.step(0.05);
+            host.sgd(hostValue, grad, buffer, n, 0.05, 0.9, 0.01, t == 1);
+            assertClose(read(value), read(hostValue), magnitudes(read(value)), "sgd step " + t);
+        }
     }
 
     /** Two steps, so that the second starts from moments the first wrote. */
