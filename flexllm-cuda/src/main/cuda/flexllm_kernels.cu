@@ -223,6 +223,35 @@ __global__ void flexllm_adamw(float* value, const float* grad, float* m, float* 
     }
 }
 
+// y += a·x over n floats.
+__global__ void flexllm_axpy(float a, const float* x, float* y, long n) {
+    for (long i = blockIdx.x * (long) blockDim.x + threadIdx.x; i < n; i += (long) gridDim.x * blockDim.x) {
+        y[i] = fmaf(a, x[i], y[i]);
+    }
+}
+
+// x[t, i] *= scale[i] (IA3); one block per row.
+__global__ void flexllm_mul_rows(float* x, const float* scale, int width) {
+    float* row = x + (size_t) blockIdx.x * width;
+    for (int i = threadIdx.x; i < width; i += blockDim.x) row[i] *= scale[i];
+}
+
+// dScale[i] += Σ_t dy[t, i]·x[t, i] over n rows, the rows in order; a thread per column.
+__global__ void flexllm_mul_rows_scale_grad(const float* dy, const float* x, int n, int width, float* dScale) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < width; i += gridDim.x * blockDim.x) {
+        float sum = dScale[i];
+        for (int t = 0; t < n; t++) sum = fmaf(dy[(size_t) t * width + i], x[(size_t) t * width + i], sum);
+        dScale[i] = sum;
+    }
+}
+
+// out[j] = x[rows[j]] for j < count rows of width; one block per gathered row.
+__global__ void flexllm_gather_rows(const float* x, const int* rows, int width, float* out) {
+    const float* from = x + (size_t) rows[blockIdx.x] * width;
+    float* to = out + (size_t) blockIdx.x * width;
+    for (int i = threadIdx.x; i < width; i += blockDim.x) to[i] = from[i];
+}
+
 // One SGD step over n parameters (buffer: the momentum buffer, untouched without momentum).
 __global__ void flexllm_sgd(float* value, const float* grad, float* buffer, long n, flexllm::SgdStep step) {
     for (long i = blockIdx.x * (long) blockDim.x + threadIdx.x; i < n; i += (long) gridDim.x * blockDim.x) {
