@@ -223,6 +223,57 @@ __global__ void flexllm_adamw(float* value, const float* grad, float* m, float* 
     }
 }
 
+// The first half of the vocabulary-parallel cross-entropy (see flexllm_math.cuh): each row of this rank's shard
+// (width columns, the first `valid` real, vocabulary column `first` at column 0) into its softmax in place, and
+// stats[r] = the shard's log-sum-exp (a float and its remainder's) and the target's logit where the shard holds it.
+// One block per row.
+__global__ void flexllm_shard_softmax(float* logits, int width, int valid, int first, const int* targets,
+                                      float* stats) {
+    float* row = logits + (size_t) blockIdx.x * width;
+    int target = targets[blockIdx.x];
+    int column = target - first;
+    float picked = target >= 0 && column >= 0 && column < valid ? row[column] : 0.f;
+    float localMax = -CUDART_INF_F;
+    for (int i = threadIdx.x; i < valid; i += blockDim.x) localMax = fmaxf(localMax, row[i]);
+    float max = block_max(localMax);
+    float localSum = 0.f;
+    for (int i = threadIdx.x; i < valid; i += blockDim.x) {
+        row[i] = flexllm::softmax_weight(row[i], max);
+        localSum += row[i];
+    }
+    float sum = block_sum(localSum);
+    float inverse = 1.f / sum;
+    for (int i = threadIdx.x; i < valid; i += blockDim.x) row[i] *= inverse;
+    if (threadIdx.x == 0) {
+        flexllm::Pair lse = flexllm::split_double((double) max + log((double) sum));
+        stats[blockIdx.x * 3] = lse.first;
+        stats[blockIdx.x * 3 + 1] = lse.second;
+        stats[blockIdx.x * 3 + 2] = picked;
+    }
+}
+
+// The second half, given every rank's stats (gathered: [ranks, rows, 3]): the shard's softmax rows become
+// weight·(softmax − onehot(target)) of the whole row, the padding zeroed, losses[r] = weight·(L − target logit);
+// rows whose target is negative are zeroed. One block per row.
+__global__ void flexllm_shard_cross_entropy(float* logits, int width, int valid, int rank, int ranks, int rows,
+                                            const int* targets, const float* gathered, float weight, float* losses) {
+    float* row = logits + (size_t) blockIdx.x * width;
+    int r = blockIdx.x;
+    if (targets[r] < 0) {
+        for (int i = threadIdx.x; i < width; i += blockDim.x) row[i] = 0.f;
+        if (threadIdx.x == 0) losses[r] = 0.f;
+        return;
+    }
+    double whole = flexllm::whole_log_sum_exp(gathered, ranks, rows, r);
+    const float* own = gathered + ((size_t) rank * rows + r) * 3;
+    float scale = flexllm::shard_scale((double) own[0] + own[1], whole, weight);
+    int column = targets[r] - rank * width;
+    for (int i = threadIdx.x; i < width; i += blockDim.x) {
+        row[i] = i >= valid ? 0.f : row[i] * scale - (i == column ? weight : 0.f);
+    }
+    if (threadIdx.x == 0) losses[r] = (float) (weight * (whole - flexllm::picked_logit(gathered, ranks, rows, r)));
+}
+
 // y += a·x over n floats.
 __global__ void flexllm_axpy(float a, const float* x, float* y, long n) {
     for (long i = blockIdx.x * (long) blockDim.x + threadIdx.x; i < n; i += (long) gridDim.x * blockDim.x) {

@@ -94,6 +94,42 @@ FLEXLLM_MATH AdamWState adamw(AdamWState s, float grad, AdamWStep k) {
     return {s.value * k.decay - k.stepSize * m / (sqrtf(v) / k.rootCorrection + k.eps), m, v};
 }
 
+// Cross-entropy over a vocabulary split by tensor-parallel ranks (the CPU backend's ShardLoss): each rank turns its
+// shard of a row into the shard's softmax and reports the shard's log-sum-exp l_k as a float and the float of its
+// remainder, and the target's logit where it holds it; the whole row's log-sum-exp is L = log Σ_k e^(l_k) (in
+// double, over the ranks in order), its softmax on shard k is p_k·e^(l_k − L), and the loss is L − x_target.
+FLEXLLM_MATH Pair split_double(double v) {
+    float high = (float) v;
+    return {high, (float) (v - high)};
+}
+
+// L from the ranks' stats of row r: gathered is [ranks, rows, 3], rank 0's first.
+FLEXLLM_MATH double whole_log_sum_exp(const float* gathered, int ranks, int rows, int r) {
+    double max = -INFINITY;
+    for (int k = 0; k < ranks; k++) {
+        const float* s = gathered + ((long) k * rows + r) * 3;
+        max = fmax(max, (double) s[0] + s[1]);
+    }
+    double sum = 0;
+    for (int k = 0; k < ranks; k++) {
+        const float* s = gathered + ((long) k * rows + r) * 3;
+        sum += exp((double) s[0] + s[1] - max);
+    }
+    return max + log(sum);
+}
+
+// The target's logit, from the one rank that holds it (the others report 0).
+FLEXLLM_MATH double picked_logit(const float* gathered, int ranks, int rows, int r) {
+    double picked = 0;
+    for (int k = 0; k < ranks; k++) picked += gathered[((long) k * rows + r) * 3 + 2];
+    return picked;
+}
+
+// What a shard's softmax is scaled by to become weight·(the whole row's softmax) on that shard.
+FLEXLLM_MATH float shard_scale(double own, double whole, float weight) {
+    return (float) (weight * exp(own - whole));
+}
+
 // One step of torch.optim.SGD without dampening or Nesterov, in double per element as peft's Sgd:
 // g' = g + weightDecay·p; with momentum buf = momentum·buf + g' (buf = g' on the first step) and p −= lr·buf,
 // else p −= lr·g'.

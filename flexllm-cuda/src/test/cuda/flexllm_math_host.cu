@@ -88,6 +88,50 @@ void host_adamw(float* value, const float* grad, float* m, float* v, long n, flo
     }
 }
 
+// Rows of a shard (width columns, the first `valid` real, the shard's first vocabulary column `first`) into their
+// softmax in place, and their stats (see flexllm_math.cuh).
+void host_shard_softmax(float* logits, int rows, int width, int valid, int first, const int* targets, float* stats) {
+    for (int r = 0; r < rows; r++) {
+        float* row = logits + (long) r * width;
+        int column = targets[r] - first;
+        float picked = targets[r] >= 0 && column >= 0 && column < valid ? row[column] : 0.f;
+        float max = -INFINITY, sum = 0.f;
+        for (int i = 0; i < valid; i++) max = fmaxf(max, row[i]);
+        for (int i = 0; i < valid; i++) {
+            row[i] = flexllm::softmax_weight(row[i], max);
+            sum += row[i];
+        }
+        for (int i = 0; i < valid; i++) row[i] *= 1.f / sum;
+        flexllm::Pair lse = flexllm::split_double((double) max + log((double) sum));
+        stats[r * 3] = lse.first;
+        stats[r * 3 + 1] = lse.second;
+        stats[r * 3 + 2] = picked;
+    }
+}
+
+// The second half on rank `rank`'s shard: its softmax rows become weight·(softmax − onehot) of the whole row.
+double host_shard_cross_entropy(float* logits, int rows, int width, int valid, int rank, int ranks, const int* targets,
+                                const float* gathered, float weight) {
+    double loss = 0;
+    int first = rank * width;
+    for (int r = 0; r < rows; r++) {
+        float* row = logits + (long) r * width;
+        if (targets[r] < 0) {
+            for (int i = 0; i < width; i++) row[i] = 0.f;
+            continue;
+        }
+        double whole = flexllm::whole_log_sum_exp(gathered, ranks, rows, r);
+        const float* own = gathered + ((long) rank * rows + r) * 3;
+        float scale = flexllm::shard_scale((double) own[0] + own[1], whole, weight);
+        for (int i = 0; i < valid; i++) row[i] *= scale;
+        int column = targets[r] - first;
+        if (column >= 0 && column < valid) row[column] -= weight;
+        for (int i = valid; i < width; i++) row[i] = 0.f;
+        loss += weight * (whole - flexllm::picked_logit(gathered, ranks, rows, r));
+    }
+    return loss;
+}
+
 void host_sgd(float* value, const float* grad, float* buffer, long n, double lr, double momentum,
               double weightDecay, int first) {
     flexllm::SgdStep step = {lr, momentum, weightDecay, first != 0};

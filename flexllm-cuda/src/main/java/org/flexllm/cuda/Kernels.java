@@ -21,7 +21,7 @@ public final class Kernels {
             "flexllm_swiglu", "flexllm_swiglu_backward", "flexllm_rope", "flexllm_embed", "flexllm_store_kv",
             "flexllm_copy_kv", "flexllm_attention", "flexllm_add_bias", "flexllm_cross_entropy", "flexllm_adamw",
             "flexllm_sgd", "flexllm_dropout", "flexllm_axpy", "flexllm_mul_rows", "flexllm_mul_rows_scale_grad",
-            "flexllm_gather_rows", "flexllm_argmax");
+            "flexllm_gather_rows", "flexllm_shard_softmax", "flexllm_shard_cross_entropy", "flexllm_argmax");
 
     private Kernels() {}
 

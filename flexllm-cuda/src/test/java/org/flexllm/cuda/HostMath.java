@@ -29,6 +29,8 @@ final class HostMath {
     private final MethodHandle adamw;
     private final MethodHandle dropout;
     private final MethodHandle sgd;
+    private final MethodHandle shardSoftmax;
+    private final MethodHandle shardCrossEntropy;
 
     private HostMath(NativeLibrary lib) {
         rmsNorm = lib.function("host_rms_norm", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_INT,
@@ -44,6 +46,10 @@ final class HostMath {
                 JAVA_INT, ADDRESS, JAVA_FLOAT));
         adamw = lib.function("host_adamw", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG,
                 JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT));
+        shardSoftmax = lib.function("host_shard_softmax", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+        shardCrossEntropy = lib.function("host_shard_cross_entropy", FunctionDescriptor.of(JAVA_DOUBLE, ADDRESS,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_FLOAT));
         sgd = lib.function("host_sgd", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_DOUBLE,
                 JAVA_DOUBLE, JAVA_DOUBLE, JAVA_INT));
         dropout = lib.function("host_dropout", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
@@ -94,6 +100,21 @@ final class HostMath {
                double beta1, double beta2, double eps, double weightDecay, long t) {
         call(adamw, value, grad, m, v, n, (float) beta1, (float) beta2, (float) eps, (float) (1 - lr * weightDecay),
                 (float) (lr / (1 - Math.pow(beta1, t))), (float) Math.sqrt(1 - Math.pow(beta2, t)));
+    }
+
+    void shardSoftmax(MemorySegment logits, int rows, int width, int valid, int first, MemorySegment targets,
+                      MemorySegment stats) {
+        call(shardSoftmax, logits, rows, width, valid, first, targets, stats);
+    }
+
+    double shardCrossEntropy(MemorySegment logits, int rows, int width, int valid, int rank, int ranks,
+                             MemorySegment targets, MemorySegment gathered, float weight) {
+        try {
+            return (double) shardCrossEntropy.invokeExact(logits, rows, width, valid, rank, ranks, targets, gathered,
+                    weight);
+        } catch (Throwable t) {
+            throw new AssertionError("host_shard_cross_entropy", t);
+        }
     }
 
     /** One SGD step; {@code first}: the step that starts the momentum buffer. */

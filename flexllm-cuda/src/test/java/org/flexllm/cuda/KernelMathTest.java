@@ -9,8 +9,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import org.flexllm.backend.VocabShard;
 import org.flexllm.backend.cpu.CpuBackend;
 import org.flexllm.model.ModelConfig;
 import org.flexllm.model.ModelConfigs;
@@ -210,6 +212,47 @@ class KernelMathTest {
             dropped += onHost[i] == 0 ? 1 : 0;
         }
         assertTrue(dropped > 0 && dropped < x.length, dropped + " of " + x.length + " dropped");
+    }
+
+    /**
+     * A vocabulary of 127 split over two ranks (67 columns, and 60 of 67 on the second, the rest padding): both
+     * halves on each shard, the targets on either rank or none; every shard's gradient and the loss as the CPU's.
+     */
+    @Test
+    void vocabularyParallelCrossEntropy() {
+        int ranks = 2;
+        int[] valid = {WIDTH, 60};
+        int[] targets = {5, WIDTH + 59, -1};
+        float weight = 0.25f;
+        float[][] shards = {uniform(ROWS * WIDTH, 8), uniform(ROWS * WIDTH, 8)};
+        float[][] onCpu = new float[ranks][ROWS * WIDTH];
+        float[][] onHost = new float[ranks][];
+        MemorySegment cpuGathered = cpu.allocate((long) ranks * ROWS * VocabShard.STATS);
+        MemorySegment hostGathered = arena.allocate(JAVA_FLOAT, (long) ranks * ROWS * VocabShard.STATS);
+        MemorySegment hostTargets = arena.allocateFrom(JAVA_INT, targets);
+        long statsBytes = (long) ROWS * VocabShard.STATS * Float.BYTES;
+        MemorySegment[] cpuLogits = new MemorySegment[ranks];
+        MemorySegment[] hostLogits = new MemorySegment[ranks];
+        for (int k = 0; k < ranks; k++) {
+            cpuLogits[k] = onCpu(shards[k]);
+            cpu.shardSoftmax(cpuLogits[k], ROWS, new VocabShard(k, ranks, WIDTH, valid[k]), targets,
+                    cpuGathered.asSlice(k * statsBytes, statsBytes));
+            hostLogits[k] = hostBuffer(shards[k]);
+            host.shardSoftmax(hostLogits[k], ROWS, WIDTH, valid[k], k * WIDTH, hostTargets,
+                    hostGathered.asSlice(k * statsBytes, statsBytes));
+        }
+        for (int k = 0; k < ranks; k++) {
+            double cpuLoss = cpu.shardCrossEntropy(cpuLogits[k], ROWS, new VocabShard(k, ranks, WIDTH, valid[k]),
+                    targets, cpuGathered, weight);
+            double hostLoss = host.shardCrossEntropy(hostLogits[k], ROWS, WIDTH, valid[k], k, ranks, hostTargets,
+                    hostGathered, weight);
+            assertEquals(cpuLoss, hostLoss, F32 * Math.abs(cpuLoss), "the loss on rank " + k);
+            cpu.copyToHost(cpuLogits[k], onCpu[k], onCpu[k].length);
+            onHost[k] = read(hostLogits[k]);
+            double[] scale = new double[onCpu[k].length];
+            Arrays.fill(scale, weight);
+            assertClose(onCpu[k], onHost[k], scale, "the gradient on rank " + k);
+        }
     }
 
     /** Three steps with momentum and weight decay: the first starts the buffer, the others build on it. */
