@@ -183,6 +183,86 @@ __global__ void flexllm_attention(const float* q, const float* keys, const float
     }
 }
 
+// Attention's backward, first kernel, for a run of one sequence's n queries at positions [first, first + n) (the
+// CPU backend's attentionBackward): one block per (query, head) recomputes its softmax P over the positions it sees,
+// dS_j = P_j·(dO·v_j − Σ_i P_i·dO·v_i)/√d, and writes dq = Σ_j dS_j·k_j; P and dS go to scratch ([n·heads, first + n])
+// for the second kernel. Sums in a fixed order, no atomics: the same bits every run.
+__global__ void flexllm_attention_backward_query(const float* q, const float* dOut, const float* keys,
+                                                 const float* values, const int* table, int blockSize, int first,
+                                                 int heads, int kvHeads, int headDim, float* dq, float* p, float* ds) {
+    int t = blockIdx.x / heads, h = blockIdx.x % heads;
+    int g = h / (heads / kvHeads), kvDim = kvHeads * headDim, width = first + gridDim.x / heads, seen = first + t + 1;
+    const float* query = q + (size_t) blockIdx.x * headDim;
+    const float* dO = dOut + (size_t) blockIdx.x * headDim;
+    float* pr = p + (size_t) blockIdx.x * width;
+    float* dsr = ds + (size_t) blockIdx.x * width;
+    float scale = rsqrtf((float) headDim);
+    float localMax = -CUDART_INF_F;
+    for (int j = threadIdx.x; j < width; j += blockDim.x) {
+        float s = -CUDART_INF_F;
+        if (j < seen) {
+            const float* key = keys + ((size_t) table[j / blockSize] * blockSize + j % blockSize) * kvDim + g * headDim;
+            s = 0.f;
+            for (int d = 0; d < headDim; d++) s += query[d] * key[d];
+            s *= scale;
+        }
+        pr[j] = s;
+        localMax = fmaxf(localMax, s);
+    }
+    float max = block_max(localMax);
+    float localSum = 0.f;
+    for (int j = threadIdx.x; j < width; j += blockDim.x) {
+        pr[j] = flexllm::softmax_weight(pr[j], max);
+        localSum += pr[j];
+    }
+    float inverse = 1.f / block_sum(localSum);
+    float localRowsum = 0.f;
+    for (int j = threadIdx.x; j < width; j += blockDim.x) {
+        float dp = 0.f;
+        if (j < seen) {
+            const float* value = values + ((size_t) table[j / blockSize] * blockSize + j % blockSize) * kvDim
+                    + g * headDim;
+            for (int d = 0; d < headDim; d++) dp += dO[d] * value[d];
+        }
+        pr[j] *= inverse;
+        dsr[j] = dp;
+        localRowsum += pr[j] * dp;
+    }
+    float rowsum = block_sum(localRowsum);
+    for (int j = threadIdx.x; j < width; j += blockDim.x) {
+        dsr[j] = j < seen ? flexllm::attention_score_grad(pr[j], dsr[j], rowsum, scale) : 0.f;
+    }
+    __syncthreads();
+    for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
+        float acc = 0.f;
+        for (int j = 0; j < seen; j++) {
+            acc += dsr[j] * keys[((size_t) table[j / blockSize] * blockSize + j % blockSize) * kvDim + g * headDim + d];
+        }
+        dq[(size_t) blockIdx.x * headDim + d] = acc;
+    }
+}
+
+// Attention's backward, second kernel: one block per (key position j, kv head g), a thread per dimension, adds
+// dK_j += Σ_t Σ_h dS[t, h, j]·q[t, h] and dV_j += Σ_t Σ_h P[t, h, j]·dO[t, h] over the run's queries that see j and
+// the group's heads, in that order.
+__global__ void flexllm_attention_backward_kv(const float* q, const float* dOut, const float* p, const float* ds,
+                                              int first, int n, int heads, int kvHeads, int headDim, float* dKeys,
+                                              float* dValues) {
+    int j = blockIdx.x / kvHeads, g = blockIdx.x % kvHeads, group = heads / kvHeads, width = first + n;
+    for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
+        float dk = 0.f, dv = 0.f;
+        for (int t = j > first ? j - first : 0; t < n; t++) {
+            for (int h = g * group; h < (g + 1) * group; h++) {
+                size_t row = (size_t) t * heads + h;
+                dk += ds[row * width + j] * q[row * headDim + d];
+                dv += p[row * width + j] * dOut[row * headDim + d];
+            }
+        }
+        dKeys[(size_t) j * kvHeads * headDim + g * headDim + d] += dk;
+        dValues[(size_t) j * kvHeads * headDim + g * headDim + d] += dv;
+    }
+}
+
 // y[t] += bias; one block per row.
 __global__ void flexllm_add_bias(float* y, const float* bias, int width) {
     float* row = y + (size_t) blockIdx.x * width;

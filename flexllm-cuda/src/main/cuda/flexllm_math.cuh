@@ -94,6 +94,12 @@ FLEXLLM_MATH AdamWState adamw(AdamWState s, float grad, AdamWStep k) {
     return {s.value * k.decay - k.stepSize * m / (sqrtf(v) / k.rootCorrection + k.eps), m, v};
 }
 
+// Attention's backward for one query row: with P its softmax over the keys it sees and dP_j = dO·v_j, the gradient
+// of its score j is dS_j = P_j·(dP_j − Σ_i P_i·dP_i)·scale (scale = 1/√d, as the forward's).
+FLEXLLM_MATH float attention_score_grad(float p, float dp, float rowsum, float scale) {
+    return p * (dp - rowsum) * scale;
+}
+
 // Cross-entropy over a vocabulary split by tensor-parallel ranks (the CPU backend's ShardLoss): each rank turns its
 // shard of a row into the shard's softmax and reports the shard's log-sum-exp l_k as a float and the float of its
 // remainder, and the target's logit where it holds it; the whole row's log-sum-exp is L = log Σ_k e^(l_k) (in

@@ -132,6 +132,73 @@ double host_shard_cross_entropy(float* logits, int rows, int width, int valid, i
     return loss;
 }
 
+// Attention's backward for a run of one sequence's n queries at positions [first, first + n), as the two device
+// kernels compute it: per (query, head) P, dS and dq; then per (key position, kv head) dK and dV summed over the
+// queries in order and the group's heads in order. keys/values: the paged cache ([slot, kvDim]); table: the
+// sequence's blocks; p and ds: scratch of [n·heads, first + n]. dKeys/dValues ([first + n, kvDim]) are added to.
+void host_attention_backward(const float* q, const float* dOut, const float* keys, const float* values,
+                             const int* table, int blockSize, int first, int n, int heads, int kvHeads, int headDim,
+                             float* dq, float* dKeys, float* dValues, float* p, float* ds) {
+    int kvDim = kvHeads * headDim, group = heads / kvHeads, width = first + n;
+    float scale = 1.f / sqrtf((float) headDim);
+    for (int t = 0; t < n; t++) {
+        for (int h = 0; h < heads; h++) {
+            const float* query = q + ((long) t * heads + h) * headDim;
+            const float* dO = dOut + ((long) t * heads + h) * headDim;
+            float* pr = p + ((long) t * heads + h) * width;
+            float* dsr = ds + ((long) t * heads + h) * width;
+            int g = h / group, seen = first + t + 1;
+            float max = -INFINITY, sum = 0.f;
+            for (int j = 0; j < seen; j++) {
+                const float* key = keys + ((long) table[j / blockSize] * blockSize + j % blockSize) * kvDim + g * headDim;
+                float s = 0.f;
+                for (int d = 0; d < headDim; d++) s += query[d] * key[d];
+                pr[j] = s * scale;
+                max = fmaxf(max, pr[j]);
+            }
+            for (int j = 0; j < seen; j++) {
+                pr[j] = flexllm::softmax_weight(pr[j], max);
+                sum += pr[j];
+            }
+            float rowsum = 0.f;
+            for (int j = 0; j < seen; j++) {
+                pr[j] *= 1.f / sum;
+                const float* value = values + ((long) table[j / blockSize] * blockSize + j % blockSize) * kvDim
+                        + g * headDim;
+                float dp = 0.f;
+                for (int d = 0; d < headDim; d++) dp += dO[d] * value[d];
+                dsr[j] = dp;
+                rowsum += pr[j] * dp;
+            }
+            for (int j = seen; j < width; j++) pr[j] = dsr[j] = 0.f;
+            for (int j = 0; j < seen; j++) dsr[j] = flexllm::attention_score_grad(pr[j], dsr[j], rowsum, scale);
+            for (int d = 0; d < headDim; d++) {
+                float acc = 0.f;
+                for (int j = 0; j < seen; j++) {
+                    acc += dsr[j] * keys[((long) table[j / blockSize] * blockSize + j % blockSize) * kvDim + g * headDim + d];
+                }
+                dq[((long) t * heads + h) * headDim + d] = acc;
+            }
+        }
+    }
+    for (int j = 0; j < width; j++) {
+        for (int g = 0; g < kvHeads; g++) {
+            for (int d = 0; d < headDim; d++) {
+                float dk = 0.f, dv = 0.f;
+                for (int t = (j > first ? j - first : 0); t < n; t++) {
+                    for (int h = g * group; h < (g + 1) * group; h++) {
+                        long row = (long) t * heads + h;
+                        dk += ds[row * width + j] * q[row * headDim + d];
+                        dv += p[row * width + j] * dOut[row * headDim + d];
+                    }
+                }
+                dKeys[(long) j * kvDim + g * headDim + d] += dk;
+                dValues[(long) j * kvDim + g * headDim + d] += dv;
+            }
+        }
+    }
+}
+
 void host_sgd(float* value, const float* grad, float* buffer, long n, double lr, double momentum,
               double weightDecay, int first) {
     flexllm::SgdStep step = {lr, momentum, weightDecay, first != 0};

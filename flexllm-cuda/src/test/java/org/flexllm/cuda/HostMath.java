@@ -30,6 +30,7 @@ final class HostMath {
     private final MethodHandle dropout;
     private final MethodHandle sgd;
     private final MethodHandle shardSoftmax;
+    private final MethodHandle attentionBackward;
     private final MethodHandle shardCrossEntropy;
 
     private HostMath(NativeLibrary lib) {
@@ -46,6 +47,9 @@ final class HostMath {
                 JAVA_INT, ADDRESS, JAVA_FLOAT));
         adamw = lib.function("host_adamw", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG,
                 JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT));
+        attentionBackward = lib.function("host_attention_backward", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS));
         shardSoftmax = lib.function("host_shard_softmax", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
         shardCrossEntropy = lib.function("host_shard_cross_entropy", FunctionDescriptor.of(JAVA_DOUBLE, ADDRESS,
@@ -100,6 +104,15 @@ final class HostMath {
                double beta1, double beta2, double eps, double weightDecay, long t) {
         call(adamw, value, grad, m, v, n, (float) beta1, (float) beta2, (float) eps, (float) (1 - lr * weightDecay),
                 (float) (lr / (1 - Math.pow(beta1, t))), (float) Math.sqrt(1 - Math.pow(beta2, t)));
+    }
+
+    /** See host_attention_backward in flexllm_math_host.cu; {@code p} and {@code ds} are its scratch. */
+    void attentionBackward(MemorySegment q, MemorySegment dOut, MemorySegment keys, MemorySegment values,
+                           MemorySegment table, int blockSize, int first, int n, int heads, int kvHeads, int headDim,
+                           MemorySegment dq, MemorySegment dKeys, MemorySegment dValues, MemorySegment p,
+                           MemorySegment ds) {
+        call(attentionBackward, q, dOut, keys, values, table, blockSize, first, n, heads, kvHeads, headDim, dq, dKeys,
+                dValues, p, ds);
     }
 
     void shardSoftmax(MemorySegment logits, int rows, int width, int valid, int first, MemorySegment targets,

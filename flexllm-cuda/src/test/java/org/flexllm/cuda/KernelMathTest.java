@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import org.flexllm.backend.AttentionBatch;
+import org.flexllm.backend.KvLayer;
 import org.flexllm.backend.VocabShard;
 import org.flexllm.backend.cpu.CpuBackend;
 import org.flexllm.model.ModelConfig;
@@ -212,6 +214,60 @@ class KernelMathTest {
             dropped += onHost[i] == 0 ? 1 : 0;
         }
         assertTrue(dropped > 0 && dropped < x.length, dropped + " of " + x.length + " dropped");
+    }
+
+    /**
+     * A run of 5 queries at positions 3..7 of a sequence whose cache blocks are out of order, 4 heads over 2 kv heads
+     * (GQA): dq, and the keys' and values' gradients of every position 0..7, as the CPU backend's.
+     */
+    @Test
+    void attentionBackward() {
+        int heads = 4;
+        int kvHeads = 2;
+        int headDim = 8;
+        int blockSize = 4;
+        int first = 3;
+        int n = 5;
+        int keys = first + n;
+        int kvDim = kvHeads * headDim;
+        int[] table = {2, 0, 1};
+        float[] q = uniform(n * heads * headDim, 1);
+        float[] dOut = uniform(n * heads * headDim, 1);
+        float[] cacheKeys = uniform(3 * blockSize * kvDim, 1);
+        float[] cacheValues = uniform(3 * blockSize * kvDim, 1);
+        int[] visible = new int[n];
+        int[] slot = new int[n];
+        for (int t = 0; t < n; t++) {
+            visible[t] = first + t + 1;
+            slot[t] = table[(first + t) / blockSize] * blockSize + (first + t) % blockSize;
+        }
+        var batch = new AttentionBatch(heads, kvHeads, headDim, blockSize, n, slot, new int[n], visible,
+                new int[][] {table});
+        MemorySegment dq = cpu.allocate((long) n * heads * headDim);
+        MemorySegment dKeys = cpu.allocate((long) keys * kvDim);
+        MemorySegment dValues = cpu.allocate((long) keys * kvDim);
+        cpu.attentionBackward(onCpu(q), onCpu(dOut), batch, new KvLayer(onCpu(cacheKeys), onCpu(cacheValues), kvDim),
+                dq, dKeys, dValues);
+
+        MemorySegment hostDq = arena.allocate(JAVA_FLOAT, (long) n * heads * headDim);
+        MemorySegment hostDKeys = arena.allocate(JAVA_FLOAT, (long) keys * kvDim);
+        MemorySegment hostDValues = arena.allocate(JAVA_FLOAT, (long) keys * kvDim);
+        host.attentionBackward(hostBuffer(q), hostBuffer(dOut), hostBuffer(cacheKeys), hostBuffer(cacheValues),
+                arena.allocateFrom(JAVA_INT, table), blockSize, first, n, heads, kvHeads, headDim, hostDq, hostDKeys,
+                hostDValues, arena.allocate(JAVA_FLOAT, (long) n * heads * keys),
+                arena.allocate(JAVA_FLOAT, (long) n * heads * keys));
+        assertAttentionClose(cpu, dq, read(hostDq), "dq");
+        assertAttentionClose(cpu, dKeys, read(hostDKeys), "dKeys");
+        assertAttentionClose(cpu, dValues, read(hostDValues), "dValues");
+    }
+
+    /** Within 1e-5 of the sums of up to ~20 products of unit-sized terms that each element is made of. */
+    private static void assertAttentionClose(CpuBackend cpu, MemorySegment onCpu, float[] onHost, String what) {
+        float[] expected = new float[onHost.length];
+        cpu.copyToHost(onCpu, expected, expected.length);
+        double[] scale = new double[expected.length];
+        Arrays.fill(scale, 20);
+        assertClose(expected, onHost, scale, what);
     }
 
     /**
