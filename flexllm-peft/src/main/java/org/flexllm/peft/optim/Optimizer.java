@@ -31,8 +31,8 @@ public interface Optimizer {
     SequencedMap<String, Tensor> state(Arena host);
 
     /**
-     * Replaces the state with a copy of {@code state} (host tensors, as {@link #state} exported them) and the step count with
-     * {@code steps}.
+     * Replaces the state with a copy of {@code state} (host tensors, as {@link #state} exported them) and the step
+     * count with {@code steps}.
      *
      * @throws OptimizerStateException naming the tensor when one is missing, unexpected or of the wrong shape
      */
