@@ -146,10 +146,9 @@ public final class CompiledModel {
     private void snapshot(TrainingWindow w, int layer, List<Version> versions) {
         for (int k = 0; k < versions.size(); k++) {
             Version v = versions.get(k);
-            long rowBytes = (long) v.value().width() * Float.BYTES;
-            MemorySegment.copy(buffers.get(v.value()), w.firstRow() * rowBytes,
-                    w.sequence().tape().kept(layer, plan.slotOf(v)), w.firstPosition() * rowBytes,
-                    w.count() * rowBytes);
+            long width = v.value().width();
+            backend.copy(buffers.get(v.value()), w.firstRow() * width, w.sequence().tape().kept(layer, plan.slotOf(v)),
+                    w.firstPosition() * width, w.count() * width);
         }
     }
 
@@ -167,9 +166,9 @@ public final class CompiledModel {
             epilogue.get(i).backward(step);
         }
         Value x = residual;
-        long rowBytes = (long) x.width() * Float.BYTES;
-        MemorySegment.copy(gradients.of(x), w.firstRow() * rowBytes, w.sequence().tape().residualGrad(),
-                w.firstPosition() * rowBytes, w.count() * rowBytes);
+        long width = x.width();
+        backend.copy(gradients.of(x), w.firstRow() * width, w.sequence().tape().residualGrad(),
+                w.firstPosition() * width, w.count() * width);
     }
 
     /**
@@ -202,16 +201,16 @@ public final class CompiledModel {
         Gradients g = gradients();
         Tape tape = sequence.tape();
         int first = batch.training().firstPosition();
-        long rowBytes = (long) residual.width() * Float.BYTES;
-        long bytes = batch.n() * rowBytes;
-        MemorySegment.copy(tape.residualGrad(), first * rowBytes, g.of(residual), 0, bytes);
+        long width = residual.width();
+        long floats = batch.n() * width;
+        backend.copy(tape.residualGrad(), first * width, g.of(residual), 0, floats);
         Step step = this.step.start(batch, kv, null, g).backwardOf(tape);
         boolean layerStarts = first + batch.n() == sequence.length();
         for (int l = top - 1; l >= bottom; l--) {
             step.enterLayer(l);
             backwardLayer(step, tape, first, layerStarts ? sequence.length() : 0);
         }
-        MemorySegment.copy(g.of(residual), 0, tape.residualGrad(), first * rowBytes, bytes);
+        backend.copy(g.of(residual), 0, tape.residualGrad(), first * width, floats);
     }
 
     /**
@@ -240,15 +239,14 @@ public final class CompiledModel {
             List<Version> restore = plan.restoreBefore(i);
             for (int k = 0; k < restore.size(); k++) {
                 Version v = restore.get(k);
-                long rowBytes = (long) v.value().width() * Float.BYTES;
-                MemorySegment.copy(tape.kept(step.layer(), plan.slotOf(v)), first * rowBytes, buffers.get(v.value()),
-                        0, rows * rowBytes);
+                long width = v.value().width();
+                backend.copy(tape.kept(step.layer(), plan.slotOf(v)), first * width, buffers.get(v.value()), 0,
+                        rows * width);
             }
             List<Version> capture = plan.captureBefore(i);
             for (int k = 0; k < capture.size(); k++) {
                 Version v = capture.get(k);
-                MemorySegment.copy(buffers.get(v.value()), 0, captures.get(v), 0,
-                        rows * v.value().width() * Float.BYTES);
+                backend.copy(buffers.get(v.value()), 0, captures.get(v), 0, rows * v.value().width());
             }
             if (plan.replays(i)) {
                 body.get(i).forward(step);
