@@ -146,9 +146,10 @@ public final class CompiledModel {
     private void snapshot(TrainingWindow w, int layer, List<Version> versions) {
         for (int k = 0; k < versions.size(); k++) {
             Version v = versions.get(k);
-            long width = v.value().width();
-            backend.copy(buffers.get(v.value()), w.firstRow() * width, w.sequence().tape().kept(layer, plan.slotOf(v)),
-                    w.firstPosition() * width, w.count() * width);
+            long rowBytes = (long) v.value().width() * Float.BYTES;
+            MemorySegment.copy(buffers.get(v.value()), w.firstRow() * rowBytes,
+                    w.sequence().tape().kept(layer, plan.slotOf(v)), w.firstPosition() * rowBytes,
+                    w.count() * rowBytes);
         }
     }
 
@@ -166,9 +167,9 @@ public final class CompiledModel {
             epilogue.get(i).backward(step);
         }
         Value x = residual;
-        long width = x.width();
-        backend.copy(gradients.of(x), w.firstRow() * width, w.sequence().tape().residualGrad(),
-                w.firstPosition() * width, w.count() * width);
+        long rowBytes = (long) x.width() * Float.BYTES;
+        MemorySegment.copy(gradients.of(x), w.firstRow() * rowBytes, w.sequence().tape().residualGrad(),
+                w.firstPosition() * rowBytes, w.count() * rowBytes);
     }
 
     /**
@@ -201,16 +202,16 @@ public final class CompiledModel {
         Gradients g = gradients();
         Tape tape = sequence.tape();
         int first = batch.training().firstPosition();
-        long width = residual.width();
-        long floats = batch.n() * width;
-        backend.copy(tape.residualGrad(), first * width, g.of(residual), 0, floats);
+        long rowBytes = (long) residual.width() * Float.BYTES;
+        long bytes = batch.n() * rowBytes;
+        MemorySegment.copy(tape.residualGrad(), first * rowBytes, g.of(residual), 0, bytes);
         Step step = this.step.start(batch, kv, null, g).backwardOf(tape);
         boolean layerStarts = first + batch.n() == sequence.length();
         for (int l = top - 1; l >= bottom; l--) {
             step.enterLayer(l);
             backwardLayer(step, tape, first, layerStarts ? sequence.length() : 0);
         }
-        backend.copy(g.of(residual), 0, tape.residualGrad(), first * width, floats);
+        MemorySegment.copy(g.of(residual), 0, tape.residualGrad(), first * rowBytes, bytes);
     }
 
     /**
@@ -239,14 +240,15 @@ public final class CompiledModel {
             List<Version> restore = plan.restoreBefore(i);
             for (int k = 0; k < restore.size(); k++) {
                 Version v = restore.get(k);
-                long width = v.value().width();
-                backend.copy(tape.kept(step.layer(), plan.slotOf(v)), first * width, buffers.get(v.value()), 0,
-                        rows * width);
+                long rowBytes = (long) v.value().width() * Float.BYTES;
+                MemorySegment.copy(tape.kept(step.layer(), plan.slotOf(v)), first * rowBytes, buffers.get(v.value()),
+                        0, rows * rowBytes);
             }
             List<Version> capture = plan.captureBefore(i);
             for (int k = 0; k < capture.size(); k++) {
                 Version v = capture.get(k);
-                backend.copy(buffers.get(v.value()), 0, captures.get(v), 0, rows * v.value().width());
+                MemorySegment.copy(buffers.get(v.value()), 0, captures.get(v), 0,
+                        rows * v.value().width() * Float.BYTES);
             }
             if (plan.replays(i)) {
                 body.get(i).forward(step);

@@ -337,7 +337,7 @@ class KernelMathTest {
         float[] start = uniform(n, 1);
         MemorySegment value = hostBuffer(start);
         MemorySegment grad = arena.allocate(JAVA_FLOAT, n);
-        AdamW peft = new AdamW(cpu, List.of(new Parameter("p", Shape.of(n), value, grad)), 0.9, 0.999, 1e-8, 0.01);
+        AdamW peft = new AdamW(List.of(new Parameter("p", Shape.of(n), value, grad)), 0.9, 0.999, 1e-8, 0.01);
 
         MemorySegment hostValue = hostBuffer(start);
         MemorySegment m = arena.allocate(JAVA_FLOAT, n);

@@ -25,8 +25,7 @@ import org.flexllm.tensor.Shape;
  * it scales), with a gradient of its own where the whole parameter has one. The whole adapter stays the truth:
  * {@link #moveGradients} adds the rank's gradients back where its slices came from, so that moving every rank's, in
  * rank order, all-reduces the gradients of the replicated slices and assembles the split ones; {@link #copyValues}
- * refreshes the slices after a step. The slices are f32 in host memory, cut and summed here by host loops: tensor
- * parallelism runs on the CPU backend only, whose buffers are host memory.
+ * refreshes the slices after a step. Like every PEFT parameter, the slices are f32 in host memory.
  */
 public final class RankAdapter {
     private final int rank;
