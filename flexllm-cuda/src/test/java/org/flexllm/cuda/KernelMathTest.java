@@ -318,7 +318,7 @@ class KernelMathTest {
         float[] start = uniform(n, 1);
         MemorySegment value = hostBuffer(start);
         MemorySegment grad = arena.allocate(JAVA_FLOAT, n);
-        Sgd peft = new Sgd(cpu, List.of(new Parameter("p", Shape.of(n), value, grad)), 0.9, 0.01);
+        Sgd peft = new Sgd(List.of(new Parameter("p", Shape.of(n), value, grad)), 0.9, 0.01);
         MemorySegment hostValue = hostBuffer(start);
         MemorySegment buffer = arena.allocate(JAVA_FLOAT, n);
         for (int t = 1; t <= 3; t++) {
