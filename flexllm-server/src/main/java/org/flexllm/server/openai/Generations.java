@@ -53,7 +53,8 @@ final class Generations {
             String id = dialect.idPrefix() + UUID.randomUUID().toString().replace("-", "");
             long created = System.currentTimeMillis() / 1000;
             if (sampling.stream()) {
-                stream(new Envelope(id, created, sampling.model(), dialect), choices, sampling, new EventStream(response));
+                Envelope envelope = new Envelope(id, created, sampling.model(), dialect);
+                stream(envelope, choices, sampling, new EventStream(response));
             } else {
                 List<GenerationResult> results = choices.await();
                 List<Object> out = new ArrayList<>();
