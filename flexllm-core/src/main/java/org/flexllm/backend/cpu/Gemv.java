@@ -19,12 +19,12 @@ import org.flexllm.tensor.Tensor;
  * cache misses it has in flight, and measured here (AVX-512, two cores, BF16) eight rows streamed ~1.3× the bytes
  * per second of four, close to a plain read loop's rate.
  *
- * <p>Each weight vector loaded (and widened) feeds {@link #X_ROWS} rows of x at once where the registers hold
- * their accumulators, so that a few rows of x cost little more arithmetic than one. The rows are taken a chunk of
- * {@value #CHUNK} columns at a time, every tile of x rows in turn, so that the tiles after the first read the
- * chunk from L1 while the next one streams in; the accumulators wait in scratch between chunks. Each output is
- * one chain of multiply-adds per lane over the columns in order whatever the tile, the chunk or the thread that
- * computes it, so its bits do not depend on them.
+ * <p>Each weight vector loaded (and widened) feeds {@link #X_ROWS} rows of x where the registers hold their
+ * accumulators, so that a few rows of x cost little more than one. The rows are taken a chunk of {@value #CHUNK}
+ * columns at a time, every tile of x rows in turn, so that the tiles after the first read the chunk from L1; each
+ * tile adds its chunk's sums to lanes kept in scratch. So every output is summed in one order (per lane, each
+ * chunk's multiply-adds in column order, the chunks added in turn; then the lanes and the tail), whichever tile,
+ * thread or batch it is computed in.
  *
  * <p>F32 and BF16 rows are widened in registers as they stream; F16 has no vector widening in registers (see
  * {@link Widen}), so its chunks are widened into scratch first. Quantized blocks are widened in registers as they
@@ -35,10 +35,10 @@ import org.flexllm.tensor.Tensor;
 final class Gemv {
     static final int ROWS = 8;
     /**
-     * Rows of x per pass over a chunk: 3 where there are 32 vector registers (24 accumulators, 3 vectors of x
-     * and the weight vector); 1 where there are 16, which 8 weight rows fill with their accumulators.
+     * Rows of x per tile where there are 32 vector registers: 4 weight rows × 4 rows of x, 16 accumulators, 4
+     * vectors of x and the weight vector. Where there are 16, 8 weight rows × 1 row of x fill them.
      */
-    static final int X_ROWS = VectorRegisters.COUNT >= 32 ? 3 : 1;
+    static final int X_ROWS = VectorRegisters.COUNT >= 32 ? 4 : 1;
     /**
      * Columns per pass over a group's rows: small enough that the chunk stays in L1 for the later tiles of x
      * (8 rows × 512 f32 = 16 KB) and that memory reads and arithmetic alternate quickly; a multiple of every
@@ -101,16 +101,21 @@ final class Gemv {
         }
 
         /**
-         * Adds columns {@code [k0, k1)} of every row of x times weight row {@code j} &le; {@code last}, whose
-         * column k is at {@code base + j·stride + k} in {@code rows}, to the lanes of their sums: rows of x
-         * {@link #X_ROWS} at a time, the remainder of two as a tile of three whose last two rows are the same row.
+         * Adds the products over columns {@code [k0, k1)} of every row of x with weight row {@code j} &le;
+         * {@code last}, whose column k is at {@code base + j·stride + k} in {@code rows}, to the lanes of their
+         * sums: rows of x {@link #X_ROWS} at a time against each half of the group, a remainder of 2 or 3 as a tile
+         * of 4 that repeats the last row, a remainder of 1 against the whole group.
          */
         private void tiles(DType dtype, MemorySegment rows, long base, long stride, int last, int k0, int k1,
                 float[] sums) {
             int i = 0;
-            for (; X_ROWS == 3 && i + 1 < n; i += 3) {
+            for (; X_ROWS == 4 && i + 1 < n; i += 4) {
                 int c = Math.min(i + 2, n - 1);
-                tile3(dtype, rows, base, stride, last, k0, k1, i, i + 1, c, sums);
+                int d = Math.min(i + 3, n - 1);
+                tile4(dtype, rows, base, stride, last, 0, k0, k1, i, i + 1, c, d, sums);
+                if (last >= 4) {
+                    tile4(dtype, rows, base, stride, last, 4, k0, k1, i, i + 1, c, d, sums);
+                }
             }
             for (; i < n; i++) {
                 tile1(dtype, rows, base, stride, last, k0, k1, i, sums);
@@ -118,8 +123,8 @@ final class Gemv {
         }
 
         /**
-         * The 8 × 1 tile: row {@code a} of x against the 8 weight rows; rows past {@code last} read row
-         * {@code last} again, and their sums are not used.
+         * The 8 × 1 tile: row {@code a} of x against the 8 weight rows, which are 8 streams from memory at
+         * once for one row of x. Rows past {@code last} read row {@code last} again; their sums are not read.
          */
         private void tile1(DType dtype, MemorySegment rows, long base, long stride, int last, int k0, int k1, int a,
                 float[] sums) {
@@ -134,14 +139,14 @@ final class Gemv {
             int lanes = F.length();
             long xa = (long) a * w.cols();
             int sa = a * ROWS * lanes;
-            FloatVector s0 = FloatVector.fromArray(F, sums, sa);
-            FloatVector s1 = FloatVector.fromArray(F, sums, sa + lanes);
-            FloatVector s2 = FloatVector.fromArray(F, sums, sa + 2 * lanes);
-            FloatVector s3 = FloatVector.fromArray(F, sums, sa + 3 * lanes);
-            FloatVector s4 = FloatVector.fromArray(F, sums, sa + 4 * lanes);
-            FloatVector s5 = FloatVector.fromArray(F, sums, sa + 5 * lanes);
-            FloatVector s6 = FloatVector.fromArray(F, sums, sa + 6 * lanes);
-            FloatVector s7 = FloatVector.fromArray(F, sums, sa + 7 * lanes);
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            FloatVector s4 = s0;
+            FloatVector s5 = s0;
+            FloatVector s6 = s0;
+            FloatVector s7 = s0;
             // Written out row by row, as MicroKernel's tile: C2 keeps no array of vectors in registers.
             for (int k = k0; k < k1; k += lanes) {
                 FloatVector xv = FloatVector.fromMemorySegment(F, x, (xa + k) * Float.BYTES, LE);
@@ -163,123 +168,102 @@ final class Gemv {
                 s7 = FUSED ? w7.fma(xv, s7) : w7.mul(xv).add(s7);
             }
             // Out of the vectors at once: a vector handed to a call that C2 does not inline is boxed.
-            s0.intoArray(sums, sa);
-            s1.intoArray(sums, sa + lanes);
-            s2.intoArray(sums, sa + 2 * lanes);
-            s3.intoArray(sums, sa + 3 * lanes);
-            s4.intoArray(sums, sa + 4 * lanes);
-            s5.intoArray(sums, sa + 5 * lanes);
-            s6.intoArray(sums, sa + 6 * lanes);
-            s7.intoArray(sums, sa + 7 * lanes);
+            FloatVector.fromArray(F, sums, sa).add(s0).intoArray(sums, sa);
+            FloatVector.fromArray(F, sums, sa + lanes).add(s1).intoArray(sums, sa + lanes);
+            FloatVector.fromArray(F, sums, sa + 2 * lanes).add(s2).intoArray(sums, sa + 2 * lanes);
+            FloatVector.fromArray(F, sums, sa + 3 * lanes).add(s3).intoArray(sums, sa + 3 * lanes);
+            FloatVector.fromArray(F, sums, sa + 4 * lanes).add(s4).intoArray(sums, sa + 4 * lanes);
+            FloatVector.fromArray(F, sums, sa + 5 * lanes).add(s5).intoArray(sums, sa + 5 * lanes);
+            FloatVector.fromArray(F, sums, sa + 6 * lanes).add(s6).intoArray(sums, sa + 6 * lanes);
+            FloatVector.fromArray(F, sums, sa + 7 * lanes).add(s7).intoArray(sums, sa + 7 * lanes);
         }
 
         /**
-         * The 8 × 3 tile: rows {@code a}, {@code b} and {@code c} of x against the 8 weight rows, each weight
-         * vector feeding three multiply-adds. When {@code c == b} its two chains are the same and store the same
-         * lanes.
+         * The 4 × 4 tile: weight rows {@code q..q + 3} (those past {@code last} read row {@code last} again; their
+         * sums are not read) against rows {@code a}, {@code b}, {@code c} and {@code d} of x, each weight vector feeding four
+         * multiply-adds. A row of x may be repeated to fill the tile (a remainder of 2 or 3 rows); its chains are
+         * the same and added once.
          */
-        private void tile3(DType dtype, MemorySegment rows, long base, long stride, int last, int k0, int k1, int a,
-                int b, int c, float[] sums) {
-            long r0 = base;
-            long r1 = base + Math.min(1, last) * stride;
-            long r2 = base + Math.min(2, last) * stride;
-            long r3 = base + Math.min(3, last) * stride;
-            long r4 = base + Math.min(4, last) * stride;
-            long r5 = base + Math.min(5, last) * stride;
-            long r6 = base + Math.min(6, last) * stride;
-            long r7 = base + Math.min(7, last) * stride;
+        private void tile4(DType dtype, MemorySegment rows, long base, long stride, int last, int q, int k0, int k1,
+                int a, int b, int c, int d, float[] sums) {
+            long r0 = base + Math.min(q, last) * stride;
+            long r1 = base + Math.min(q + 1, last) * stride;
+            long r2 = base + Math.min(q + 2, last) * stride;
+            long r3 = base + Math.min(q + 3, last) * stride;
             int lanes = F.length();
             long xa = (long) a * w.cols();
             long xb = (long) b * w.cols();
             long xc = (long) c * w.cols();
-            int sa = a * ROWS * lanes;
-            int sb = b * ROWS * lanes;
-            int sc = c * ROWS * lanes;
-            FloatVector s0a = FloatVector.fromArray(F, sums, sa);
-            FloatVector s1a = FloatVector.fromArray(F, sums, sa + lanes);
-            FloatVector s2a = FloatVector.fromArray(F, sums, sa + 2 * lanes);
-            FloatVector s3a = FloatVector.fromArray(F, sums, sa + 3 * lanes);
-            FloatVector s4a = FloatVector.fromArray(F, sums, sa + 4 * lanes);
-            FloatVector s5a = FloatVector.fromArray(F, sums, sa + 5 * lanes);
-            FloatVector s6a = FloatVector.fromArray(F, sums, sa + 6 * lanes);
-            FloatVector s7a = FloatVector.fromArray(F, sums, sa + 7 * lanes);
-            FloatVector s0b = FloatVector.fromArray(F, sums, sb);
-            FloatVector s1b = FloatVector.fromArray(F, sums, sb + lanes);
-            FloatVector s2b = FloatVector.fromArray(F, sums, sb + 2 * lanes);
-            FloatVector s3b = FloatVector.fromArray(F, sums, sb + 3 * lanes);
-            FloatVector s4b = FloatVector.fromArray(F, sums, sb + 4 * lanes);
-            FloatVector s5b = FloatVector.fromArray(F, sums, sb + 5 * lanes);
-            FloatVector s6b = FloatVector.fromArray(F, sums, sb + 6 * lanes);
-            FloatVector s7b = FloatVector.fromArray(F, sums, sb + 7 * lanes);
-            FloatVector s0c = FloatVector.fromArray(F, sums, sc);
-            FloatVector s1c = FloatVector.fromArray(F, sums, sc + lanes);
-            FloatVector s2c = FloatVector.fromArray(F, sums, sc + 2 * lanes);
-            FloatVector s3c = FloatVector.fromArray(F, sums, sc + 3 * lanes);
-            FloatVector s4c = FloatVector.fromArray(F, sums, sc + 4 * lanes);
-            FloatVector s5c = FloatVector.fromArray(F, sums, sc + 5 * lanes);
-            FloatVector s6c = FloatVector.fromArray(F, sums, sc + 6 * lanes);
-            FloatVector s7c = FloatVector.fromArray(F, sums, sc + 7 * lanes);
+            long xd = (long) d * w.cols();
+            int sa = (a * ROWS + q) * lanes;
+            int sb = (b * ROWS + q) * lanes;
+            int sc = (c * ROWS + q) * lanes;
+            int sd = (d * ROWS + q) * lanes;
+            FloatVector zero = FloatVector.zero(F);
+            FloatVector s0a = zero;
+            FloatVector s1a = zero;
+            FloatVector s2a = zero;
+            FloatVector s3a = zero;
+            FloatVector s0b = zero;
+            FloatVector s1b = zero;
+            FloatVector s2b = zero;
+            FloatVector s3b = zero;
+            FloatVector s0c = zero;
+            FloatVector s1c = zero;
+            FloatVector s2c = zero;
+            FloatVector s3c = zero;
+            FloatVector s0d = zero;
+            FloatVector s1d = zero;
+            FloatVector s2d = zero;
+            FloatVector s3d = zero;
             for (int k = k0; k < k1; k += lanes) {
                 FloatVector xva = FloatVector.fromMemorySegment(F, x, (xa + k) * Float.BYTES, LE);
                 FloatVector xvb = FloatVector.fromMemorySegment(F, x, (xb + k) * Float.BYTES, LE);
                 FloatVector xvc = FloatVector.fromMemorySegment(F, x, (xc + k) * Float.BYTES, LE);
+                FloatVector xvd = FloatVector.fromMemorySegment(F, x, (xd + k) * Float.BYTES, LE);
                 FloatVector v = Widen.load(dtype, rows, r0 + k);
                 s0a = FUSED ? v.fma(xva, s0a) : v.mul(xva).add(s0a);
                 s0b = FUSED ? v.fma(xvb, s0b) : v.mul(xvb).add(s0b);
                 s0c = FUSED ? v.fma(xvc, s0c) : v.mul(xvc).add(s0c);
+                s0d = FUSED ? v.fma(xvd, s0d) : v.mul(xvd).add(s0d);
                 v = Widen.load(dtype, rows, r1 + k);
                 s1a = FUSED ? v.fma(xva, s1a) : v.mul(xva).add(s1a);
                 s1b = FUSED ? v.fma(xvb, s1b) : v.mul(xvb).add(s1b);
                 s1c = FUSED ? v.fma(xvc, s1c) : v.mul(xvc).add(s1c);
+                s1d = FUSED ? v.fma(xvd, s1d) : v.mul(xvd).add(s1d);
                 v = Widen.load(dtype, rows, r2 + k);
                 s2a = FUSED ? v.fma(xva, s2a) : v.mul(xva).add(s2a);
                 s2b = FUSED ? v.fma(xvb, s2b) : v.mul(xvb).add(s2b);
                 s2c = FUSED ? v.fma(xvc, s2c) : v.mul(xvc).add(s2c);
+                s2d = FUSED ? v.fma(xvd, s2d) : v.mul(xvd).add(s2d);
                 v = Widen.load(dtype, rows, r3 + k);
                 s3a = FUSED ? v.fma(xva, s3a) : v.mul(xva).add(s3a);
                 s3b = FUSED ? v.fma(xvb, s3b) : v.mul(xvb).add(s3b);
                 s3c = FUSED ? v.fma(xvc, s3c) : v.mul(xvc).add(s3c);
-                v = Widen.load(dtype, rows, r4 + k);
-                s4a = FUSED ? v.fma(xva, s4a) : v.mul(xva).add(s4a);
-                s4b = FUSED ? v.fma(xvb, s4b) : v.mul(xvb).add(s4b);
-                s4c = FUSED ? v.fma(xvc, s4c) : v.mul(xvc).add(s4c);
-                v = Widen.load(dtype, rows, r5 + k);
-                s5a = FUSED ? v.fma(xva, s5a) : v.mul(xva).add(s5a);
-                s5b = FUSED ? v.fma(xvb, s5b) : v.mul(xvb).add(s5b);
-                s5c = FUSED ? v.fma(xvc, s5c) : v.mul(xvc).add(s5c);
-                v = Widen.load(dtype, rows, r6 + k);
-                s6a = FUSED ? v.fma(xva, s6a) : v.mul(xva).add(s6a);
-                s6b = FUSED ? v.fma(xvb, s6b) : v.mul(xvb).add(s6b);
-                s6c = FUSED ? v.fma(xvc, s6c) : v.mul(xvc).add(s6c);
-                v = Widen.load(dtype, rows, r7 + k);
-                s7a = FUSED ? v.fma(xva, s7a) : v.mul(xva).add(s7a);
-                s7b = FUSED ? v.fma(xvb, s7b) : v.mul(xvb).add(s7b);
-                s7c = FUSED ? v.fma(xvc, s7c) : v.mul(xvc).add(s7c);
+                s3d = FUSED ? v.fma(xvd, s3d) : v.mul(xvd).add(s3d);
             }
-            s0a.intoArray(sums, sa);
-            s1a.intoArray(sums, sa + lanes);
-            s2a.intoArray(sums, sa + 2 * lanes);
-            s3a.intoArray(sums, sa + 3 * lanes);
-            s4a.intoArray(sums, sa + 4 * lanes);
-            s5a.intoArray(sums, sa + 5 * lanes);
-            s6a.intoArray(sums, sa + 6 * lanes);
-            s7a.intoArray(sums, sa + 7 * lanes);
-            s0b.intoArray(sums, sb);
-            s1b.intoArray(sums, sb + lanes);
-            s2b.intoArray(sums, sb + 2 * lanes);
-            s3b.intoArray(sums, sb + 3 * lanes);
-            s4b.intoArray(sums, sb + 4 * lanes);
-            s5b.intoArray(sums, sb + 5 * lanes);
-            s6b.intoArray(sums, sb + 6 * lanes);
-            s7b.intoArray(sums, sb + 7 * lanes);
-            s0c.intoArray(sums, sc);
-            s1c.intoArray(sums, sc + lanes);
-            s2c.intoArray(sums, sc + 2 * lanes);
-            s3c.intoArray(sums, sc + 3 * lanes);
-            s4c.intoArray(sums, sc + 4 * lanes);
-            s5c.intoArray(sums, sc + 5 * lanes);
-            s6c.intoArray(sums, sc + 6 * lanes);
-            s7c.intoArray(sums, sc + 7 * lanes);
+            FloatVector.fromArray(F, sums, sa).add(s0a).intoArray(sums, sa);
+            FloatVector.fromArray(F, sums, sa + lanes).add(s1a).intoArray(sums, sa + lanes);
+            FloatVector.fromArray(F, sums, sa + 2 * lanes).add(s2a).intoArray(sums, sa + 2 * lanes);
+            FloatVector.fromArray(F, sums, sa + 3 * lanes).add(s3a).intoArray(sums, sa + 3 * lanes);
+            if (b != a) {
+                FloatVector.fromArray(F, sums, sb).add(s0b).intoArray(sums, sb);
+                FloatVector.fromArray(F, sums, sb + lanes).add(s1b).intoArray(sums, sb + lanes);
+                FloatVector.fromArray(F, sums, sb + 2 * lanes).add(s2b).intoArray(sums, sb + 2 * lanes);
+                FloatVector.fromArray(F, sums, sb + 3 * lanes).add(s3b).intoArray(sums, sb + 3 * lanes);
+            }
+            if (c != b) {
+                FloatVector.fromArray(F, sums, sc).add(s0c).intoArray(sums, sc);
+                FloatVector.fromArray(F, sums, sc + lanes).add(s1c).intoArray(sums, sc + lanes);
+                FloatVector.fromArray(F, sums, sc + 2 * lanes).add(s2c).intoArray(sums, sc + 2 * lanes);
+                FloatVector.fromArray(F, sums, sc + 3 * lanes).add(s3c).intoArray(sums, sc + 3 * lanes);
+            }
+            if (d != c) {
+                FloatVector.fromArray(F, sums, sd).add(s0d).intoArray(sums, sd);
+                FloatVector.fromArray(F, sums, sd + lanes).add(s1d).intoArray(sums, sd + lanes);
+                FloatVector.fromArray(F, sums, sd + 2 * lanes).add(s2d).intoArray(sums, sd + 2 * lanes);
+                FloatVector.fromArray(F, sums, sd + 3 * lanes).add(s3d).intoArray(sums, sd + 3 * lanes);
+            }
         }
 
         /** The columns past the last full vector of the dot product of x's row i and weight row {@code row}. */
