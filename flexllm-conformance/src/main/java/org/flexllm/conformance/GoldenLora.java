@@ -47,6 +47,22 @@ final class GoldenLora {
     /** One golden case loaded: the model compiled with LoRA on all seven projections, slot 0 = the adapter. */
     record Loaded(CompiledModel model, TrainingRunner runner, List<Parameter> parameters, int[] ids, int[] labels,
                   AutoCloseable checkpoint, Backend backend) implements AutoCloseable {
+        /** A parameter's gradient, downloaded. */
+        float[] grad(Parameter p) {
+            return download(p.grad(), p.count());
+        }
+
+        /** A parameter's values, downloaded. */
+        float[] value(Parameter p) {
+            return download(p.value(), p.count());
+        }
+
+        private float[] download(MemorySegment buffer, long count) {
+            float[] host = new float[Math.toIntExact(count)];
+            backend.download(buffer, MemorySegment.ofArray(host), count);
+            return host;
+        }
+
         public void close() {
             backend.close();
             try {
@@ -103,7 +119,7 @@ final class GoldenLora {
 
     private static Parameter parameter(Backend backend, Tensor t) {
         MemorySegment value = backend.allocate(t.shape().elements());
-        value.copyFrom(t.data());  // a host write, as Operands.upload: the SPI has no upload yet
+        backend.upload(t.data(), value, t.shape().elements());
         return new Parameter(t.name(), t.shape(), value, backend.allocate(t.shape().elements()));
     }
 

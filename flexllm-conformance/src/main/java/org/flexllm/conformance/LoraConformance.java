@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -98,9 +97,9 @@ public class LoraConformance {
             SafetensorsFile grads = SafetensorsFile.open(dir.resolve("grads.safetensors"), arena);
             for (Parameter p : c.parameters()) {
                 Tensor expected = grads.get(p.name()).orElseThrow();
-                for (long i = 0; i < p.count(); i++) {
-                    float got = p.grad().getAtIndex(ValueLayout.JAVA_FLOAT, i);
-                    assertEquals(expected.getFloat(i), got, 2e-5, p.name() + "[" + i + "]");
+                float[] got = c.grad(p);
+                for (int i = 0; i < p.count(); i++) {
+                    assertEquals(expected.getFloat(i), got[i], 2e-5, p.name() + "[" + i + "]");
                 }
             }
             assertTrue(c.parameters().size() > 0);
@@ -122,9 +121,8 @@ public class LoraConformance {
         try (GoldenLora.Loaded c = load(dir, Pruning.PRUNED); Arena arena = Arena.ofConfined()) {
             TrainingSequence whole = new TrainingSequence(c.ids(), c.labels(), c.model().newTape(c.ids().length));
             double wholeLoss = c.runner().run(whole, 0, 1f / whole.targetCount(), 7, 99);
-            List<float[]> wholeGrads = c.parameters().stream()
-                    .map(p -> p.grad().toArray(ValueLayout.JAVA_FLOAT)).toList();
-            c.parameters().forEach(p -> p.grad().fill((byte) 0));
+            List<float[]> wholeGrads = c.parameters().stream().map(c::grad).toList();
+            c.parameters().forEach(p -> c.backend().zero(p.grad(), p.count()));
 
             TrainingSequence s = new TrainingSequence(c.ids(), c.labels(), c.model().newTape(c.ids().length));
             assertEquals(wholeLoss, c.runner().runInRowChunks(s, 0, 1f / s.targetCount(), 7, rows), 1e-6 * wholeLoss);
@@ -135,8 +133,9 @@ public class LoraConformance {
                 float[] expected = wholeGrads.get(k);
                 double largest = 0;
                 double worst = 0;
+                float[] grad = c.grad(p);
                 for (int i = 0; i < p.count(); i++) {
-                    float got = p.grad().getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                    float got = grad[i];
                     largest = Math.max(largest, Math.abs(expected[i]));
                     worst = Math.max(worst, Math.abs(got - expected[i]));
                     assertEquals(golden.getFloat(i), got, 2e-5, p.name() + "[" + i + "] (golden)");
@@ -163,18 +162,18 @@ public class LoraConformance {
             TrainingSequence s = new TrainingSequence(c.ids(), c.labels(), c.model().newTape(c.ids().length));
             c.runner().run(s, 0, 1f / s.targetCount(), 20, 99);
             boolean sgd = expectedFile.contains("sgd");
-            Optimizer optimizer = sgd ? new Sgd(c.parameters(), 0, 0)
-                    : new AdamW(c.parameters(), 0.9, 0.999, 1e-8, 0.01);
+            Optimizer optimizer = sgd ? new Sgd(c.backend(), c.parameters(), 0, 0)
+                    : new AdamW(c.backend(), c.parameters(), 0.9, 0.999, 1e-8, 0.01);
             optimizer.step(sgd ? 0.1 : 1e-2);
             SafetensorsFile after = SafetensorsFile.open(dir.resolve(expectedFile), arena);
             SafetensorsFile grads = SafetensorsFile.open(dir.resolve("grads.safetensors"), arena);
             for (Parameter p : c.parameters()) {
                 Tensor expected = after.get(p.name()).orElseThrow();
                 Tensor g = grads.get(p.name()).orElseThrow();
-                for (long i = 0; i < p.count(); i++) {
+                float[] value = c.value(p);
+                for (int i = 0; i < p.count(); i++) {
                     double tolerance = sgd || Math.abs(g.getFloat(i)) >= 1e-5 ? 1e-6 : 1e-4;
-                    assertEquals(expected.getFloat(i), p.value().getAtIndex(ValueLayout.JAVA_FLOAT, i),
-                            tolerance, p.name() + "[" + i + "]");
+                    assertEquals(expected.getFloat(i), value[i], tolerance, p.name() + "[" + i + "]");
                 }
             }
         }
@@ -208,13 +207,14 @@ public class LoraConformance {
             for (int p = 0; p < q.parameters().size(); p++) {
                 Parameter pq = q.parameters().get(p);
                 Parameter pf = f.parameters().get(p);
+                float[] gf = f.grad(pf);
+                float[] gq = q.grad(pq);
                 double max = 0;
-                for (long i = 0; i < pf.count(); i++) {
-                    max = Math.max(max, Math.abs(pf.grad().getAtIndex(ValueLayout.JAVA_FLOAT, i)));
+                for (float g : gf) {
+                    max = Math.max(max, Math.abs(g));
                 }
-                for (long i = 0; i < pf.count(); i++) {
-                    assertEquals(pf.grad().getAtIndex(ValueLayout.JAVA_FLOAT, i),
-                            pq.grad().getAtIndex(ValueLayout.JAVA_FLOAT, i), 1e-4 * max + 1e-7, pq.name() + "[" + i + "]");
+                for (int i = 0; i < gf.length; i++) {
+                    assertEquals(gf[i], gq[i], 1e-4 * max + 1e-7, pq.name() + "[" + i + "]");
                 }
             }
         }

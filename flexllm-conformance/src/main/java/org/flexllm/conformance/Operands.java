@@ -11,8 +11,7 @@ import org.flexllm.tensor.Tensor;
 
 /**
  * Random operands for a backend's kernels, with their exact values in double. Buffers go in and out of the backend
- * here only: {@link #upload} is the one place that writes a backend buffer as host memory (the SPI has no upload
- * yet), {@link #download} reads through {@link Backend#copyToHost}.
+ * here only, through {@link Backend#upload} and {@link Backend#download}.
  */
 final class Operands {
     private final Backend backend;
@@ -54,14 +53,14 @@ final class Operands {
     /** A backend buffer holding {@code values}. */
     MemorySegment upload(float[] values) {
         MemorySegment buffer = backend.allocate(values.length);
-        MemorySegment.copy(values, 0, buffer, ValueLayout.JAVA_FLOAT, 0, values.length);
+        backend.upload(MemorySegment.ofArray(values), buffer, values.length);
         return buffer;
     }
 
     /** The first {@code count} floats of a backend buffer. */
     float[] download(MemorySegment buffer, int count) {
         float[] out = new float[count];
-        backend.copyToHost(buffer, out, count);
+        backend.download(buffer, MemorySegment.ofArray(out), count);
         return out;
     }
 

@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import org.flexllm.FlexLlmException;
+import org.flexllm.backend.Backend;
 import java.util.concurrent.Flow;
 import org.flexllm.engine.CoServingEngine;
 import org.flexllm.model.ModelConfig;
@@ -179,6 +180,14 @@ public final class LlmEngine implements AutoCloseable {
     /** The backend's name ({@code cpu}, {@code cuda}). */
     public String backend() {
         return engine.model().backend().name();
+    }
+
+    /**
+     * The backend the engine computes on (rank 0's under tensor parallelism): where a co-served finetuning job's
+     * parameters live and its optimizer steps run.
+     */
+    public Backend computeBackend() {
+        return engine.model().backend();
     }
 
     /**

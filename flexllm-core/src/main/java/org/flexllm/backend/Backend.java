@@ -1,6 +1,8 @@
 package org.flexllm.backend;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import org.flexllm.model.Rope.RopeTable;
 import org.flexllm.tensor.Tensor;
 
@@ -122,11 +124,13 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Inverted dropout: {@code out[r] = x[r] ⊙ keep / (1 − p)}, where each element is dropped with probability
-     * {@code p} by a hash of {@code (seed, positions[firstRow + r], column)}, so that the backward (and a replay)
-     * regenerate the forward's mask from the same keys. {@code out} may be {@code x}.
+     * {@code p} by a hash of {@code (seed, positions[firstRow + r], firstColumn + c)} for column c of x, so that the
+     * backward (and a replay) regenerate the forward's mask from the same keys, and a tensor-parallel rank holding
+     * columns from {@code firstColumn} on of a wider input drops what one rank holding all of them would.
+     * {@code out} may be {@code x}.
      */
     void dropout(MemorySegment x, int n, int width, float p, long seed, int[] positions, int firstRow,
-                 MemorySegment out);
+                 int firstColumn, MemorySegment out);
 
     /** Sets {@code count} floats to zero. */
     void zero(MemorySegment x, long count);
@@ -136,6 +140,47 @@ public interface Backend extends AutoCloseable {
 
     /** Copies {@code count} floats device → host (logits to the sampler). */
     void copyToHost(MemorySegment src, float[] dst, int count);
+
+    // ---- Buffers that cross to the host, copies between buffers, and the optimizers' updates: what finetuning did
+    // on host memory, so that nothing outside a backend reads or writes its buffers.
+
+    /**
+     * A zeroed f32 buffer of {@code floats} elements, freed when {@code lifetime} closes (an automatic arena: when it
+     * is unreachable), which may be before the backend closes: an adapter's parameters, gradients and optimizer state
+     * live as long as the job or the adapter that owns them.
+     */
+    MemorySegment allocate(long floats, Arena lifetime);
+
+    /** Copies {@code count} floats of host memory into a buffer: where data comes in from files or callers. */
+    void upload(MemorySegment host, MemorySegment dst, long count);
+
+    /** Copies {@code count} floats of a buffer into host memory: where data goes out to files or callers. */
+    void download(MemorySegment src, MemorySegment host, long count);
+
+    /** {@code dst[dstOffset + i] = src[srcOffset + i]} for {@code i < count}; offsets and count in floats. */
+    void copy(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset, long count);
+
+    /**
+     * One {@link SgdStep} over {@code count} parameters: reads {@code grad}, updates {@code value} and, when the
+     * step has momentum, {@code momentumBuffer} (else it may be null). Arithmetic in double per element, storage f32.
+     */
+    void sgdStep(MemorySegment value, MemorySegment grad, MemorySegment momentumBuffer, long count, SgdStep step);
+
+    /**
+     * One {@link AdamWStep} over {@code count} parameters: reads {@code grad}, updates {@code value} and the
+     * moments {@code expAvg}, {@code expAvgSq}. Each element's update is computed in double, storage f32.
+     */
+    void adamWStep(MemorySegment value, MemorySegment grad, MemorySegment expAvg, MemorySegment expAvgSq, long count,
+                   AdamWStep step);
+
+    /**
+     * {@code Σ x²} over the first {@code counts[b]} floats of each {@code buffers[b]}, in double: the square of a
+     * global gradient norm. Summed in an order fixed by the lists alone, so that a run repeats its bits.
+     */
+    double sumOfSquares(List<MemorySegment> buffers, long[] counts);
+
+    /** {@code x[i] = x[i]·factor} for {@code count} floats, the product in double (gradient clipping). */
+    void scale(MemorySegment x, long count, double factor);
 
     @Override
     void close();

@@ -146,10 +146,9 @@ public final class CompiledModel {
     private void snapshot(TrainingWindow w, int layer, List<Version> versions) {
         for (int k = 0; k < versions.size(); k++) {
             Version v = versions.get(k);
-            long rowBytes = (long) v.value().width() * Float.BYTES;
-            MemorySegment.copy(buffers.get(v.value()), w.firstRow() * rowBytes,
-                    w.sequence().tape().kept(layer, plan.slotOf(v)), w.firstPosition() * rowBytes,
-                    w.count() * rowBytes);
+            long width = v.value().width();
+            backend.copy(buffers.get(v.value()), w.firstRow() * width, w.sequence().tape().kept(layer, plan.slotOf(v)),
+                    w.firstPosition() * width, w.count() * width);
         }
     }
 
@@ -167,9 +166,9 @@ public final class CompiledModel {
             epilogue.get(i).backward(step);
         }
         Value x = residual;
-        long rowBytes = (long) x.width() * Float.BYTES;
-        MemorySegment.copy(gradients.of(x), w.firstRow() * rowBytes, w.sequence().tape().residualGrad(),
-                w.firstPosition() * rowBytes, w.count() * rowBytes);
+        long width = x.width();
+        backend.copy(gradients.of(x), w.firstRow() * width, w.sequence().tape().residualGrad(),
+                w.firstPosition() * width, w.count() * width);
     }
 
     /**
@@ -202,16 +201,16 @@ public final class CompiledModel {
         Gradients g = gradients();
         Tape tape = sequence.tape();
         int first = batch.training().firstPosition();
-        long rowBytes = (long) residual.width() * Float.BYTES;
-        long bytes = batch.n() * rowBytes;
-        MemorySegment.copy(tape.residualGrad(), first * rowBytes, g.of(residual), 0, bytes);
+        long width = residual.width();
+        long floats = batch.n() * width;
+        backend.copy(tape.residualGrad(), first * width, g.of(residual), 0, floats);
         Step step = this.step.start(batch, kv, null, g).backwardOf(tape);
         boolean layerStarts = first + batch.n() == sequence.length();
         for (int l = top - 1; l >= bottom; l--) {
             step.enterLayer(l);
             backwardLayer(step, tape, first, layerStarts ? sequence.length() : 0);
         }
-        MemorySegment.copy(g.of(residual), 0, tape.residualGrad(), first * rowBytes, bytes);
+        backend.copy(g.of(residual), 0, tape.residualGrad(), first * width, floats);
     }
 
     /**
@@ -240,15 +239,14 @@ public final class CompiledModel {
             List<Version> restore = plan.restoreBefore(i);
             for (int k = 0; k < restore.size(); k++) {
                 Version v = restore.get(k);
-                long rowBytes = (long) v.value().width() * Float.BYTES;
-                MemorySegment.copy(tape.kept(step.layer(), plan.slotOf(v)), first * rowBytes, buffers.get(v.value()),
-                        0, rows * rowBytes);
+                long width = v.value().width();
+                backend.copy(tape.kept(step.layer(), plan.slotOf(v)), first * width, buffers.get(v.value()), 0,
+                        rows * width);
             }
             List<Version> capture = plan.captureBefore(i);
             for (int k = 0; k < capture.size(); k++) {
                 Version v = capture.get(k);
-                MemorySegment.copy(buffers.get(v.value()), 0, captures.get(v), 0,
-                        rows * v.value().width() * Float.BYTES);
+                backend.copy(buffers.get(v.value()), 0, captures.get(v), 0, rows * v.value().width());
             }
             if (plan.replays(i)) {
                 body.get(i).forward(step);
@@ -281,8 +279,28 @@ public final class CompiledModel {
     }
 
     /**
-     * Makes this model the leader of a tensor-parallel group: its {@link #forward}, {@link #backward} and
-     * {@link #newTape} then run every rank's share through {@code group}.
+     * Moves the keys and values of every layer from slots {@code from[i]} to slots {@code to[i]}, {@code i < count},
+     * in {@code kv} (speculation keeping a tree's accepted path); on the leader of a tensor-parallel group, in every
+     * rank's cache, each holding its own KV heads at the same slots.
+     */
+    public void copyKv(int[] from, int[] to, int count, PagedKvCache kv) {
+        if (ranks != null) {
+            ranks.copyKv(from, to, count, kv);
+        } else {
+            copyKvRank(from, to, count, kv);
+        }
+    }
+
+    /** This model's own share of {@link #copyKv}: see {@link #forwardRank}. */
+    public void copyKvRank(int[] from, int[] to, int count, PagedKvCache kv) {
+        for (int l = 0; l < kv.layers(); l++) {
+            backend.copyKv(from, to, count, kv.layer(l));
+        }
+    }
+
+    /**
+     * Makes this model the leader of a tensor-parallel group: its {@link #forward}, {@link #backward},
+     * {@link #copyKv} and {@link #newTape} then run every rank's share through {@code group}.
      */
     public void leadRanks(RankGroup group) {
         this.ranks = group;

@@ -1,11 +1,12 @@
 package org.flexllm.peft;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.ValueLayout;
+import java.lang.foreign.MemorySegment;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.SequencedMap;
+import org.flexllm.backend.Backend;
 import org.flexllm.tensor.DType;
 import org.flexllm.tensor.Tensor;
 
@@ -30,7 +31,10 @@ public record Adapter(AdapterConfig config, SequencedMap<String, Tensor> tensors
         tensors = Collections.unmodifiableSequencedMap(new LinkedHashMap<>(tensors));
     }
 
-    /** The adapter whose tensors are the current values of {@code parameters} (views, not copies). */
+    /**
+     * The adapter whose tensors are the current values of {@code parameters}: views of their buffers, not copies,
+     * on the parameters' backend.
+     */
     public static Adapter of(AdapterConfig config, List<Parameter> parameters) {
         SequencedMap<String, Tensor> tensors = new LinkedHashMap<>();
         for (Parameter p : parameters) {
@@ -40,13 +44,16 @@ public record Adapter(AdapterConfig config, SequencedMap<String, Tensor> tensors
     }
 
     /**
-     * The tensors as trainable parameters, in order: each value is the tensor's own memory (training updates
-     * this adapter in place) and each gradient a zeroed f32 buffer allocated in {@code arena}.
+     * The tensors (in host memory) as trainable parameters on {@code backend}, in order: each value a buffer the
+     * tensor is uploaded into, each gradient a zeroed buffer, both freed with {@code lifetime}. Training updates the
+     * parameters, not this adapter; {@link #of} sees them as an adapter again.
      */
-    public List<Parameter> parameters(Arena arena) {
-        return tensors.values().stream()
-                .map(t -> new Parameter(t.name(), t.shape(), t.data(),
-                        arena.allocate(ValueLayout.JAVA_FLOAT, t.shape().elements())))
-                .toList();
+    public List<Parameter> parameters(Backend backend, Arena lifetime) {
+        return tensors.values().stream().map(t -> {
+            long count = t.shape().elements();
+            MemorySegment value = backend.allocate(count, lifetime);
+            backend.upload(t.data(), value, count);
+            return new Parameter(t.name(), t.shape(), value, backend.allocate(count, lifetime));
+        }).toList();
     }
 }

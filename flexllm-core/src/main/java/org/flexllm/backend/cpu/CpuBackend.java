@@ -4,9 +4,12 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
+import org.flexllm.backend.AdamWStep;
 import org.flexllm.backend.AttentionBatch;
 import org.flexllm.backend.Backend;
 import org.flexllm.backend.KvLayer;
+import org.flexllm.backend.SgdStep;
 import org.flexllm.backend.VocabShard;
 import org.flexllm.model.Rope.RopeTable;
 import org.flexllm.tensor.DType;
@@ -168,8 +171,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void dropout(MemorySegment x, int n, int width, float p, long seed, int[] positions, int firstRow,
-                        MemorySegment out) {
-        Dropout.apply(x, n, width, p, seed, positions, firstRow, out);
+                        int firstColumn, MemorySegment out) {
+        Dropout.apply(x, n, width, p, seed, positions, firstRow, firstColumn, out);
     }
 
     @Override
@@ -188,6 +191,48 @@ public final class CpuBackend implements Backend {
     @Override
     public void copyToHost(MemorySegment src, float[] dst, int count) {
         MemorySegment.copy(src, JAVA_FLOAT, 0, dst, 0, count);
+    }
+
+    @Override
+    public MemorySegment allocate(long floats, Arena lifetime) {
+        return lifetime.allocate(floats * Float.BYTES, 64);
+    }
+
+    @Override
+    public void upload(MemorySegment host, MemorySegment dst, long count) {
+        MemorySegment.copy(host, 0, dst, 0, count * Float.BYTES);
+    }
+
+    @Override
+    public void download(MemorySegment src, MemorySegment host, long count) {
+        MemorySegment.copy(src, 0, host, 0, count * Float.BYTES);
+    }
+
+    @Override
+    public void copy(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset, long count) {
+        MemorySegment.copy(src, srcOffset * Float.BYTES, dst, dstOffset * Float.BYTES, count * Float.BYTES);
+    }
+
+    @Override
+    public void sgdStep(MemorySegment value, MemorySegment grad, MemorySegment momentumBuffer, long count,
+                        SgdStep step) {
+        Optimizers.sgd(value, grad, momentumBuffer, count, step);
+    }
+
+    @Override
+    public void adamWStep(MemorySegment value, MemorySegment grad, MemorySegment expAvg, MemorySegment expAvgSq,
+                          long count, AdamWStep step) {
+        Optimizers.adamW(value, grad, expAvg, expAvgSq, count, step);
+    }
+
+    @Override
+    public double sumOfSquares(List<MemorySegment> buffers, long[] counts) {
+        return Optimizers.sumOfSquares(buffers, counts);
+    }
+
+    @Override
+    public void scale(MemorySegment x, long count, double factor) {
+        Optimizers.scale(x, count, factor);
     }
 
     @Override

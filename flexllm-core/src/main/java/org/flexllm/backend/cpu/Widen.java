@@ -77,7 +77,8 @@ public final class Widen {
         return dtype == DType.F32 || dtype == DType.BF16;
     }
 
-    private static FloatVector bf16(MemorySegment data, long index) {
+    /** Elements {@code [index, index + F.length())} of bf16 data as f32 lanes. */
+    static FloatVector bf16(MemorySegment data, long index) {
         return ((IntVector) ShortVector.fromMemorySegment(S, data, index * Short.BYTES, LE)
                 .convertShape(VectorOperators.S2I, I, 0))
                 .lanewise(VectorOperators.LSHL, 16)

@@ -1,5 +1,6 @@
 package org.flexllm.peft.optim;
 
+import java.lang.foreign.Arena;
 import java.util.Map;
 import java.util.SequencedMap;
 import org.flexllm.tensor.Tensor;
@@ -18,8 +19,8 @@ abstract class BufferedOptimizer implements Optimizer {
     }
 
     @Override
-    public final SequencedMap<String, Tensor> state() {
-        return state.export();
+    public final SequencedMap<String, Tensor> state(Arena host) {
+        return state.export(host);
     }
 
     @Override

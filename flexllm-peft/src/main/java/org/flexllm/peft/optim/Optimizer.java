@@ -1,5 +1,6 @@
 package org.flexllm.peft.optim;
 
+import java.lang.foreign.Arena;
 import java.util.Map;
 import java.util.SequencedMap;
 import org.flexllm.tensor.Tensor;
@@ -24,14 +25,14 @@ public interface Optimizer {
 
     /**
      * The state as F32 tensors keyed {@code <parameter name>.<buffer>} (PyTorch's buffer names:
-     * {@code momentum_buffer}, {@code exp_avg}, {@code exp_avg_sq}). The tensors are views of the live state:
-     * save them before the next step.
+     * {@code momentum_buffer}, {@code exp_avg}, {@code exp_avg_sq}): copies, in host memory from {@code host}, of
+     * the buffers the backend holds.
      */
-    SequencedMap<String, Tensor> state();
+    SequencedMap<String, Tensor> state(Arena host);
 
     /**
-     * Replaces the state with a copy of {@code state} (as {@link #state()} exported it) and the step count with
-     * {@code steps}.
+     * Replaces the state with a copy of {@code state} (host tensors, as {@link #state} exported them) and the step
+     * count with {@code steps}.
      *
      * @throws OptimizerStateException naming the tensor when one is missing, unexpected or of the wrong shape
      */

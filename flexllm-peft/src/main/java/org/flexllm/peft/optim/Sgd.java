@@ -1,8 +1,8 @@
 package org.flexllm.peft.optim;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.List;
+import org.flexllm.backend.Backend;
+import org.flexllm.backend.SgdStep;
 import org.flexllm.peft.Parameter;
 
 /**
@@ -11,55 +11,32 @@ import org.flexllm.peft.Parameter;
  * {@code p -= lr·g'}. Arithmetic in double per element, storage in f32.
  */
 public final class Sgd extends BufferedOptimizer {
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-
     private final double momentum;
     private final double weightDecay;
 
     /**
+     * @param backend     where the parameters are, which updates them
      * @param params      the parameters to train
      * @param momentum    0 for plain SGD
      * @param weightDecay L2 penalty added to the gradient (coupled, as SGD does it)
      * @throws InvalidHyperparameterException when a setting is negative or not finite
      */
-    public Sgd(List<Parameter> params, double momentum, double weightDecay) {
+    public Sgd(Backend backend, List<Parameter> params, double momentum, double weightDecay) {
         this.momentum = Hyperparameters.nonNegative("momentum", momentum);
         this.weightDecay = Hyperparameters.nonNegative("weight_decay", weightDecay);
-        super(new StateBuffers(params, momentum == 0 ? List.of() : List.of("momentum_buffer")));
+        super(new StateBuffers(backend, params, momentum == 0 ? List.of() : List.of("momentum_buffer")));
     }
 
     @Override
     public void step(double lr) {
         Hyperparameters.nonNegative("lr", lr);
+        SgdStep step = new SgdStep(lr, momentum, weightDecay, state.steps() == 0);
         List<Parameter> params = state.params();
         for (int p = 0; p < params.size(); p++) {
             Parameter param = params.get(p);
-            if (momentum == 0) {
-                plainStep(param, lr);
-            } else {
-                momentumStep(param, state.get(p, 0), lr);
-            }
+            state.backend().sgdStep(param.value(), param.grad(), momentum == 0 ? null : state.get(p, 0),
+                    param.count(), step);
         }
         state.countStep();
-    }
-
-    private void plainStep(Parameter param, double lr) {
-        MemorySegment value = param.value();
-        for (long i = 0; i < param.count(); i++) {
-            double w = value.getAtIndex(F32, i);
-            double g = param.grad().getAtIndex(F32, i) + weightDecay * w;
-            value.setAtIndex(F32, i, (float) (w - lr * g));
-        }
-    }
-
-    private void momentumStep(Parameter param, MemorySegment buffer, double lr) {
-        MemorySegment value = param.value();
-        for (long i = 0; i < param.count(); i++) {
-            double w = value.getAtIndex(F32, i);
-            double g = param.grad().getAtIndex(F32, i) + weightDecay * w;
-            double b = state.steps() == 0 ? g : momentum * buffer.getAtIndex(F32, i) + g;
-            buffer.setAtIndex(F32, i, (float) b);
-            value.setAtIndex(F32, i, (float) (w - lr * b));
-        }
     }
 }

@@ -2,29 +2,32 @@ package org.flexllm.peft.optim;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SequencedMap;
 import java.util.Set;
+import org.flexllm.backend.Backend;
 import org.flexllm.peft.Parameter;
 import org.flexllm.tensor.DType;
 import org.flexllm.tensor.Tensor;
 
 /**
- * An optimizer's step count and per-parameter f32 buffers (zero at first), and their export and import as
- * tensors named {@code <parameter name>.<buffer>}. The memory lives as long as the optimizer (an automatic arena).
+ * An optimizer's step count and per-parameter f32 buffers (zero at first) on the parameters' backend, and their
+ * export to host memory and import from it as tensors named {@code <parameter name>.<buffer>}. The buffers live as
+ * long as the optimizer (an automatic arena).
  */
 final class StateBuffers {
+    private final Backend backend;
     private final List<Parameter> params;
     private final List<String> bufferNames;
     /** {@code buffers[p][b]}: buffer {@code b} of parameter {@code p}. */
     private final MemorySegment[][] buffers;
     private long steps;
 
-    StateBuffers(List<Parameter> params, List<String> bufferNames) {
+    StateBuffers(Backend backend, List<Parameter> params, List<String> bufferNames) {
+        this.backend = backend;
         this.params = List.copyOf(params);
         this.bufferNames = List.copyOf(bufferNames);
         checkUniqueNames(this.params);
@@ -32,9 +35,13 @@ final class StateBuffers {
         buffers = new MemorySegment[this.params.size()][this.bufferNames.size()];
         for (int p = 0; p < buffers.length; p++) {
             for (int b = 0; b < buffers[p].length; b++) {
-                buffers[p][b] = arena.allocate(ValueLayout.JAVA_FLOAT, this.params.get(p).count());
+                buffers[p][b] = backend.allocate(this.params.get(p).count(), arena);
             }
         }
+    }
+
+    Backend backend() {
+        return backend;
     }
 
     List<Parameter> params() {
@@ -53,12 +60,16 @@ final class StateBuffers {
         return buffers[param][buffer];
     }
 
-    SequencedMap<String, Tensor> export() {
+    /** Copies of the buffers in host memory from {@code host}. */
+    SequencedMap<String, Tensor> export(Arena host) {
         SequencedMap<String, Tensor> state = new LinkedHashMap<>();
         for (int p = 0; p < buffers.length; p++) {
+            long count = params.get(p).count();
             for (int b = 0; b < buffers[p].length; b++) {
                 String key = key(p, b);
-                state.put(key, new Tensor(key, DType.F32, params.get(p).shape(), buffers[p][b]));
+                MemorySegment copy = host.allocate(count * Float.BYTES, Float.BYTES);
+                backend.download(buffers[p][b], copy, count);
+                state.put(key, new Tensor(key, DType.F32, params.get(p).shape(), copy));
             }
         }
         return state;
@@ -81,7 +92,7 @@ final class StateBuffers {
         }
         for (int p = 0; p < buffers.length; p++) {
             for (int b = 0; b < buffers[p].length; b++) {
-                MemorySegment.copy(state.get(key(p, b)).data(), 0, buffers[p][b], 0, buffers[p][b].byteSize());
+                backend.upload(state.get(key(p, b)).data(), buffers[p][b], params.get(p).count());
             }
         }
         this.steps = steps;

@@ -25,9 +25,11 @@ import org.flexllm.tensor.Shape;
  * it scales), with a gradient of its own where the whole parameter has one. The whole adapter stays the truth:
  * {@link #moveGradients} adds the rank's gradients back where its slices came from, so that moving every rank's, in
  * rank order, all-reduces the gradients of the replicated slices and assembles the split ones; {@link #copyValues}
- * refreshes the slices after a step. Like every PEFT parameter, the slices are f32 in host memory.
+ * refreshes the slices after a step. The slices are f32 in host memory, cut and summed here by host loops: tensor
+ * parallelism runs on the CPU backend only, whose buffers are host memory.
  */
 public final class RankAdapter {
+    private final int rank;
     private final List<Slice> slices;
     private final List<Parameter> parameters;
 
@@ -47,7 +49,8 @@ public final class RankAdapter {
         }
     }
 
-    private RankAdapter(List<Slice> slices) {
+    private RankAdapter(int rank, List<Slice> slices) {
+        this.rank = rank;
         this.slices = List.copyOf(slices);
         this.parameters = slices.stream().map(Slice::local).toList();
     }
@@ -70,7 +73,7 @@ public final class RankAdapter {
             Parameter slice = new Parameter(slot.key(), local, arena.allocate(bytes, 64), grad);
             slices.add(place(plan, rank, slot, full, slice));
         }
-        RankAdapter adapter = new RankAdapter(slices);
+        RankAdapter adapter = new RankAdapter(rank, slices);
         adapter.copyValues();
         return adapter;
     }
@@ -110,7 +113,7 @@ public final class RankAdapter {
 
     /** The rank's bypasses, for its resident adapter slot. */
     public ResidentAdapters.Resident resident(String name, AdapterConfig config, TensorParallelPlan plan) {
-        return ResidentAdapters.Resident.of(name, config, parameters, plan.rankConfig());
+        return ResidentAdapters.Resident.of(name, config, parameters, plan.rankConfig(), p -> plan.firstInput(p, rank));
     }
 
     /** Copies each slice's values out of the whole parameter (after an optimizer step changed it). */

@@ -134,7 +134,7 @@ public final class Finetuner {
         Backend b = Backends.create(backend);
         Arena memory = Arena.ofShared();
         try {
-            Prepared prepared = prepare(loaded.config(), memory);
+            Prepared prepared = prepare(loaded.config(), b, memory);
             TrainingLoop loop = new TrainingLoop(loaded, b, prepared.adapter().config(), prepared.parameters(), options);
             JobRun run = run(prepared, new JobRun.Placement(name, weight, TrainingLoop.SLOT, Metrics.globalRegistry,
                     () -> eval.isEmpty() ? Double.NaN : loop.evaluate(eval), memory::close, () -> {}, () -> {}));
@@ -163,7 +163,7 @@ public final class Finetuner {
         Arena memory = Arena.ofShared();
         JobRun run;
         try {
-            Prepared prepared = prepare(config, memory);
+            Prepared prepared = prepare(config, engine.computeBackend(), memory);
             TrainingLease lease = registry.train(name, prepared.adapter().config(), prepared.parameters(), config);
             run = run(prepared, new JobRun.Placement(name, weight, lease.slot(), engine.meterRegistry(),
                     () -> Double.NaN, () -> {
@@ -192,29 +192,36 @@ public final class Finetuner {
     private record Prepared(Adapter adapter, List<Parameter> parameters, Steps steps, List<StepRecord> history) {}
 
     /**
-     * Reads or initialises the adapter in {@code memory}: from the checkpoint resumed from (with its optimizer
-     * state and history), else the initial adapter, else freshly initialised.
+     * Reads or initialises the adapter and puts its parameters on {@code backend}, in {@code memory}: from the
+     * checkpoint resumed from (with its optimizer state and history), else the initial adapter, else freshly
+     * initialised.
      */
-    private Prepared prepare(ModelConfig config, Arena memory) {
+    private Prepared prepare(ModelConfig config, Backend backend, Arena memory) {
         Optional<Path> checkpoint = resume ? JobCheckpoint.latest(output) : Optional.empty();
-        Adapter adapter = checkpoint
-                .map(c -> AdapterFolder.read(c.resolve(JobCheckpoint.ADAPTER_DIR), config, memory))
-                .or(() -> Optional.ofNullable(initAdapter).map(f -> AdapterFolder.read(f, config, memory)))
-                .orElseGet(() -> AdapterInit.create(options.adapter(), config, options.seed(), memory));
-        List<Parameter> parameters = adapter.parameters(memory);
+        Adapter adapter;
+        List<Parameter> parameters;
+        try (Arena host = Arena.ofConfined()) {
+            Adapter read = checkpoint
+                    .map(c -> AdapterFolder.read(c.resolve(JobCheckpoint.ADAPTER_DIR), config, host))
+                    .or(() -> Optional.ofNullable(initAdapter).map(f -> AdapterFolder.read(f, config, host)))
+                    .orElseGet(() -> AdapterInit.create(options.adapter(), config, options.seed(), host));
+            parameters = read.parameters(backend, memory);
+            adapter = Adapter.of(read.config(), parameters);
+        }
         if (checkpoint.isEmpty()) {
-            return new Prepared(adapter, parameters, new Steps(data, options, parameters, 0), List.of());
+            return new Prepared(adapter, parameters, new Steps(data, options, backend, parameters, 0), List.of());
         }
         JobCheckpoint.TrainerState state = JobCheckpoint.readState(checkpoint.get());
         require(state.seed() == options.seed(), "checkpoint " + checkpoint.get() + " was trained with seed "
                 + state.seed() + ", not " + options.seed() + ": the data order would differ");
-        Steps steps = new Steps(data, options, parameters, state.step());
+        Steps steps = new Steps(data, options, backend, parameters, state.step());
         JobCheckpoint.restoreOptimizer(checkpoint.get(), steps.optimizer(), state.optimizerSteps());
         return new Prepared(adapter, parameters, steps, state.history());
     }
 
     private JobRun run(Prepared prepared, JobRun.Placement placement) {
-        return new JobRun(placement, prepared.adapter(), prepared.steps(), new JobFiles(output, options.seed()),
+        return new JobRun(placement, prepared.adapter(), prepared.steps(), new JobFiles(output, options.seed(),
+                prepared.steps().backend()),
                 options.checkpointEvery(), prepared.history(), listener, checkpoints);
     }
 

@@ -3,6 +3,7 @@ package org.flexllm.peft.train;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
@@ -12,6 +13,7 @@ import java.util.SequencedMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import org.flexllm.backend.Backend;
 import org.flexllm.io.SafetensorsWriter;
 import org.flexllm.peft.Adapter;
 import org.flexllm.peft.format.AdapterFolder;
@@ -28,15 +30,18 @@ final class JobFiles {
 
     private final Path output;
     private final long seed;
+    private final Backend backend;
     private CompletableFuture<Void> writes = CompletableFuture.completedFuture(null);
 
     /**
      * @param output the adapter's folder; checkpoints go to its {@code checkpoint-N} subfolders
-     * @param seed   the job's seed, saved with each checkpoint
+     * @param seed    the job's seed, saved with each checkpoint
+     * @param backend where the adapter's parameters and the optimizer's state are, copied from there to be written
      */
-    JobFiles(Path output, long seed) {
+    JobFiles(Path output, long seed, Backend backend) {
         this.output = output;
         this.seed = seed;
+        this.backend = backend;
     }
 
     Path output() {
@@ -52,7 +57,7 @@ final class JobFiles {
     CompletableFuture<Void> checkpoint(int step, Adapter adapter, Optimizer optimizer, List<StepRecord> history) {
         Arena snapshot = Arena.ofShared();
         Adapter weights = copy(adapter, snapshot);
-        Collection<Tensor> state = copy(optimizer.state(), snapshot).values();
+        Collection<Tensor> state = optimizer.state(snapshot).values();
         var trainer = new JobCheckpoint.TrainerState(step, optimizer.steps(), seed, List.copyOf(history));
         CompletableFuture<Void> written = then(() -> JobCheckpoint.write(output, step, weights, state, trainer));
         written.whenComplete((v, e) -> snapshot.close());
@@ -63,7 +68,7 @@ final class JobFiles {
      * Queues the adapter's two files into the output folder, each replaced atomically; the config first, as it
      * is the same for the whole job, so that a crash between the two leaves a consistent adapter.
      *
-     * @param adapter a copy the caller does not change (as {@link #copy(Adapter)} makes)
+     * @param adapter a host copy the caller does not change (as {@link #copy(Adapter)} makes)
      */
     void adapter(Adapter adapter) {
         then(() -> {
@@ -99,19 +104,22 @@ final class JobFiles {
         return writes;
     }
 
-    /** An adapter in memory of its own, which the garbage collector frees: a job's result. */
-    static Adapter copy(Adapter adapter) {
+    /**
+     * A host copy of an adapter whose tensors are on the backend, in memory of its own which the garbage collector
+     * frees: a job's result.
+     */
+    Adapter copy(Adapter adapter) {
         return copy(adapter, Arena.ofAuto());
     }
 
-    private static Adapter copy(Adapter adapter, Arena arena) {
-        return new Adapter(adapter.config(), copy(adapter.tensors(), arena));
-    }
-
-    private static SequencedMap<String, Tensor> copy(SequencedMap<String, Tensor> tensors, Arena arena) {
+    private Adapter copy(Adapter adapter, Arena host) {
         SequencedMap<String, Tensor> copies = new LinkedHashMap<>();
-        tensors.forEach((key, t) -> copies.put(key, new Tensor(t.name(), t.dtype(), t.shape(),
-                arena.allocate(t.data().byteSize(), Float.BYTES).copyFrom(t.data()))));
-        return copies;
+        adapter.tensors().forEach((key, t) -> {
+            long count = t.shape().elements();
+            MemorySegment copy = host.allocate(count * Float.BYTES, Float.BYTES);
+            backend.download(t.data(), copy, count);
+            copies.put(key, new Tensor(t.name(), t.dtype(), t.shape(), copy));
+        });
+        return new Adapter(adapter.config(), copies);
     }
 }

@@ -154,7 +154,7 @@ final class JobRun implements TrainingSource {
 
     /** Queues the final adapter's files and returns the result they complete. */
     private FinetuneResult finish() {
-        Adapter trained = JobFiles.copy(adapter);
+        Adapter trained = files.copy(adapter);
         files.adapter(trained);
         double finalLoss = history.isEmpty() ? Double.NaN : history.getLast().loss();
         return new FinetuneResult(trained, files.output(), steps.total(), finalLoss,

@@ -1,6 +1,7 @@
 package org.flexllm.peft.train;
 
 import java.util.List;
+import org.flexllm.backend.Backend;
 import org.flexllm.engine.TrainingSample;
 import org.flexllm.peft.Parameter;
 import org.flexllm.peft.data.DataOrder;
@@ -23,6 +24,7 @@ final class Steps {
     private final FinetuneOptions options;
     private final List<TrainingExample> data;
     private final DataOrder order;
+    private final Backend backend;
     private final List<Parameter> parameters;
     private final Optimizer optimizer;
     private final LrSchedule schedule;
@@ -35,16 +37,20 @@ final class Steps {
     private long stepStart;
 
     /**
+     * @param backend    where the parameters are: it clips, steps and zeroes them
      * @param firstStep steps done before (by the checkpoint a job resumes from)
      */
-    Steps(List<TrainingExample> data, FinetuneOptions options, List<Parameter> parameters, int firstStep) {
+    Steps(List<TrainingExample> data, FinetuneOptions options, Backend backend, List<Parameter> parameters,
+          int firstStep) {
         this.options = options;
         this.data = List.copyOf(data);
         this.order = new DataOrder(options.seed(), data.size());
+        this.backend = backend;
         this.parameters = parameters;
         this.optimizer = switch (options.optimizer()) {
-            case SGD -> new Sgd(parameters, options.momentum(), options.weightDecay());
-            case ADAMW -> new AdamW(parameters, options.beta1(), options.beta2(), options.eps(), options.weightDecay());
+            case SGD -> new Sgd(backend, parameters, options.momentum(), options.weightDecay());
+            case ADAMW -> new AdamW(backend, parameters, options.beta1(), options.beta2(), options.eps(),
+                    options.weightDecay());
         };
         this.samplesPerStep = options.samplesPerStep();
         this.total = options.totalSteps(data.size());
@@ -111,8 +117,9 @@ final class Steps {
     }
 
     private StepRecord endStep(int step) {
-        double norm = options.maxGradNorm() > 0 ? GradientClipping.clipGlobalNorm(parameters, options.maxGradNorm())
-                : GradientClipping.globalNorm(parameters);
+        double norm = options.maxGradNorm() > 0
+                ? GradientClipping.clipGlobalNorm(backend, parameters, options.maxGradNorm())
+                : GradientClipping.globalNorm(backend, parameters);
         if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
             throw new NanLossException(step + 1, loss, norm);
         }
@@ -128,7 +135,11 @@ final class Steps {
 
     /** Zeroes the gradients: after a step, or to drop the part of an unfinished step that reached them. */
     void zeroGradients() {
-        parameters.forEach(p -> p.grad().fill((byte) 0));
+        parameters.forEach(p -> backend.zero(p.grad(), p.count()));
+    }
+
+    Backend backend() {
+        return backend;
     }
 
     Optimizer optimizer() {

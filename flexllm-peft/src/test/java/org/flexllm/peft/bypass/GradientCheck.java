@@ -38,7 +38,7 @@ final class GradientCheck {
         try (Checkpoint checkpoint = Checkpoint.load(Shared.resolve("golden/models/llama-gqa"));
              CpuBackend backend = new CpuBackend(); Arena arena = Arena.ofShared()) {
             ModelConfig model = checkpoint.config();
-            List<Parameter> params = AdapterInit.create(config, model, 7, arena).parameters(arena);
+            List<Parameter> params = AdapterInit.create(config, model, 7, arena).parameters(backend, arena);
             Random random = new Random(3);
             for (Parameter p : params) {
                 for (long i = 0; i < p.count(); i++) {

@@ -8,6 +8,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Function;
+import org.flexllm.backend.Backend;
+import org.flexllm.backend.cpu.CpuBackend;
 import org.flexllm.io.SafetensorsFile;
 import org.flexllm.peft.Golden;
 import org.flexllm.peft.Parameter;
@@ -17,6 +19,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** One optimizer step on each golden LoRA adapter and its gradients, against the float64 reference. */
 class GoldenOptimizerTest {
+    private static final Backend CPU = new CpuBackend();
+
     static List<Path> loraCases() {
         return Golden.loraCases();
     }
@@ -24,14 +28,14 @@ class GoldenOptimizerTest {
     @ParameterizedTest
     @MethodSource("loraCases")
     void sgdStepMatchesTheReference(Path goldenCase) {
-        check(goldenCase, "after_sgd.safetensors", 0.1, params -> new Sgd(params, 0, 0), g -> 1e-6);
+        check(goldenCase, "after_sgd.safetensors", 0.1, params -> new Sgd(CPU, params, 0, 0), g -> 1e-6);
     }
 
     /** README "Precision and tolerances": entries whose |g| is near eps are sensitive to the f32 gradient. */
     @ParameterizedTest
     @MethodSource("loraCases")
     void adamWStepMatchesTheReference(Path goldenCase) {
-        check(goldenCase, "after_adamw.safetensors", 1e-2, params -> new AdamW(params, 0.9, 0.999, 1e-8, 0.01),
+        check(goldenCase, "after_adamw.safetensors", 1e-2, params -> new AdamW(CPU, params, 0.9, 0.999, 1e-8, 0.01),
                 g -> Math.abs(g) >= 1e-5 ? 1e-6 : 1e-4);
     }
 

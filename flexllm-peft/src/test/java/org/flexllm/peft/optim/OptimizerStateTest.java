@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
+import org.flexllm.backend.Backend;
+import org.flexllm.backend.cpu.CpuBackend;
 import org.flexllm.peft.Golden;
 import org.flexllm.peft.Parameter;
 import org.flexllm.tensor.DType;
@@ -22,8 +24,9 @@ import org.junit.jupiter.api.Test;
 
 /** Optimizer behaviour over several steps, and checkpointing of its state. */
 class OptimizerStateTest {
-    private static final Function<List<Parameter>, Optimizer> MOMENTUM = p -> new Sgd(p, 0.9, 0.05);
-    private static final Function<List<Parameter>, Optimizer> ADAMW = p -> new AdamW(p, 0.9, 0.999, 1e-8, 0.01);
+    private static final Backend CPU = new CpuBackend();
+    private static final Function<List<Parameter>, Optimizer> MOMENTUM = p -> new Sgd(CPU, p, 0.9, 0.05);
+    private static final Function<List<Parameter>, Optimizer> ADAMW = p -> new AdamW(CPU, p, 0.9, 0.999, 1e-8, 0.01);
 
     @Test
     void sgdMomentumOverTwoStepsMatchesAHandReference() {
@@ -34,7 +37,7 @@ class OptimizerStateTest {
             List<Parameter> params = randomParams(arena, 1);
             float[] w0 = Golden.floats(params.getFirst().value());
             float[] g1 = Golden.floats(params.getFirst().grad());
-            Sgd sgd = new Sgd(params, momentum, decay);
+            Sgd sgd = new Sgd(CPU, params, momentum, decay);
             sgd.step(lr);
             float[] g2 = fillGrad(params.getFirst(), 2);
             sgd.step(lr);
@@ -62,7 +65,7 @@ class OptimizerStateTest {
             List<Parameter> params = randomParams(arena, 1);
             float[] w0 = Golden.floats(params.getFirst().value());
             float[] g1 = Golden.floats(params.getFirst().grad());
-            AdamW adamW = new AdamW(params, beta1, beta2, eps, weightDecay);
+            AdamW adamW = new AdamW(CPU, params, beta1, beta2, eps, weightDecay);
             adamW.step(lr);
             float[] g2 = fillGrad(params.getFirst(), 2);
             adamW.step(lr);
@@ -101,10 +104,10 @@ class OptimizerStateTest {
         try (Arena arena = Arena.ofConfined()) {
             List<Parameter> params = randomParams(arena, 1);
             assertEquals(List.of("p0.exp_avg", "p0.exp_avg_sq", "p1.exp_avg", "p1.exp_avg_sq"),
-                    List.copyOf(ADAMW.apply(params).state().keySet()));
+                    List.copyOf(ADAMW.apply(params).state(arena).keySet()));
             assertEquals(List.of("p0.momentum_buffer", "p1.momentum_buffer"),
-                    List.copyOf(MOMENTUM.apply(params).state().keySet()));
-            assertTrue(new Sgd(params, 0, 0).state().isEmpty(), "plain SGD has no state");
+                    List.copyOf(MOMENTUM.apply(params).state(arena).keySet()));
+            assertTrue(new Sgd(CPU, params, 0, 0).state(arena).isEmpty(), "plain SGD has no state");
         }
     }
 
@@ -112,7 +115,7 @@ class OptimizerStateTest {
     void loadRefusesStateOfOtherParameters() {
         try (Arena arena = Arena.ofConfined()) {
             List<Parameter> params = randomParams(arena, 1);
-            Map<String, Tensor> state = new LinkedHashMap<>(ADAMW.apply(params).state());
+            Map<String, Tensor> state = new LinkedHashMap<>(ADAMW.apply(params).state(arena));
             Optimizer target = ADAMW.apply(params);
 
             Map<String, Tensor> missing = new LinkedHashMap<>(state);
@@ -136,10 +139,10 @@ class OptimizerStateTest {
     void rejectsOutOfRangeHyperparameters() {
         try (Arena arena = Arena.ofConfined()) {
             List<Parameter> params = randomParams(arena, 1);
-            var e = assertThrows(InvalidHyperparameterException.class, () -> new AdamW(params, 1, 0.999, 1e-8, 0));
+            var e = assertThrows(InvalidHyperparameterException.class, () -> new AdamW(CPU, params, 1, 0.999, 1e-8, 0));
             assertTrue(e.getMessage().contains("beta1 = 1.0"), e.getMessage());
-            assertThrows(InvalidHyperparameterException.class, () -> new Sgd(params, -0.1, 0));
-            assertThrows(InvalidHyperparameterException.class, () -> new Sgd(params, 0, 0).step(Double.NaN));
+            assertThrows(InvalidHyperparameterException.class, () -> new Sgd(CPU, params, -0.1, 0));
+            assertThrows(InvalidHyperparameterException.class, () -> new Sgd(CPU, params, 0, 0).step(Double.NaN));
         }
     }
 
@@ -157,7 +160,7 @@ class OptimizerStateTest {
                 resumed.forEach(p -> fillGrad(p, 10));
             }
             Optimizer after = factory.apply(resumed);
-            after.load(copies(before.state(), arena), before.steps());
+            after.load(before.state(arena), before.steps());
             assertEquals(2, after.steps());
             first.step(0.05);
             after.step(0.05);
@@ -165,12 +168,6 @@ class OptimizerStateTest {
                 assertArrayEquals(Golden.floats(straight.get(i).value()), Golden.floats(resumed.get(i).value()));
             }
         }
-    }
-
-    private static Map<String, Tensor> copies(Map<String, Tensor> state, Arena arena) {
-        Map<String, Tensor> copy = new LinkedHashMap<>();
-        state.forEach((k, t) -> copy.put(k, new Tensor(k, t.dtype(), t.shape(), Golden.copy(t, arena))));
-        return copy;
     }
 
     /** Two parameters p0 [3, 5] and p1 [4], values and gradients drawn from {@code seed}. */

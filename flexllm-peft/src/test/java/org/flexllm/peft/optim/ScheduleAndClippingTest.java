@@ -6,12 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
+import org.flexllm.backend.Backend;
+import org.flexllm.backend.cpu.CpuBackend;
 import org.flexllm.peft.Golden;
 import org.flexllm.peft.Parameter;
 import org.flexllm.tensor.Shape;
 import org.junit.jupiter.api.Test;
 
 class ScheduleAndClippingTest {
+    private static final Backend CPU = new CpuBackend();
+
     @Test
     void warmUpRisesLinearlyFromZeroAsHuggingFacesLambdaLr() {
         LrSchedule schedule = LrSchedule.linear(1e-3, 10, 110);
@@ -44,7 +48,7 @@ class ScheduleAndClippingTest {
     void clippingScalesAllGradientsTogetherToTheMaxNorm() {
         try (Arena arena = Arena.ofConfined()) {
             List<Parameter> params = List.of(param(arena, 3, 4), param(arena, 12));
-            assertEquals(13, GradientClipping.clipGlobalNorm(params, 1), 1e-9, "sqrt(3² + 4² + 12²)");
+            assertEquals(13, GradientClipping.clipGlobalNorm(CPU, params, 1), 1e-9, "sqrt(3² + 4² + 12²)");
             assertEquals(1, norm(params), 1e-6);
             assertEquals(3 / 13.0, params.getFirst().grad().getAtIndex(ValueLayout.JAVA_FLOAT, 0), 1e-6);
         }
@@ -54,9 +58,9 @@ class ScheduleAndClippingTest {
     void clippingLeavesSmallGradientsAlone() {
         try (Arena arena = Arena.ofConfined()) {
             List<Parameter> params = List.of(param(arena, 0.3f, 0.4f));
-            assertEquals(0.5, GradientClipping.clipGlobalNorm(params, 1), 1e-7);
+            assertEquals(0.5, GradientClipping.clipGlobalNorm(CPU, params, 1), 1e-7);
             assertEquals(0.3f, params.getFirst().grad().getAtIndex(ValueLayout.JAVA_FLOAT, 0));
-            assertThrows(InvalidHyperparameterException.class, () -> GradientClipping.clipGlobalNorm(params, 0));
+            assertThrows(InvalidHyperparameterException.class, () -> GradientClipping.clipGlobalNorm(CPU, params, 0));
         }
     }
 

@@ -54,6 +54,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 @Timeout(120)
 class TensorParallelLoraTest {
+    private static final Backend CPU = new CpuBackend();
     private static final int WINDOW = 7;
     private static final int MAX_TOKENS = 64;
 
@@ -123,8 +124,8 @@ class TensorParallelLoraTest {
             assertEquals(ids.length * hidden * (1 + 4L * layers) + trained * (3 + hidden), split.floats(),
                     "floats rank 0 sent through a step's collectives");
 
-            stepsAgree(one.parameters(), split.parameters(), params -> new Sgd(params, 0, 0), 0.1, g -> 2e-6);
-            stepsAgree(one.parameters(), split.parameters(), params -> new AdamW(params, 0.9, 0.999, 1e-8, 0.01), 1e-2,
+            stepsAgree(one.parameters(), split.parameters(), params -> new Sgd(CPU, params, 0, 0), 0.1, g -> 2e-6);
+            stepsAgree(one.parameters(), split.parameters(), params -> new AdamW(CPU, params, 0.9, 0.999, 1e-8, 0.01), 1e-2,
                     g -> Math.abs(g) >= 1e-5 ? 1e-6 : 1e-4);
         }
     }
@@ -204,7 +205,7 @@ class TensorParallelLoraTest {
     }
 
     private static List<Parameter> ia3(AdapterConfig config, ModelConfig model, Arena arena) {
-        List<Parameter> params = AdapterInit.create(config, model, 0, arena).parameters(arena);
+        List<Parameter> params = AdapterInit.create(config, model, 0, arena).parameters(CPU, arena);
         for (Parameter p : params) {
             for (long i = 0; i < p.count(); i++) {
                 p.value().setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (1 + 0.5 * Math.sin(0.7 * i + p.name().length())));

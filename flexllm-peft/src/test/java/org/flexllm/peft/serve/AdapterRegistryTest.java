@@ -20,6 +20,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
 import java.util.random.RandomGeneratorFactory;
+import org.flexllm.backend.cpu.CpuBackend;
 import org.flexllm.Shared;
 import org.flexllm.api.AdapterHost;
 import org.flexllm.api.AdapterSlotsBusyException;
@@ -245,7 +246,7 @@ class AdapterRegistryTest {
 
     /** Parameters of a fresh adapter of {@code config} for llama-gqa, as a finetuning job trains them. */
     private static List<Parameter> trainable(AdapterConfig config) {
-        return AdapterInit.create(config, config(LLAMA), 1, Arena.ofAuto()).parameters(Arena.ofAuto());
+        return AdapterInit.create(config, config(LLAMA), 1, Arena.ofAuto()).parameters(new CpuBackend(), Arena.ofAuto());
     }
 
     @Test

@@ -197,7 +197,7 @@ class AdapterServingTest {
             ModelConfig model = checkpoint.config();
             Adapter z = AdapterFolder.read(ia3, model, arena);
             ResidentAdapters slots = new ResidentAdapters(1, 1);
-            slots.set(0, ResidentAdapters.Resident.of("z", z.config(), z.parameters(arena), model));
+            slots.set(0, ResidentAdapters.Resident.of("z", z.config(), z.parameters(backend, arena), model));
             CompiledModel compiled = CompiledModel.compile(backend, model, checkpoint.weights(),
                     List.of(BypassPass.forAdapter(slots, z.config())), 64, 64);
             PagedKvCache kv = PagedKvCache.allocate(backend, model, 4, PagedKvCache.bytesPerToken(model) * 64);

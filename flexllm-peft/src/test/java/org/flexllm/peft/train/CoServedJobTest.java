@@ -191,7 +191,7 @@ class CoServedJobTest {
         registerOther();
         AdapterConfig config = options().build().adapter();
         AdapterRegistry.TrainingLease held = registry.train("held", config,
-                AdapterInit.create(config, engine.config(), 1, Arena.ofAuto()).parameters(Arena.ofAuto()),
+                AdapterInit.create(config, engine.config(), 1, Arena.ofAuto()).parameters(engine.computeBackend(), Arena.ofAuto()),
                 engine.config());
         int other = registry.tryAcquire("other");
         var busy = assertThrows(AdapterSlotsBusyException.class,
