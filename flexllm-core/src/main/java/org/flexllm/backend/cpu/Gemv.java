@@ -128,54 +128,13 @@ final class Gemv {
          */
         private void tile1(DType dtype, MemorySegment rows, long base, long stride, int last, int k0, int k1, int a,
                 float[] sums) {
-            long r0 = base;
-            long r1 = base + Math.min(1, last) * stride;
-            long r2 = base + Math.min(2, last) * stride;
-            long r3 = base + Math.min(3, last) * stride;
-            long r4 = base + Math.min(4, last) * stride;
-            long r5 = base + Math.min(5, last) * stride;
-            long r6 = base + Math.min(6, last) * stride;
-            long r7 = base + Math.min(7, last) * stride;
-            int lanes = F.length();
             long xa = (long) a * w.cols();
-            int sa = a * ROWS * lanes;
-            FloatVector s0 = FloatVector.zero(F);
-            FloatVector s1 = s0;
-            FloatVector s2 = s0;
-            FloatVector s3 = s0;
-            FloatVector s4 = s0;
-            FloatVector s5 = s0;
-            FloatVector s6 = s0;
-            FloatVector s7 = s0;
-            // Written out row by row, as MicroKernel's tile: C2 keeps no array of vectors in registers.
-            for (int k = k0; k < k1; k += lanes) {
-                FloatVector xv = FloatVector.fromMemorySegment(F, x, (xa + k) * Float.BYTES, LE);
-                FloatVector w0 = Widen.load(dtype, rows, r0 + k);
-                s0 = FUSED ? w0.fma(xv, s0) : w0.mul(xv).add(s0);
-                FloatVector w1 = Widen.load(dtype, rows, r1 + k);
-                s1 = FUSED ? w1.fma(xv, s1) : w1.mul(xv).add(s1);
-                FloatVector w2 = Widen.load(dtype, rows, r2 + k);
-                s2 = FUSED ? w2.fma(xv, s2) : w2.mul(xv).add(s2);
-                FloatVector w3 = Widen.load(dtype, rows, r3 + k);
-                s3 = FUSED ? w3.fma(xv, s3) : w3.mul(xv).add(s3);
-                FloatVector w4 = Widen.load(dtype, rows, r4 + k);
-                s4 = FUSED ? w4.fma(xv, s4) : w4.mul(xv).add(s4);
-                FloatVector w5 = Widen.load(dtype, rows, r5 + k);
-                s5 = FUSED ? w5.fma(xv, s5) : w5.mul(xv).add(s5);
-                FloatVector w6 = Widen.load(dtype, rows, r6 + k);
-                s6 = FUSED ? w6.fma(xv, s6) : w6.mul(xv).add(s6);
-                FloatVector w7 = Widen.load(dtype, rows, r7 + k);
-                s7 = FUSED ? w7.fma(xv, s7) : w7.mul(xv).add(s7);
+            int sa = a * ROWS * F.length();
+            if (dtype == DType.BF16) {
+                Bf16Rows.add(x, xa, rows, base, stride, last, k0, k1, sums, sa);
+            } else {
+                F32Rows.add(x, xa, rows, base, stride, last, k0, k1, sums, sa);
             }
-            // Out of the vectors at once: a vector handed to a call that C2 does not inline is boxed.
-            FloatVector.fromArray(F, sums, sa).add(s0).intoArray(sums, sa);
-            FloatVector.fromArray(F, sums, sa + lanes).add(s1).intoArray(sums, sa + lanes);
-            FloatVector.fromArray(F, sums, sa + 2 * lanes).add(s2).intoArray(sums, sa + 2 * lanes);
-            FloatVector.fromArray(F, sums, sa + 3 * lanes).add(s3).intoArray(sums, sa + 3 * lanes);
-            FloatVector.fromArray(F, sums, sa + 4 * lanes).add(s4).intoArray(sums, sa + 4 * lanes);
-            FloatVector.fromArray(F, sums, sa + 5 * lanes).add(s5).intoArray(sums, sa + 5 * lanes);
-            FloatVector.fromArray(F, sums, sa + 6 * lanes).add(s6).intoArray(sums, sa + 6 * lanes);
-            FloatVector.fromArray(F, sums, sa + 7 * lanes).add(s7).intoArray(sums, sa + 7 * lanes);
         }
 
         /**
@@ -275,6 +234,116 @@ final class Gemv {
                 dot += x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xi + k) * DTypes.read(w.dtype(), w.data(), wi + k);
             }
             return dot;
+        }
+    }
+
+    /*
+     * The 8 × 1 tile, once per dtype of the rows, so that C2 compiles each as a unit of its own: with both ways of
+     * loading a row in one method (a co-serving process runs f32 adapter rows beside bf16 base rows), it ran out of its
+     * inlining budget (NodeCountInliningCutoff) and boxed the vectors of the last rows, gigabytes a second of garbage.
+     * Written out row by row, as MicroKernel's tile: C2 keeps no array of vectors in registers. Each adds its lanes
+     * into {@code sums} from {@code sa}; rows past {@code last} read row {@code last} again, their sums unread.
+     */
+
+    /** Row {@code xa} of x against eight f32 rows from {@code base}, {@code stride} apart, columns {@code [k0, k1)}. */
+    private static final class F32Rows {
+        static void add(MemorySegment x, long xa, MemorySegment rows, long base, long stride, int last, int k0,
+                        int k1, float[] sums, int sa) {
+            long r0 = base;
+            long r1 = base + Math.min(1, last) * stride;
+            long r2 = base + Math.min(2, last) * stride;
+            long r3 = base + Math.min(3, last) * stride;
+            long r4 = base + Math.min(4, last) * stride;
+            long r5 = base + Math.min(5, last) * stride;
+            long r6 = base + Math.min(6, last) * stride;
+            long r7 = base + Math.min(7, last) * stride;
+            int lanes = F.length();
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            FloatVector s4 = s0;
+            FloatVector s5 = s0;
+            FloatVector s6 = s0;
+            FloatVector s7 = s0;
+            for (int k = k0; k < k1; k += lanes) {
+                FloatVector xv = FloatVector.fromMemorySegment(F, x, (xa + k) * Float.BYTES, LE);
+                FloatVector w0 = FloatVector.fromMemorySegment(F, rows, (r0 + k) * Float.BYTES, LE);
+                s0 = FUSED ? w0.fma(xv, s0) : w0.mul(xv).add(s0);
+                FloatVector w1 = FloatVector.fromMemorySegment(F, rows, (r1 + k) * Float.BYTES, LE);
+                s1 = FUSED ? w1.fma(xv, s1) : w1.mul(xv).add(s1);
+                FloatVector w2 = FloatVector.fromMemorySegment(F, rows, (r2 + k) * Float.BYTES, LE);
+                s2 = FUSED ? w2.fma(xv, s2) : w2.mul(xv).add(s2);
+                FloatVector w3 = FloatVector.fromMemorySegment(F, rows, (r3 + k) * Float.BYTES, LE);
+                s3 = FUSED ? w3.fma(xv, s3) : w3.mul(xv).add(s3);
+                FloatVector w4 = FloatVector.fromMemorySegment(F, rows, (r4 + k) * Float.BYTES, LE);
+                s4 = FUSED ? w4.fma(xv, s4) : w4.mul(xv).add(s4);
+                FloatVector w5 = FloatVector.fromMemorySegment(F, rows, (r5 + k) * Float.BYTES, LE);
+                s5 = FUSED ? w5.fma(xv, s5) : w5.mul(xv).add(s5);
+                FloatVector w6 = FloatVector.fromMemorySegment(F, rows, (r6 + k) * Float.BYTES, LE);
+                s6 = FUSED ? w6.fma(xv, s6) : w6.mul(xv).add(s6);
+                FloatVector w7 = FloatVector.fromMemorySegment(F, rows, (r7 + k) * Float.BYTES, LE);
+                s7 = FUSED ? w7.fma(xv, s7) : w7.mul(xv).add(s7);
+            }
+            FloatVector.fromArray(F, sums, sa).add(s0).intoArray(sums, sa);
+            FloatVector.fromArray(F, sums, sa + lanes).add(s1).intoArray(sums, sa + lanes);
+            FloatVector.fromArray(F, sums, sa + 2 * lanes).add(s2).intoArray(sums, sa + 2 * lanes);
+            FloatVector.fromArray(F, sums, sa + 3 * lanes).add(s3).intoArray(sums, sa + 3 * lanes);
+            FloatVector.fromArray(F, sums, sa + 4 * lanes).add(s4).intoArray(sums, sa + 4 * lanes);
+            FloatVector.fromArray(F, sums, sa + 5 * lanes).add(s5).intoArray(sums, sa + 5 * lanes);
+            FloatVector.fromArray(F, sums, sa + 6 * lanes).add(s6).intoArray(sums, sa + 6 * lanes);
+            FloatVector.fromArray(F, sums, sa + 7 * lanes).add(s7).intoArray(sums, sa + 7 * lanes);
+        }
+    }
+
+    /** As {@link F32Rows}, over bf16 rows widened in registers. */
+    private static final class Bf16Rows {
+        static void add(MemorySegment x, long xa, MemorySegment rows, long base, long stride, int last, int k0,
+                        int k1, float[] sums, int sa) {
+            long r0 = base;
+            long r1 = base + Math.min(1, last) * stride;
+            long r2 = base + Math.min(2, last) * stride;
+            long r3 = base + Math.min(3, last) * stride;
+            long r4 = base + Math.min(4, last) * stride;
+            long r5 = base + Math.min(5, last) * stride;
+            long r6 = base + Math.min(6, last) * stride;
+            long r7 = base + Math.min(7, last) * stride;
+            int lanes = F.length();
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            FloatVector s4 = s0;
+            FloatVector s5 = s0;
+            FloatVector s6 = s0;
+            FloatVector s7 = s0;
+            for (int k = k0; k < k1; k += lanes) {
+                FloatVector xv = FloatVector.fromMemorySegment(F, x, (xa + k) * Float.BYTES, LE);
+                FloatVector w0 = Widen.bf16(rows, r0 + k);
+                s0 = FUSED ? w0.fma(xv, s0) : w0.mul(xv).add(s0);
+                FloatVector w1 = Widen.bf16(rows, r1 + k);
+                s1 = FUSED ? w1.fma(xv, s1) : w1.mul(xv).add(s1);
+                FloatVector w2 = Widen.bf16(rows, r2 + k);
+                s2 = FUSED ? w2.fma(xv, s2) : w2.mul(xv).add(s2);
+                FloatVector w3 = Widen.bf16(rows, r3 + k);
+                s3 = FUSED ? w3.fma(xv, s3) : w3.mul(xv).add(s3);
+                FloatVector w4 = Widen.bf16(rows, r4 + k);
+                s4 = FUSED ? w4.fma(xv, s4) : w4.mul(xv).add(s4);
+                FloatVector w5 = Widen.bf16(rows, r5 + k);
+                s5 = FUSED ? w5.fma(xv, s5) : w5.mul(xv).add(s5);
+                FloatVector w6 = Widen.bf16(rows, r6 + k);
+                s6 = FUSED ? w6.fma(xv, s6) : w6.mul(xv).add(s6);
+                FloatVector w7 = Widen.bf16(rows, r7 + k);
+                s7 = FUSED ? w7.fma(xv, s7) : w7.mul(xv).add(s7);
+            }
+            FloatVector.fromArray(F, sums, sa).add(s0).intoArray(sums, sa);
+            FloatVector.fromArray(F, sums, sa + lanes).add(s1).intoArray(sums, sa + lanes);
+            FloatVector.fromArray(F, sums, sa + 2 * lanes).add(s2).intoArray(sums, sa + 2 * lanes);
+            FloatVector.fromArray(F, sums, sa + 3 * lanes).add(s3).intoArray(sums, sa + 3 * lanes);
+            FloatVector.fromArray(F, sums, sa + 4 * lanes).add(s4).intoArray(sums, sa + 4 * lanes);
+            FloatVector.fromArray(F, sums, sa + 5 * lanes).add(s5).intoArray(sums, sa + 5 * lanes);
+            FloatVector.fromArray(F, sums, sa + 6 * lanes).add(s6).intoArray(sums, sa + 6 * lanes);
+            FloatVector.fromArray(F, sums, sa + 7 * lanes).add(s7).intoArray(sums, sa + 7 * lanes);
         }
     }
 }
