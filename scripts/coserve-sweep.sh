@@ -15,9 +15,12 @@
 # 3. Every policy (inference-only, coserve, spatial, temporal, finetune-only) at that rate, one table on
 #    stdout: requests submitted, attainment, TTFT p99, TPOT p99, finetuning tokens/s, the latency model's p90
 #    error, the share of SLO-limited iterations over their limit (all of them, and those that carried
-#    finetuning work: the co-serving scheduler's own misses), the longest GC pause. Progress: stderr.
+#    finetuning work: the co-serving scheduler's own misses; and those longer than the TPOT target itself, as
+#    the limit is 0 while a request is behind), the longest GC pause and the heap allocation
+#    rate (a concurrent collector's cycles take cores from the kernels). Progress: stderr.
 # 4. coserve and temporal again at the lightest rate, --light-share of that rate (default 0.25), in the same
-#    table: where finetuning should come closest to its finetune-only peak.
+#    table: where finetuning should come closest to its finetune-only peak. These runs last --duration divided by
+#    --light-share, so that they submit as many requests as the runs at the found rate.
 #
 # Every run lasts --duration seconds of arrivals (default 20) plus start-up, warm-up and the last requests'
 # grace period (10-40 s). The default, synthetic:smollm-135m, took 11.5 minutes on a shared two-core machine
@@ -73,12 +76,12 @@ print(eval(sys.argv[2]))' "$1" "$2" "$target"
 # Rates as short decimals: 0.5, 1, 2, 3 (bisection midpoints too).
 rate_of() { python3 -c 'import sys; print("%.3g" % eval(sys.argv[1]))' "$1"; }
 
-# bench POLICY RATE OUT [OPTIONS...]: one run, its JSON report in OUT.
+# bench POLICY RATE OUT [OPTIONS...]: one run of $run_duration seconds (--duration unless set), its JSON report in OUT.
 bench() {
   local policy=$1 rate=$2 out=$3
   shift 3
-  "$root/flexllm" bench coserve --model "$model" --policy "$policy" --rate "$rate" --duration "$duration" \
-    --json "$@" "${extra[@]}" > "$out"
+  "$root/flexllm" bench coserve --model "$model" --policy "$policy" --rate "$rate" \
+    --duration "${run_duration:-$duration}" --json "$@" "${extra[@]}" > "$out"
 }
 
 # passes OUT: whether the run's attainment reached the target (no request submitted counts as a miss).
@@ -144,10 +147,12 @@ for policy in coserve spatial temporal finetune-only; do
   bench "$policy" "$rate" "$work/run-$policy.json" "${slo[@]}"
 done
 
-# 4. The lightest rate.
+# 4. The lightest rate, for as long as it takes to submit as many requests as the runs at the found rate: a rate
+#    judged by one or two requests is noise.
 light=$(rate_of "$rate * $light_share")
+run_duration=$(rate_of "$duration / $light_share")
 for policy in coserve temporal; do
-  say "$policy at the lightest rate, $light requests/s..."
+  say "$policy at the lightest rate, $light requests/s for $run_duration s..."
   bench "$policy" "$light" "$work/light-$policy.json" "${slo[@]}"
 done
 
@@ -161,7 +166,7 @@ def cell(value, form):
 def share(fraction):
     return None if fraction is None else 100 * fraction
 rows = [("policy", "rate", "requests", "attainment", "TTFT p99 ms", "TPOT p99 ms", "finetune tok/s",
-         "model err p90", "iters over limit", "with finetuning", "GC pause max ms")]
+         "model err p90", "iters over limit", "with finetuning", "over TPOT", "GC pause max ms", "alloc MB/s")]
 runs = [f"run-{p}" for p in ["inference-only", "coserve", "spatial", "temporal", "finetune-only"]]
 for run in runs + ["light-coserve", "light-temporal"]:
     r = json.load(open(f"{sys.argv[1]}/{run}.json"))
@@ -170,7 +175,9 @@ for run in runs + ["light-coserve", "light-temporal"]:
                  cell(r["ttft_p99_ms"], "%.1f"), cell(r["tpot_p99_ms"], "%.2f"),
                  cell(r["finetune_tokens_per_s"], "%.1f"),
                  cell(share(model["error_p90"]), "%.1f%%"), cell(share(model["over_limit_share"]), "%.1f%%"),
-                 cell(share(model["finetune_over_limit_share"]), "%.1f%%"), cell(gc["max_ms"], "%.0f")))
+                 cell(share(model["finetune_over_limit_share"]), "%.1f%%"),
+                 cell(share(model["over_tpot_share"]), "%.1f%%"), cell(gc["max_ms"], "%.0f"),
+                 cell(gc["allocation_mb_per_s"], "%.1f")))
 widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
 for row in rows:
     print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))

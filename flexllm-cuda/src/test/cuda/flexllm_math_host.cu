@@ -88,4 +88,135 @@ void host_adamw(float* value, const float* grad, float* m, float* v, long n, flo
     }
 }
 
+// Rows of a shard (width columns, the first `valid` real, the shard's first vocabulary column `first`) into their
+// softmax in place, and their stats (see flexllm_math.cuh).
+void host_shard_softmax(float* logits, int rows, int width, int valid, int first, const int* targets, float* stats) {
+    for (int r = 0; r < rows; r++) {
+        float* row = logits + (long) r * width;
+        int column = targets[r] - first;
+        float picked = targets[r] >= 0 && column >= 0 && column < valid ? row[column] : 0.f;
+        float max = -INFINITY, sum = 0.f;
+        for (int i = 0; i < valid; i++) max = fmaxf(max, row[i]);
+        for (int i = 0; i < valid; i++) {
+            row[i] = flexllm::softmax_weight(row[i], max);
+            sum += row[i];
+        }
+        for (int i = 0; i < valid; i++) row[i] *= 1.f / sum;
+        flexllm::Pair lse = flexllm::split_double((double) max + log((double) sum));
+        stats[r * 3] = lse.first;
+        stats[r * 3 + 1] = lse.second;
+        stats[r * 3 + 2] = picked;
+    }
+}
+
+// The second half on rank `rank`'s shard: its softmax rows become weight·(softmax − onehot) of the whole row.
+double host_shard_cross_entropy(float* logits, int rows, int width, int valid, int rank, int ranks, const int* targets,
+                                const float* gathered, float weight) {
+    double loss = 0;
+    int first = rank * width;
+    for (int r = 0; r < rows; r++) {
+        float* row = logits + (long) r * width;
+        if (targets[r] < 0) {
+            for (int i = 0; i < width; i++) row[i] = 0.f;
+            continue;
+        }
+        double whole = flexllm::whole_log_sum_exp(gathered, ranks, rows, r);
+        const float* own = gathered + ((long) rank * rows + r) * 3;
+        float scale = flexllm::shard_scale((double) own[0] + own[1], whole, weight);
+        for (int i = 0; i < valid; i++) row[i] *= scale;
+        int column = targets[r] - first;
+        if (column >= 0 && column < valid) row[column] -= weight;
+        for (int i = valid; i < width; i++) row[i] = 0.f;
+        loss += weight * (whole - flexllm::picked_logit(gathered, ranks, rows, r));
+    }
+    return loss;
+}
+
+// Attention's backward for a run of one sequence's n queries at positions [first, first + n), as the two device
+// kernels compute it: per (query, head) P, dS and dq; then per (key position, kv head) dK and dV summed over the
+// queries in order and the group's heads in order. keys/values: the paged cache ([slot, kvDim]); table: the
+// sequence's blocks; p and ds: scratch of [n·heads, first + n]. dKeys/dValues ([first + n, kvDim]) are added to.
+void host_attention_backward(const float* q, const float* dOut, const float* keys, const float* values,
+                             const int* table, int blockSize, int first, int n, int heads, int kvHeads, int headDim,
+                             float* dq, float* dKeys, float* dValues, float* p, float* ds) {
+    int kvDim = kvHeads * headDim, group = heads / kvHeads, width = first + n;
+    float scale = 1.f / sqrtf((float) headDim);
+    for (int t = 0; t < n; t++) {
+        for (int h = 0; h < heads; h++) {
+            const float* query = q + ((long) t * heads + h) * headDim;
+            const float* dO = dOut + ((long) t * heads + h) * headDim;
+            float* pr = p + ((long) t * heads + h) * width;
+            float* dsr = ds + ((long) t * heads + h) * width;
+            int g = h / group, seen = first + t + 1;
+            float max = -INFINITY, sum = 0.f;
+            for (int j = 0; j < seen; j++) {
+                const float* key = keys + ((long) table[j / blockSize] * blockSize + j % blockSize) * kvDim + g * headDim;
+                float s = 0.f;
+                for (int d = 0; d < headDim; d++) s += query[d] * key[d];
+                pr[j] = s * scale;
+                max = fmaxf(max, pr[j]);
+            }
+            for (int j = 0; j < seen; j++) {
+                pr[j] = flexllm::softmax_weight(pr[j], max);
+                sum += pr[j];
+            }
+            float rowsum = 0.f;
+            for (int j = 0; j < seen; j++) {
+                pr[j] *= 1.f / sum;
+                const float* value = values + ((long) table[j / blockSize] * blockSize + j % blockSize) * kvDim
+                        + g * headDim;
+                float dp = 0.f;
+                for (int d = 0; d < headDim; d++) dp += dO[d] * value[d];
+                dsr[j] = dp;
+                rowsum += pr[j] * dp;
+            }
+            for (int j = seen; j < width; j++) pr[j] = dsr[j] = 0.f;
+            for (int j = 0; j < seen; j++) dsr[j] = flexllm::attention_score_grad(pr[j], dsr[j], rowsum, scale);
+            for (int d = 0; d < headDim; d++) {
+                float acc = 0.f;
+                for (int j = 0; j < seen; j++) {
+                    acc += dsr[j] * keys[((long) table[j / blockSize] * blockSize + j % blockSize) * kvDim + g * headDim + d];
+                }
+                dq[((long) t * heads + h) * headDim + d] = acc;
+            }
+        }
+    }
+    for (int j = 0; j < width; j++) {
+        for (int g = 0; g < kvHeads; g++) {
+            for (int d = 0; d < headDim; d++) {
+                float dk = 0.f, dv = 0.f;
+                for (int t = (j > first ? j - first : 0); t < n; t++) {
+                    for (int h = g * group; h < (g + 1) * group; h++) {
+                        long row = (long) t * heads + h;
+                        dk += ds[row * width + j] * q[row * headDim + d];
+                        dv += p[row * width + j] * dOut[row * headDim + d];
+                    }
+                }
+                dKeys[(long) j * kvDim + g * headDim + d] += dk;
+                dValues[(long) j * kvDim + g * headDim + d] += dv;
+            }
+        }
+    }
+}
+
+void host_sgd(float* value, const float* grad, float* buffer, long n, double lr, double momentum,
+              double weightDecay, int first) {
+    flexllm::SgdStep step = {lr, momentum, weightDecay, first != 0};
+    for (long i = 0; i < n; i++) {
+        flexllm::SgdState s = flexllm::sgd({value[i], buffer[i]}, grad[i], step);
+        value[i] = s.value;
+        buffer[i] = s.buffer;
+    }
+}
+
+void host_dropout(const float* x, float* out, int rows, int width, float p, long long seed, const int* positions,
+                  int firstRow, int firstColumn) {
+    for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < width; c++) {
+            long i = (long) r * width + c;
+            out[i] = flexllm::dropout(x[i], seed, positions[firstRow + r], firstColumn + c, p);
+        }
+    }
+}
+
 }  // extern "C"

@@ -280,7 +280,8 @@ public class PointwiseConformance extends BackendSuite {
     /**
      * Every element is either dropped (0) or scaled by {@code 1/(1 − p)}; about {@code p} of them are dropped; the
      * mask is a function of (seed, position, column) alone, so the rows of the same positions at another row
-     * offset, and a second run, drop the same elements; in place equals out of place; another seed drops others.
+     * offset, and a second run, drop the same elements; in place equals out of place; a slice of the columns, given
+     * its first column, drops what the whole rows drop there; another seed drops others.
      */
     @ParameterizedTest(name = "p={0}")
     @CsvSource({"0.1", "0.5"})
@@ -296,7 +297,7 @@ public class PointwiseConformance extends BackendSuite {
         }
         MemorySegment xs = o.upload(x);
         MemorySegment out = o.upload(new float[count]);
-        backend.dropout(xs, n, width, p, 42, positions, 0, out);
+        backend.dropout(xs, n, width, p, 42, positions, 0, 0, out);
         float[] first = o.download(out, count);
 
         int dropped = 0;
@@ -314,7 +315,7 @@ public class PointwiseConformance extends BackendSuite {
 
         // Rows 1.. of the batch again, as rows 0.. of a batch starting one row later: the same positions.
         MemorySegment shifted = o.upload(java.util.Arrays.copyOfRange(x, width, count));
-        backend.dropout(shifted, n - 1, width, p, 42, positions, 1, shifted);
+        backend.dropout(shifted, n - 1, width, p, 42, positions, 1, 0, shifted);
         float[] again = o.download(shifted, count - width);
         for (int i = 0; i < count - width; i++) {
             if (Float.compare(again[i], first[i + width]) != 0) {
@@ -323,7 +324,25 @@ public class PointwiseConformance extends BackendSuite {
             }
         }
 
-        backend.dropout(xs, n, width, p, 43, positions, 0, out);
+        // Columns 32..63 alone, as a tensor-parallel rank holds them: the same elements as in the whole rows.
+        int slice = 32;
+        float[] columns = new float[n * slice];
+        for (int r = 0; r < n; r++) {
+            System.arraycopy(x, r * width + slice, columns, r * slice, slice);
+        }
+        MemorySegment part = o.upload(columns);
+        backend.dropout(part, n, slice, p, 42, positions, 0, slice, part);
+        float[] ofPart = o.download(part, n * slice);
+        for (int r = 0; r < n; r++) {
+            for (int c = 0; c < slice; c++) {
+                if (Float.compare(ofPart[r * slice + c], first[r * width + slice + c]) != 0) {
+                    throw new AssertionError("dropout of columns from " + slice + " on differs from the whole rows' at"
+                            + " row " + r + ", column " + (slice + c));
+                }
+            }
+        }
+
+        backend.dropout(xs, n, width, p, 43, positions, 0, 0, out);
         float[] otherSeed = o.download(out, count);
         int differ = 0;
         for (int i = 0; i < count; i++) {

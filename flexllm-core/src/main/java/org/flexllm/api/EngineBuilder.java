@@ -212,7 +212,8 @@ public final class EngineBuilder {
      * {@link TensorParallelPlan} for the split, {@code flexllm explain} to print it). The KV-cache budget is per
      * rank. Adapters are split like the Linears they attach to, when the {@linkplain #adapters host} can
      * ({@link AdapterHost#passes(TensorParallelPlan, int)}), and finetuning jobs run their windows and backward
-     * slices on every rank; speculative decoding is refused. Each rank's collectives are counted on the meter
+     * slices on every rank; speculative decoding verifies its trees on every rank (a draft model runs whole, on rank
+     * 0's backend). Each rank's collectives are counted on the meter
      * registry ({@code flexllm.tp.collectives} and {@code flexllm.tp.communicated}, tagged by rank).
      *
      * @throws TensorParallelException at {@link #build()} when the model's heads or MLP do not split over the ranks
@@ -281,10 +282,6 @@ public final class EngineBuilder {
      * cache is the one the engine allocates in, and closing the engine's weights closes the other ranks.
      */
     private CoServingEngine startParallel(LoadedModel loaded) {
-        if (speculation != null) {
-            throw new TensorParallelException("speculative decoding needs one rank: drop speculation(...) or use"
-                    + " tensorParallel(1)");
-        }
         TensorParallelPlan plan = TensorParallelPlan.of(loaded.config(), tensorParallel, BypassTargets.NONE);
         ModelConfig c = plan.rankConfig();
         int wanted = Math.min(maxModelLen, c.maxPositionEmbeddings());
@@ -301,8 +298,13 @@ public final class EngineBuilder {
                 ranks.closeFollowers();
                 loaded.resources().close();
             };
-            return new CoServingEngine(ranks.leader(), kv, loaded.tokenizer(), config, adapters, weights,
-                    instruments(), null);
+            CompiledModel leader = ranks.leader();
+            // A draft model runs whole, on rank 0's backend, between the group's passes.
+            Speculator speculator = speculation == null ? null
+                    : speculation.create(new SpeculationTarget(loaded, leader.backend(), leader, config.maxModelLen(),
+                            config.maxSequences(), seed));
+            return new CoServingEngine(leader, kv, loaded.tokenizer(), config, adapters, weights, instruments(),
+                    speculator);
         } catch (RuntimeException e) {
             ranks.close();
             throw e;

@@ -122,11 +122,13 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Inverted dropout: {@code out[r] = x[r] ⊙ keep / (1 − p)}, where each element is dropped with probability
-     * {@code p} by a hash of {@code (seed, positions[firstRow + r], column)}, so that the backward (and a replay)
-     * regenerate the forward's mask from the same keys. {@code out} may be {@code x}.
+     * {@code p} by a hash of {@code (seed, positions[firstRow + r], firstColumn + c)} for column c of x, so that the
+     * backward (and a replay) regenerate the forward's mask from the same keys, and a tensor-parallel rank holding
+     * columns from {@code firstColumn} on of a wider input drops what one rank holding all of them would.
+     * {@code out} may be {@code x}.
      */
     void dropout(MemorySegment x, int n, int width, float p, long seed, int[] positions, int firstRow,
-                 MemorySegment out);
+                 int firstColumn, MemorySegment out);
 
     /** Sets {@code count} floats to zero. */
     void zero(MemorySegment x, long count);

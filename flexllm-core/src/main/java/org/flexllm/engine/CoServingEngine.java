@@ -158,7 +158,7 @@ public final class CoServingEngine implements AutoCloseable {
                 : new Profiler(model, kv, batches).calibrate(config.tokenBudget(), config.maxSequences(),
                         config.policy() != Policy.INFERENCE_ONLY, speculator != null);
         LOG.debug("latency model: {}", latency);
-        this.speculation = speculator == null ? null : new Speculation(speculator, latency, kv, model.backend(),
+        this.speculation = speculator == null ? null : new Speculation(speculator, latency, kv, model,
                 live, config, model.config().vocabSize(), new SpeculationMetrics(instruments.meters()));
         this.trees = speculation == null ? BatchBuilder.Trees.NONE : speculation::treeOf;
         this.hybrid = new HybridScheduler(scheduler, latency, config.policy(), config.tokenBudget(),

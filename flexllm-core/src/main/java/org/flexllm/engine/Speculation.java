@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 import org.flexllm.FlexLlmException;
 import org.flexllm.backend.AttentionBatch;
-import org.flexllm.backend.Backend;
+import org.flexllm.graph.CompiledModel;
 import org.flexllm.kv.BlockTable;
 import org.flexllm.kv.PagedKvCache;
 import org.flexllm.sampling.Logprobs;
@@ -42,7 +42,7 @@ final class Speculation implements TreeDrafting, TreeRound {
     private final Speculator speculator;
     private final LatencyModel latency;
     private final PagedKvCache kv;
-    private final Backend backend;
+    private final CompiledModel model;
     private final Map<Sequence, Request> live;
     private final int tokenBudget;
     private final int maxModelLen;
@@ -65,12 +65,12 @@ final class Speculation implements TreeDrafting, TreeRound {
     /** A tree being verified: its request, where its root sits, and its nodes' logits. */
     private record Tree(Request request, DraftTree tree, int root, float[][] logits) {}
 
-    Speculation(Speculator speculator, LatencyModel latency, PagedKvCache kv, Backend backend,
+    Speculation(Speculator speculator, LatencyModel latency, PagedKvCache kv, CompiledModel model,
                 Map<Sequence, Request> live, EngineConfig config, int vocabSize, SpeculationMetrics metrics) {
         this.speculator = speculator;
         this.latency = latency;
         this.kv = kv;
-        this.backend = backend;
+        this.model = model;
         this.live = live;
         this.tokenBudget = config.tokenBudget();
         this.maxModelLen = config.maxModelLen();
@@ -203,7 +203,7 @@ final class Speculation implements TreeDrafting, TreeRound {
             try {
                 Verdict verdict = speculator.verify(t.request(), t.tree(), t.logits());
                 verdict.checkPathOf(t.tree());
-                keepPath(backend, kv, t.request().sequence, t.root(), verdict.accepted());
+                keepPath(model, kv, t.request().sequence, t.root(), verdict.accepted());
                 emit(t, verdict, sampled);
                 metrics.verified(t.tree(), verdict);
             } catch (RuntimeException e) {
@@ -218,7 +218,7 @@ final class Speculation implements TreeDrafting, TreeRound {
      * path's keys and values move to positions root + 1, root + 2, ..., they count as computed, and the blocks
      * past them go back to the cache.
      */
-    static void keepPath(Backend backend, PagedKvCache kv, Sequence s, int root, int[] accepted) {
+    static void keepPath(CompiledModel model, PagedKvCache kv, Sequence s, int root, int[] accepted) {
         int[] table = s.blocks().blocks();
         int[] from = new int[accepted.length];
         int[] to = new int[accepted.length];
@@ -229,8 +229,8 @@ final class Speculation implements TreeDrafting, TreeRound {
                 to[moves++] = AttentionBatch.slotOf(table, root + k + 1, kv.blockSize());
             }
         }
-        for (int l = 0; moves > 0 && l < kv.layers(); l++) {
-            backend.copyKv(from, to, moves, kv.layer(l));
+        if (moves > 0) {
+            model.copyKv(from, to, moves, kv);
         }
         s.advance(accepted.length);
         s.blocks().truncateTo(s.computed(), kv.blockSize(), kv.blocks());

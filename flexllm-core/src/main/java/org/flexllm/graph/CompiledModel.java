@@ -281,8 +281,28 @@ public final class CompiledModel {
     }
 
     /**
-     * Makes this model the leader of a tensor-parallel group: its {@link #forward}, {@link #backward} and
-     * {@link #newTape} then run every rank's share through {@code group}.
+     * Moves the keys and values of every layer from slots {@code from[i]} to slots {@code to[i]}, {@code i < count},
+     * in {@code kv} (speculation keeping a tree's accepted path); on the leader of a tensor-parallel group, in every
+     * rank's cache, each holding its own KV heads at the same slots.
+     */
+    public void copyKv(int[] from, int[] to, int count, PagedKvCache kv) {
+        if (ranks != null) {
+            ranks.copyKv(from, to, count, kv);
+        } else {
+            copyKvRank(from, to, count, kv);
+        }
+    }
+
+    /** This model's own share of {@link #copyKv}: see {@link #forwardRank}. */
+    public void copyKvRank(int[] from, int[] to, int count, PagedKvCache kv) {
+        for (int l = 0; l < kv.layers(); l++) {
+            backend.copyKv(from, to, count, kv.layer(l));
+        }
+    }
+
+    /**
+     * Makes this model the leader of a tensor-parallel group: its {@link #forward}, {@link #backward},
+     * {@link #copyKv} and {@link #newTape} then run every rank's share through {@code group}.
      */
     public void leadRanks(RankGroup group) {
         this.ranks = group;

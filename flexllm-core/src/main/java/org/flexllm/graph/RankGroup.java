@@ -14,6 +14,9 @@ public interface RankGroup {
     /** Runs a backward slice of {@code sequence} on every rank: see {@link CompiledModel#backward}. */
     void backward(ForwardBatch batch, PagedKvCache kv, TrainingSequence sequence, int top, int bottom);
 
+    /** Moves keys and values between slots of every layer on every rank: see {@link CompiledModel#copyKv}. */
+    void copyKv(int[] from, int[] to, int count, PagedKvCache kv);
+
     /** A tape on every rank: the leader's is returned, and stands for the others' in later passes. */
     Tape newTape(int maxSequenceTokens);
 }

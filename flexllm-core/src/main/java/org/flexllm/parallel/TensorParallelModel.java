@@ -136,6 +136,11 @@ public final class TensorParallelModel implements RankGroup, AutoCloseable {
                 bottom));
     }
 
+    @Override
+    public void copyKv(int[] from, int[] to, int count, PagedKvCache kv) {
+        threads.run(r -> models.get(r).copyKvRank(from, to, count, r == 0 ? kv : caches.get(r)));
+    }
+
     /** One tape on every rank, each on the rank's backend; the leader's stands for all of them. */
     @Override
     public Tape newTape(int maxSequenceTokens) {

@@ -23,13 +23,16 @@ import org.flexllm.api.LlmEngine;
 import org.flexllm.api.Prompt;
 import org.flexllm.api.Slo;
 import org.flexllm.sampling.SamplingParams;
+import org.flexllm.schedule.LinearLatencyModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Greedy decoding with speculation emits exactly what it emits without: on the golden models against their
- * references, on stories260K against run.c, and for requests of different SLOs batched together.
+ * references, on stories260K against run.c (on one rank and under tensor parallelism), and for requests of
+ * different SLOs batched together.
  */
 class SpeculativeDecodingTest {
     private static final int DEPTH = 4;
@@ -75,8 +78,10 @@ class SpeculativeDecodingTest {
                 "some drafted tokens accepted, some rejected: " + accepted + " of " + speculator.drafted.get());
     }
 
-    @Test
-    void storiesMatchesRunCWithRequestsOfDifferentSlos() throws IOException {
+    /** On one rank, and on two tensor-parallel ranks, where every rank's cache keeps the accepted paths. */
+    @ParameterizedTest(name = "tp={0}")
+    @ValueSource(ints = {1, 2})
+    void storiesMatchesRunCWithRequestsOfDifferentSlos(int ranks) throws IOException {
         Path model = Shared.stories260K();
         JsonNode trace = new ObjectMapper().readTree(model.resolve("reference/trace_greedy_noprompt_n200.json")
                 .toFile());
@@ -86,7 +91,11 @@ class SpeculativeDecodingTest {
         var params = SamplingParams.builder().temperature(0).maxTokens(steps + 1 - prompt.length).build();
         var speculator = new ReferenceSpeculator(List.of(sequence), DEPTH, 512);
         List<Slo> slos = List.of(new Slo(5000, 20), new Slo(5000, 100), new Slo(5000, 1000));
-        try (LlmEngine engine = LlmEngine.builder().model(model).speculation(target -> speculator).build()) {
+        // A fixed latency model, so that the trees' budget under each SLO does not depend on this machine's speed.
+        var latency = LinearLatencyModel.fixed(LinearLatencyModel.Coefficients.builder().iteration(2).decodeToken(0.5)
+                .prefillToken(0.05).treeToken(0.5).build());
+        try (LlmEngine engine = LlmEngine.builder().model(model).tensorParallel(ranks).latencyModel(latency)
+                .speculation(target -> speculator).build()) {
             List<CompletableFuture<GenerationResult>> futures = slos.stream()
                     .map(slo -> engine.submit(GenerationRequest.of(Prompt.ids(prompt)).withParams(params)
                             .withSlo(slo)))

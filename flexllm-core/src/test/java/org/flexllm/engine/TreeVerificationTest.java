@@ -64,7 +64,7 @@ class TreeVerificationTest {
             int freeBefore = kv.blocks().free();
             List<float[][]> kept = new ArrayList<>();
             scoreTree(runner, prompt, tree, s -> {
-                Speculation.keepPath(runner.model().backend(), kv, s, prompt.length - 1, accepted);
+                Speculation.keepPath(runner.model(), kv, s, prompt.length - 1, accepted);
                 assertEquals(prompt.length + accepted.length, s.computed(), "computed after rollback");
                 assertEquals(ceilDiv(s.computed(), kv.blockSize()), s.blocks().size(), "blocks after rollback");
                 kept.add(cache(kv, s, s.computed()));

@@ -11,8 +11,8 @@ import org.flexllm.backend.cpu.CpuBackend;
  * {@link #FAILING} is set. Lowest priority, so that only a test naming it gets it.
  */
 public final class FailingRankProvider implements BackendProvider {
-    static final AtomicBoolean FAILING = new AtomicBoolean();
-    static final RuntimeException FAILURE = new IllegalStateException("rank 1's attention kernel failed");
+    public static final AtomicBoolean FAILING = new AtomicBoolean();
+    public static final RuntimeException FAILURE = new IllegalStateException("rank 1's attention kernel failed");
     private static final AtomicInteger CREATED = new AtomicInteger();
 
     @Override

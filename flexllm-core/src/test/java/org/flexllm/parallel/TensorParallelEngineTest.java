@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import com.google.common.base.Throwables;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -73,21 +74,14 @@ class TensorParallelEngineTest {
             }
             for (var f : futures) {
                 var e = assertThrows(ExecutionException.class, () -> f.get(60, TimeUnit.SECONDS));
-                assertTrue(causes(e, FailingRankProvider.FAILURE), "the rank's failure is the cause: " + e);
+                assertTrue(Throwables.getCausalChain(e).contains(FailingRankProvider.FAILURE),
+                        "the rank's failure is the cause: " + e);
             }
         } finally {
             FailingRankProvider.FAILING.set(false);
         }
     }
 
-    private static boolean causes(Throwable e, Throwable root) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t == root) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     @Test
     void theEngineReportsTheWholeModel() {

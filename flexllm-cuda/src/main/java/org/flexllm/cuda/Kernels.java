@@ -19,8 +19,10 @@ public final class Kernels {
     /** Every kernel of the fatbin. */
     public static final List<String> NAMES = List.of("flexllm_rms_norm", "flexllm_rms_norm_backward",
             "flexllm_swiglu", "flexllm_swiglu_backward", "flexllm_rope", "flexllm_embed", "flexllm_store_kv",
-            "flexllm_copy_kv", "flexllm_attention", "flexllm_add_bias", "flexllm_cross_entropy", "flexllm_adamw",
-            "flexllm_argmax");
+            "flexllm_copy_kv", "flexllm_attention", "flexllm_attention_backward_query",
+            "flexllm_attention_backward_kv", "flexllm_add_bias", "flexllm_cross_entropy", "flexllm_adamw",
+            "flexllm_sgd", "flexllm_dropout", "flexllm_axpy", "flexllm_mul_rows", "flexllm_mul_rows_scale_grad",
+            "flexllm_gather_rows", "flexllm_shard_softmax", "flexllm_shard_cross_entropy", "flexllm_argmax");
 
     private Kernels() {}
 

@@ -27,6 +27,11 @@ final class HostMath {
     private final MethodHandle rope;
     private final MethodHandle crossEntropy;
     private final MethodHandle adamw;
+    private final MethodHandle dropout;
+    private final MethodHandle sgd;
+    private final MethodHandle shardSoftmax;
+    private final MethodHandle attentionBackward;
+    private final MethodHandle shardCrossEntropy;
 
     private HostMath(NativeLibrary lib) {
         rmsNorm = lib.function("host_rms_norm", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_INT,
@@ -42,6 +47,17 @@ final class HostMath {
                 JAVA_INT, ADDRESS, JAVA_FLOAT));
         adamw = lib.function("host_adamw", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG,
                 JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT));
+        attentionBackward = lib.function("host_attention_backward", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS));
+        shardSoftmax = lib.function("host_shard_softmax", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+        shardCrossEntropy = lib.function("host_shard_cross_entropy", FunctionDescriptor.of(JAVA_DOUBLE, ADDRESS,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_FLOAT));
+        sgd = lib.function("host_sgd", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_DOUBLE,
+                JAVA_DOUBLE, JAVA_DOUBLE, JAVA_INT));
+        dropout = lib.function("host_dropout", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
+                JAVA_FLOAT, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT));
     }
 
     /** Builds the library with nvcc (skipping the test where there is none) and binds it. */
@@ -88,6 +104,41 @@ final class HostMath {
                double beta1, double beta2, double eps, double weightDecay, long t) {
         call(adamw, value, grad, m, v, n, (float) beta1, (float) beta2, (float) eps, (float) (1 - lr * weightDecay),
                 (float) (lr / (1 - Math.pow(beta1, t))), (float) Math.sqrt(1 - Math.pow(beta2, t)));
+    }
+
+    /** See host_attention_backward in flexllm_math_host.cu; {@code p} and {@code ds} are its scratch. */
+    void attentionBackward(MemorySegment q, MemorySegment dOut, MemorySegment keys, MemorySegment values,
+                           MemorySegment table, int blockSize, int first, int n, int heads, int kvHeads, int headDim,
+                           MemorySegment dq, MemorySegment dKeys, MemorySegment dValues, MemorySegment p,
+                           MemorySegment ds) {
+        call(attentionBackward, q, dOut, keys, values, table, blockSize, first, n, heads, kvHeads, headDim, dq, dKeys,
+                dValues, p, ds);
+    }
+
+    void shardSoftmax(MemorySegment logits, int rows, int width, int valid, int first, MemorySegment targets,
+                      MemorySegment stats) {
+        call(shardSoftmax, logits, rows, width, valid, first, targets, stats);
+    }
+
+    double shardCrossEntropy(MemorySegment logits, int rows, int width, int valid, int rank, int ranks,
+                             MemorySegment targets, MemorySegment gathered, float weight) {
+        try {
+            return (double) shardCrossEntropy.invokeExact(logits, rows, width, valid, rank, ranks, targets, gathered,
+                    weight);
+        } catch (Throwable t) {
+            throw new AssertionError("host_shard_cross_entropy", t);
+        }
+    }
+
+    /** One SGD step; {@code first}: the step that starts the momentum buffer. */
+    void sgd(MemorySegment value, MemorySegment grad, MemorySegment buffer, long n, double lr, double momentum,
+             double weightDecay, boolean first) {
+        call(sgd, value, grad, buffer, n, lr, momentum, weightDecay, first ? 1 : 0);
+    }
+
+    void dropout(MemorySegment x, MemorySegment out, int rows, int width, float p, long seed, MemorySegment positions,
+                 int firstRow, int firstColumn) {
+        call(dropout, x, out, rows, width, p, seed, positions, firstRow, firstColumn);
     }
 
     private static void call(MethodHandle function, Object... args) {

@@ -3,13 +3,18 @@ package org.flexllm.cuda;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import org.flexllm.backend.AttentionBatch;
+import org.flexllm.backend.KvLayer;
+import org.flexllm.backend.VocabShard;
 import org.flexllm.backend.cpu.CpuBackend;
 import org.flexllm.model.ModelConfig;
 import org.flexllm.model.ModelConfigs;
@@ -17,6 +22,7 @@ import org.flexllm.model.Rope;
 import org.flexllm.model.Rope.RopeTable;
 import org.flexllm.peft.Parameter;
 import org.flexllm.peft.optim.AdamW;
+import org.flexllm.peft.optim.Sgd;
 import org.flexllm.tensor.DType;
 import org.flexllm.tensor.Shape;
 import org.flexllm.tensor.Tensor;
@@ -183,6 +189,144 @@ class KernelMathTest {
                 weight);
         assertEquals(cpuLoss, hostLoss, F32 * Math.abs(cpuLoss), "the loss");
         assertClose(cpuGrad, read(hostGrad), magnitudes(cpuGrad), "cross_entropy gradient");
+    }
+
+    /** The same elements dropped and the same bits kept, so that a job's masks do not depend on the backend. */
+    @Test
+    void dropoutDropsWhatTheCpuDrops() {
+        float[] x = uniform(ROWS * WIDTH, 1);
+        int[] positions = {7, 1000, 3, 12345, 9};
+        int firstRow = 1;
+        int firstColumn = 40;
+        float p = 0.3f;
+        float[] onCpu = new float[x.length];
+        MemorySegment out = cpu.allocate(x.length);
+        cpu.dropout(onCpu(x), ROWS, WIDTH, p, -77, positions, firstRow, firstColumn, out);
+        cpu.copyToHost(out, onCpu, onCpu.length);
+
+        MemorySegment hostOut = arena.allocate(JAVA_FLOAT, x.length);
+        host.dropout(hostBuffer(x), hostOut, ROWS, WIDTH, p, -77, arena.allocateFrom(JAVA_INT, positions), firstRow,
+                firstColumn);
+        float[] onHost = read(hostOut);
+        int dropped = 0;
+        for (int i = 0; i < x.length; i++) {
+            assertEquals(Float.floatToRawIntBits(onCpu[i]), Float.floatToRawIntBits(onHost[i]), "element " + i);
+            dropped += onHost[i] == 0 ? 1 : 0;
+        }
+        assertTrue(dropped > 0 && dropped < x.length, dropped + " of " + x.length + " dropped");
+    }
+
+    /**
+     * A run of 5 queries at positions 3..7 of a sequence whose cache blocks are out of order, 4 heads over 2 kv heads
+     * (GQA): dq, and the keys' and values' gradients of every position 0..7, as the CPU backend's.
+     */
+    @Test
+    void attentionBackward() {
+        int heads = 4;
+        int kvHeads = 2;
+        int headDim = 8;
+        int blockSize = 4;
+        int first = 3;
+        int n = 5;
+        int keys = first + n;
+        int kvDim = kvHeads * headDim;
+        int[] table = {2, 0, 1};
+        float[] q = uniform(n * heads * headDim, 1);
+        float[] dOut = uniform(n * heads * headDim, 1);
+        float[] cacheKeys = uniform(3 * blockSize * kvDim, 1);
+        float[] cacheValues = uniform(3 * blockSize * kvDim, 1);
+        int[] visible = new int[n];
+        int[] slot = new int[n];
+        for (int t = 0; t < n; t++) {
+            visible[t] = first + t + 1;
+            slot[t] = table[(first + t) / blockSize] * blockSize + (first + t) % blockSize;
+        }
+        var batch = new AttentionBatch(heads, kvHeads, headDim, blockSize, n, slot, new int[n], visible,
+                new int[][] {table});
+        MemorySegment dq = cpu.allocate((long) n * heads * headDim);
+        MemorySegment dKeys = cpu.allocate((long) keys * kvDim);
+        MemorySegment dValues = cpu.allocate((long) keys * kvDim);
+        cpu.attentionBackward(onCpu(q), onCpu(dOut), batch, new KvLayer(onCpu(cacheKeys), onCpu(cacheValues), kvDim),
+                dq, dKeys, dValues);
+
+        MemorySegment hostDq = arena.allocate(JAVA_FLOAT, (long) n * heads * headDim);
+        MemorySegment hostDKeys = arena.allocate(JAVA_FLOAT, (long) keys * kvDim);
+        MemorySegment hostDValues = arena.allocate(JAVA_FLOAT, (long) keys * kvDim);
+        host.attentionBackward(hostBuffer(q), hostBuffer(dOut), hostBuffer(cacheKeys), hostBuffer(cacheValues),
+                arena.allocateFrom(JAVA_INT, table), blockSize, first, n, heads, kvHeads, headDim, hostDq, hostDKeys,
+                hostDValues, arena.allocate(JAVA_FLOAT, (long) n * heads * keys),
+                arena.allocate(JAVA_FLOAT, (long) n * heads * keys));
+        assertAttentionClose(cpu, dq, read(hostDq), "dq");
+        assertAttentionClose(cpu, dKeys, read(hostDKeys), "dKeys");
+        assertAttentionClose(cpu, dValues, read(hostDValues), "dValues");
+    }
+
+    /** Within 1e-5 of the sums of up to ~20 products of unit-sized terms that each element is made of. */
+    private static void assertAttentionClose(CpuBackend cpu, MemorySegment onCpu, float[] onHost, String what) {
+        float[] expected = new float[onHost.length];
+        cpu.copyToHost(onCpu, expected, expected.length);
+        double[] scale = new double[expected.length];
+        Arrays.fill(scale, 20);
+        assertClose(expected, onHost, scale, what);
+    }
+
+    /**
+     * A vocabulary of 127 split over two ranks (67 columns, and 60 of 67 on the second, the rest padding): both
+     * halves on each shard, the targets on either rank or none; every shard's gradient and the loss as the CPU's.
+     */
+    @Test
+    void vocabularyParallelCrossEntropy() {
+        int ranks = 2;
+        int[] valid = {WIDTH, 60};
+        int[] targets = {5, WIDTH + 59, -1};
+        float weight = 0.25f;
+        float[][] shards = {uniform(ROWS * WIDTH, 8), uniform(ROWS * WIDTH, 8)};
+        float[][] onCpu = new float[ranks][ROWS * WIDTH];
+        float[][] onHost = new float[ranks][];
+        MemorySegment cpuGathered = cpu.allocate((long) ranks * ROWS * VocabShard.STATS);
+        MemorySegment hostGathered = arena.allocate(JAVA_FLOAT, (long) ranks * ROWS * VocabShard.STATS);
+        MemorySegment hostTargets = arena.allocateFrom(JAVA_INT, targets);
+        long statsBytes = (long) ROWS * VocabShard.STATS * Float.BYTES;
+        MemorySegment[] cpuLogits = new MemorySegment[ranks];
+        MemorySegment[] hostLogits = new MemorySegment[ranks];
+        for (int k = 0; k < ranks; k++) {
+            cpuLogits[k] = onCpu(shards[k]);
+            cpu.shardSoftmax(cpuLogits[k], ROWS, new VocabShard(k, ranks, WIDTH, valid[k]), targets,
+                    cpuGathered.asSlice(k * statsBytes, statsBytes));
+            hostLogits[k] = hostBuffer(shards[k]);
+            host.shardSoftmax(hostLogits[k], ROWS, WIDTH, valid[k], k * WIDTH, hostTargets,
+                    hostGathered.asSlice(k * statsBytes, statsBytes));
+        }
+        for (int k = 0; k < ranks; k++) {
+            double cpuLoss = cpu.shardCrossEntropy(cpuLogits[k], ROWS, new VocabShard(k, ranks, WIDTH, valid[k]),
+                    targets, cpuGathered, weight);
+            double hostLoss = host.shardCrossEntropy(hostLogits[k], ROWS, WIDTH, valid[k], k, ranks, hostTargets,
+                    hostGathered, weight);
+            assertEquals(cpuLoss, hostLoss, F32 * Math.abs(cpuLoss), "the loss on rank " + k);
+            cpu.copyToHost(cpuLogits[k], onCpu[k], onCpu[k].length);
+            onHost[k] = read(hostLogits[k]);
+            double[] scale = new double[onCpu[k].length];
+            Arrays.fill(scale, weight);
+            assertClose(onCpu[k], onHost[k], scale, "the gradient on rank " + k);
+        }
+    }
+
+    /** Three steps with momentum and weight decay: the first starts the buffer, the others build on it. */
+    @Test
+    void sgdAgainstPeft() {
+        int n = 129;
+        float[] start = uniform(n, 1);
+        MemorySegment value = hostBuffer(start);
+        MemorySegment grad = arena.allocate(JAVA_FLOAT, n);
+        Sgd peft = new Sgd(List.of(new Parameter("p", Shape.of(n), value, grad)), 0.9, 0.01);
+        MemorySegment hostValue = hostBuffer(start);
+        MemorySegment buffer = arena.allocate(JAVA_FLOAT, n);
+        for (int t = 1; t <= 3; t++) {
+            MemorySegment.copy(uniform(n, 1), 0, grad, JAVA_FLOAT, 0, n);
+            peft.step(0.05);
+            host.sgd(hostValue, grad, buffer, n, 0.05, 0.9, 0.01, t == 1);
+            assertClose(read(value), read(hostValue), magnitudes(read(value)), "sgd step " + t);
+        }
     }
 
     /** Two steps, so that the second starts from moments the first wrote. */

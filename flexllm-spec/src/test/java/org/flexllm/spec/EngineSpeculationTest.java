@@ -121,13 +121,16 @@ class EngineSpeculationTest {
     static Stream<Arguments> storiesDrafts() {
         return Stream.of(
                 Arguments.of("adaserve layers:2", Speculators.of(new DraftSpec.Layers(2), SpecPolicy.ADASERVE,
-                        CANDIDATES)),
-                Arguments.of("chain ngram", Speculators.of(new DraftSpec.Ngram(3), SpecPolicy.CHAIN, CHAIN)));
+                        CANDIDATES), 1),
+                Arguments.of("chain ngram", Speculators.of(new DraftSpec.Ngram(3), SpecPolicy.CHAIN, CHAIN), 1),
+                // Trees verified on two tensor-parallel ranks, the early-exit draft run whole on rank 0's backend.
+                Arguments.of("adaserve layers:2 on 2 ranks", Speculators.of(new DraftSpec.Layers(2),
+                        SpecPolicy.ADASERVE, CANDIDATES), 2));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("storiesDrafts")
-    void storiesMatchesRunCWithRequestsOfDifferentSlos(String name, SpeculatorFactory speculation) {
+    void storiesMatchesRunCWithRequestsOfDifferentSlos(String name, SpeculatorFactory speculation, int ranks) {
         JsonNode trace = read(STORIES.resolve("reference/trace_greedy_noprompt_n200.json"));
         int[] prompt = ids(trace.get("prompt_tokens"));
         int[] sequence = ids(trace.get("sequence"));
@@ -135,7 +138,7 @@ class EngineSpeculationTest {
                 .build();
         List<Slo> slos = List.of(new Slo(5000, 5), new Slo(5000, 50), new Slo(5000, 500));
         var meters = new SimpleMeterRegistry();
-        try (LlmEngine engine = engine(STORIES, meters, speculation).build()) {
+        try (LlmEngine engine = engine(STORIES, meters, speculation).tensorParallel(ranks).build()) {
             List<CompletableFuture<GenerationResult>> futures = slos.stream().map(slo -> engine.submit(
                     GenerationRequest.of(Prompt.ids(prompt)).withParams(params).withSlo(slo))).toList();
             List<Integer> expected = IntStream.range(prompt.length, sequence.length).mapToObj(i -> sequence[i])

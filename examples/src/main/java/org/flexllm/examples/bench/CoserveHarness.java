@@ -73,6 +73,7 @@ public final class CoserveHarness {
             var driver = new RequestDriver(engine);
             warmUp(driver, warmUp, job, firstStep);
             SpecCounts before = SpecCounts.of(metrics);
+            long allocatedBefore = GcPauses.allocatedBytes();
             long start = System.nanoTime();
             List<RequestDriver.InFlight> inFlight = driver.replay(planned, start);
             RequestDriver.sleepUntil(start + Math.round(config.durationS() * 1e9));
@@ -84,7 +85,8 @@ public final class CoserveHarness {
             // A pause is heard a little after it ended: one of the warm-up's last milliseconds may count, one
             // that delayed the last request may not have been heard yet.
             return new CoserveRun(outcomes, iterations.finetune(start, end), iterations.timings(start, end),
-                    gc.between(start, end), (end - start) / 1e9, SpecCounts.of(metrics).minus(before));
+                    gc.between(start, end), (end - start) / 1e9, SpecCounts.of(metrics).minus(before),
+                    GcPauses.allocatedBytes() - allocatedBefore);
         }
     }
 

@@ -70,8 +70,9 @@ public record CoserveReport(String policy, Double sloAttainment, Double ttftP50M
                 Objects.toString(served(config, config.trace()), null), config.promptLen(), config.outputLen(),
                 config.slo().ttftMs(), config.slo().tpotMs(),
                 config.ftDataLabel(), config.ftSeqLen(), config.loraR(), config.seed(), generated, finetuned,
-                LatencyModelError.of(run.iterations()),
-                GcPauseStats.of(GcPauses.pauseCollectorNames(), run.gcPauses()), calibration);
+                LatencyModelError.of(run.iterations(), config.slo().tpotMs()),
+                GcPauseStats.of(GcPauses.pauseCollectorNames(), run.gcPauses(), run.allocatedBytes(), run.wallS()),
+                calibration);
     }
 
     /** A workload setting, or null when the policy submitted no requests. */

@@ -11,10 +11,11 @@ import java.util.List;
  * @param gcPauses   the garbage collector's pauses during the run
  * @param wallS      the run's wall time, from its start to the end of the grace period for the last requests
  * @param speculation what speculative decoding did during the run ({@link SpecCounts#NONE} without it)
+ * @param allocatedBytes heap allocated by all threads of the JVM during the run
  */
 public record CoserveRun(List<RequestOutcome> outcomes, List<FinetuneProgress> finetune,
                          List<IterationTiming> iterations, List<GcPause> gcPauses, double wallS,
-                         SpecCounts speculation) {
+                         SpecCounts speculation, long allocatedBytes) {
     public CoserveRun {
         outcomes = List.copyOf(outcomes);
         finetune = List.copyOf(finetune);
@@ -24,7 +25,7 @@ public record CoserveRun(List<RequestOutcome> outcomes, List<FinetuneProgress> f
 
     /** A run of which only the requests and the finetuning progress are known (no iterations, no pauses). */
     public CoserveRun(List<RequestOutcome> outcomes, List<FinetuneProgress> finetune, double wallS) {
-        this(outcomes, finetune, List.of(), List.of(), wallS, SpecCounts.NONE);
+        this(outcomes, finetune, List.of(), List.of(), wallS, SpecCounts.NONE, 0);
     }
 
     /** Tokens of finetuning samples whose backward completed during the run. */

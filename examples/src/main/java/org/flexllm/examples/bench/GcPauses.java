@@ -46,6 +46,11 @@ public final class GcPauses implements AutoCloseable {
         return String.join(", ", pauseCollectors().stream().map(GarbageCollectorMXBean::getName).toList());
     }
 
+    /** Heap bytes allocated so far by every thread of this JVM, live or ended. */
+    public static long allocatedBytes() {
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getTotalThreadAllocatedBytes();
+    }
+
     private static boolean isPauseCollector(GarbageCollectorMXBean bean) {
         return !bean.getName().endsWith(" Cycles");
     }

@@ -17,17 +17,29 @@ import java.util.Locale;
  *                          the co-serving scheduler's own misses (an iteration of inference alone that outlasts
  *                          the limit, because the requests' tokens take longer or a prompt's TTFT needs a larger
  *                          chunk, is not one the scheduler could have shortened)
+ * @param overTpotShare     the share of the limited iterations that took longer than the TPOT target itself (null
+ *                          when it is not known). The limit is the time until the most urgent request's next token
+ *                          is due, so it is 0 while a request is behind its schedule, and every iteration then
+ *                          counts as over it, however short; this share counts the iterations that a request
+ *                          decoding one token per iteration could not afford at all.
  */
 public record LatencyModelError(int iterations, Double errorP50, Double errorP90, int limitedIterations,
-                                Double overLimitShare, Double finetuneOverLimitShare) {
-    /** The errors of {@code timings}. */
+                                Double overLimitShare, Double finetuneOverLimitShare, Double overTpotShare) {
+    /** The errors of {@code timings}, whose requests' TPOT target is not known. */
     public static LatencyModelError of(List<IterationTiming> timings) {
+        return of(timings, Double.NaN);
+    }
+
+    /** The errors of {@code timings}, whose requests' TPOT target is {@code tpotMs} (NaN: not known). */
+    public static LatencyModelError of(List<IterationTiming> timings, double tpotMs) {
         double[] errors = timings.stream().mapToDouble(IterationTiming::relativeError).toArray();
         List<IterationTiming> limited = timings.stream().filter(IterationTiming::limited).toList();
         long over = limited.stream().filter(IterationTiming::overLimit).count();
         long finetuneOver = limited.stream().filter(t -> t.overLimit() && t.finetuned()).count();
+        long overTpot = limited.stream().filter(t -> t.measuredMs() > tpotMs).count();
         return new LatencyModelError(timings.size(), Percentile.of(errors, 50), Percentile.of(errors, 90),
-                limited.size(), share(over, limited.size()), share(finetuneOver, limited.size()));
+                limited.size(), share(over, limited.size()), share(finetuneOver, limited.size()),
+                Double.isNaN(tpotMs) ? null : share(overTpot, limited.size()));
     }
 
     private static Double share(long count, int of) {
@@ -37,8 +49,9 @@ public record LatencyModelError(int iterations, Double errorP50, Double errorP90
     /** In words, for the report's table. */
     public String text() {
         return String.format(Locale.ROOT, "error p50 %s, p90 %s over %d iterations; %s of the %d with an SLO limit"
-                        + " over it (%s with finetuning work)", CoserveReport.percent(errorP50),
-                CoserveReport.percent(errorP90), iterations, CoserveReport.percent(overLimitShare), limitedIterations,
-                CoserveReport.percent(finetuneOverLimitShare));
+                        + " over it (%s with finetuning work; %s longer than the TPOT target)",
+                CoserveReport.percent(errorP50), CoserveReport.percent(errorP90), iterations,
+                CoserveReport.percent(overLimitShare), limitedIterations, CoserveReport.percent(finetuneOverLimitShare),
+                CoserveReport.percent(overTpotShare));
     }
 }

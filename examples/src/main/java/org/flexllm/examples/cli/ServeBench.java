@@ -2,7 +2,9 @@ package org.flexllm.examples.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.management.OperatingSystemMXBean;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -32,30 +34,38 @@ import org.flexllm.server.FlexLlmServer;
  * {@code /v1/completions} with server-sent events, on the same engine, in rounds that alternate the order
  * (in-process first, then HTTP first) so that drift in a shared machine's speed hits both paths alike. Each
  * round pairs the two paths; the report gives the median of the pairs' throughput ratios and TTFT differences.
- * The clients run in the server's JVM, on the same cores.
+ * The clients run in the server's JVM, on the same cores. The process's CPU time per generated token, per path, shows
+ * what the HTTP path costs in work, which other load on a shared machine disturbs far less than it does wall time.
  */
 final class ServeBench {
     static final int REQUESTS_PER_CLIENT = 4;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final OperatingSystemMXBean CPU = ManagementFactory.getPlatformMXBean(OperatingSystemMXBean.class);
 
     private ServeBench() {}
 
-    /** One path's run: generated tokens per second over the wall time, and the clients' p50 TTFT. */
-    record PathRun(double tokensPerS, double ttftP50Ms) {}
+    /**
+     * One path's run: generated tokens per second over the wall time, the clients' p50 TTFT, and the process's CPU
+     * time (every thread: engine, server, clients, JIT, GC) per generated token.
+     */
+    record PathRun(double tokensPerS, double ttftP50Ms, double cpuUsPerToken) {}
 
     /** The JSON output; per path, the median over the rounds. */
     record Report(String mode, String model, int cpus, int clients, int requestsPerClient, int promptLen,
                   int genLen, int warmup, int rounds, String statistic, double inProcessTokensPerS,
                   double httpTokensPerS, double inProcessTtftP50Ms, double httpTtftP50Ms, double throughputRatio,
-                  double ttftP50OverheadMs, List<Double> roundThroughputRatios, List<Double> roundTtftOverheadsMs) {
+                  double ttftP50OverheadMs, List<Double> roundThroughputRatios, List<Double> roundTtftOverheadsMs,
+                  double inProcessCpuUsPerToken, double httpCpuUsPerToken, List<Double> roundCpuOverheadsUsPerToken) {
         String table() {
             return String.format("serve  %s  %d clients x %d requests, %d prompt + %d generated tokens, median of %d"
                             + " rounds%n  in-process: %.1f tokens/s, TTFT p50 %.2f ms%n  HTTP+SSE:   %.1f tokens/s,"
                             + " TTFT p50 %.2f ms%n  throughput ratio %.3f (rounds %s), TTFT p50 overhead %.2f ms"
-                            + " (rounds %s)",
+                            + " (rounds %s)%n  CPU per token: in-process %.1f us, HTTP+SSE %.1f us (HTTP's extra per"
+                            + " round %s us)",
                     model, clients, requestsPerClient, promptLen, genLen, rounds, inProcessTokensPerS,
                     inProcessTtftP50Ms, httpTokensPerS, httpTtftP50Ms, throughputRatio, rounded(roundThroughputRatios),
-                    ttftP50OverheadMs, rounded(roundTtftOverheadsMs));
+                    ttftP50OverheadMs, rounded(roundTtftOverheadsMs), inProcessCpuUsPerToken, httpCpuUsPerToken,
+                    rounded(roundCpuOverheadsUsPerToken));
         }
 
         private static String rounded(List<Double> values) {
@@ -85,9 +95,11 @@ final class ServeBench {
             }
             List<Double> ratios = new ArrayList<>();
             List<Double> overheads = new ArrayList<>();
+            List<Double> cpuOverheads = new ArrayList<>();
             for (int i = 0; i < rounds; i++) {
                 ratios.add(remote.get(i).tokensPerS() / local.get(i).tokensPerS());
                 overheads.add(remote.get(i).ttftP50Ms() - local.get(i).ttftP50Ms());
+                cpuOverheads.add(remote.get(i).cpuUsPerToken() - local.get(i).cpuUsPerToken());
             }
             return new Report("serve", model, Runtime.getRuntime().availableProcessors(), clients,
                     REQUESTS_PER_CLIENT, promptLen, genLen, warmup, rounds, "median",
@@ -95,7 +107,8 @@ final class ServeBench {
                     median(remote.stream().map(PathRun::tokensPerS).toList()),
                     median(local.stream().map(PathRun::ttftP50Ms).toList()),
                     median(remote.stream().map(PathRun::ttftP50Ms).toList()), median(ratios), median(overheads),
-                    ratios, overheads);
+                    ratios, overheads, median(local.stream().map(PathRun::cpuUsPerToken).toList()),
+                    median(remote.stream().map(PathRun::cpuUsPerToken).toList()), cpuOverheads);
         }
     }
 
@@ -112,6 +125,7 @@ final class ServeBench {
 
         PathRun run(int clients, boolean inProcess) throws InterruptedException {
             long start = System.nanoTime();
+            long cpuStart = CPU.getProcessCpuTime();
             List<Future<List<Outcome>>> done = new ArrayList<>();
             try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
                 for (int c = 0; c < clients; c++) {
@@ -128,8 +142,10 @@ final class ServeBench {
                     all.addAll(f.get());
                 }
                 double seconds = (System.nanoTime() - start) / 1e9;
+                double cpuUs = (CPU.getProcessCpuTime() - cpuStart) / 1e3;
                 double[] ttft = all.stream().mapToDouble(Outcome::ttftMs).sorted().toArray();
-                return new PathRun(all.stream().mapToLong(Outcome::tokens).sum() / seconds, ttft[ttft.length / 2]);
+                long tokens = all.stream().mapToLong(Outcome::tokens).sum();
+                return new PathRun(tokens / seconds, ttft[ttft.length / 2], cpuUs / tokens);
             } catch (ExecutionException e) {
                 throw new IllegalStateException("a benchmark client failed: " + e.getCause(), e.getCause());
             }

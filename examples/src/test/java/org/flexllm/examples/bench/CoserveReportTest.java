@@ -75,7 +75,7 @@ class CoserveReportTest {
         var run = new CoserveRun(OUTCOMES, List.of(), List.of(new IterationTiming(8, 10, 9, false),
                 new IterationTiming(10, 10, Double.POSITIVE_INFINITY, true)),
                 List.of(new GcPause("G1 Young Generation", 5,
-                45)), 12.5, SpecCounts.NONE);
+                45)), 12.5, SpecCounts.NONE, 250_000_000);
         CoserveReport r = CoserveReport.of(config(Policy.COSERVE), run);
         assertEquals(2, r.latencyModel().iterations());
         assertEquals(0.1, r.latencyModel().errorP50(), 1e-12);
@@ -85,6 +85,7 @@ class CoserveReportTest {
         assertNull(r.sloCalibration());
         assertTrue(r.table().contains("error p50 10.0%, p90 18.0% over 2 iterations; 100.0% of the 1 with an SLO"
                 + " limit over it") && r.table().contains("GC pauses        1, p99 45 ms, max 45 ms")
+                && r.table().contains("heap allocation 20.0 MB/s")
                 && !r.table().contains("SLO calibration"), r.table());
     }
 

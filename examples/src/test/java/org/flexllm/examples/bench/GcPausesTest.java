@@ -13,11 +13,14 @@ class GcPausesTest {
     @Test
     void statisticsOfPauses() {
         var stats = GcPauseStats.of("G1 Young Generation", List.of(new GcPause("G1 Young Generation", 10, 4),
-                new GcPause("G1 Young Generation", 20, 40), new GcPause("G1 Old Generation", 30, 2)));
+                new GcPause("G1 Young Generation", 20, 40), new GcPause("G1 Old Generation", 30, 2)), 3_000_000_000L,
+                2);
         assertEquals(3, stats.count());
         assertEquals(40, stats.maxMs());
         assertEquals(4 + 0.98 * 36, stats.p99Ms(), 1e-9);
-        assertEquals(new GcPauseStats("ZGC Minor Pauses", 0, 0, 0), GcPauseStats.of("ZGC Minor Pauses", List.of()));
+        assertEquals(1500, stats.allocationMbPerS(), 1e-9, "3 GB in 2 s");
+        assertEquals(new GcPauseStats("ZGC Minor Pauses", 0, 0, 0, 0),
+                GcPauseStats.of("ZGC Minor Pauses", List.of(), 0, 5));
     }
 
     @Test

@@ -31,6 +31,17 @@ class LatencyModelErrorTest {
         assertEquals(0.25, m.finetuneOverLimitShare(), 1e-12);
     }
 
+    /** A request behind its schedule leaves a limit of 0: over it, but not necessarily over the TPOT target. */
+    @Test
+    void iterationsLongerThanTheTpotTargetAreCountedApart() {
+        var m = LatencyModelError.of(List.of(new IterationTiming(5, 10, 0, false), new IterationTiming(5, 30, 0, false),
+                new IterationTiming(5, 12, 40, true), new IterationTiming(5, 25, NONE, true)), 20);
+        assertEquals(2.0 / 3, m.overLimitShare(), 1e-12, "10 and 30 ms against limits of 0");
+        assertEquals(1.0 / 3, m.overTpotShare(), 1e-12, "30 ms against a 20 ms target; 25 ms had no limit");
+        assertNull(LatencyModelError.of(List.of(new IterationTiming(5, 10, 0, false))).overTpotShare(),
+                "no target given");
+    }
+
     @Test
     void withoutIterationsOrLimitsThereIsNothingToMeasure() {
         var none = LatencyModelError.of(List.of());

@@ -23,7 +23,7 @@ class SpecReportTest {
                 new RequestOutcome(0.2, true, false, 10, 30, 20, TIGHT),
                 RequestOutcome.missed(0.3, TIGHT),
                 new RequestOutcome(0.4, true, true, 10, 50, 60, LOOSE));
-        var run = new CoserveRun(outcomes, List.of(), List.of(), List.of(), 10, new SpecCounts(30, 12, 10));
+        var run = new CoserveRun(outcomes, List.of(), List.of(), List.of(), 10, new SpecCounts(30, 12, 10), 0);
         SpecReport r = SpecReport.of(CONFIG, MIX, "oracle:0.7", "adaserve", run);
         assertEquals(0.5, r.sloAttainment());
         assertEquals(Arrays.asList(1.0 / 3, 1.0), r.sloAttainmentByClass());
@@ -36,7 +36,7 @@ class SpecReportTest {
 
     @Test
     void withoutSpeculationThereIsNoAcceptance() {
-        var run = new CoserveRun(List.of(), List.of(), List.of(), List.of(), 10, SpecCounts.NONE);
+        var run = new CoserveRun(List.of(), List.of(), List.of(), List.of(), 10, SpecCounts.NONE, 0);
         SpecReport r = SpecReport.of(CONFIG, MIX, "none", "none", run);
         assertNull(r.acceptanceRate());
         assertNull(r.meanAcceptedLength());

@@ -168,8 +168,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void dropout(MemorySegment x, int n, int width, float p, long seed, int[] positions, int firstRow,
-                        MemorySegment out) {
-        Dropout.apply(x, n, width, p, seed, positions, firstRow, out);
+                        int firstColumn, MemorySegment out) {
+        Dropout.apply(x, n, width, p, seed, positions, firstRow, firstColumn, out);
     }
 
     @Override

@@ -11,14 +11,14 @@ final class Dropout {
     private Dropout() {}
 
     static void apply(MemorySegment x, int n, int width, float p, long seed, int[] positions, int firstRow,
-                      MemorySegment out) {
+                      int firstColumn, MemorySegment out) {
         float kept = 1 / (1 - p);
         Parallel.forRange(n, (from, to) -> {
             for (int r = from; r < to; r++) {
                 long row = seed + positions[firstRow + r] * 0x9E3779B97F4A7C15L;
                 long off = (long) r * width;
                 for (int c = 0; c < width; c++) {
-                    float scale = uniform(row + c * 0xC2B2AE3D27D4EB4FL) < p ? 0 : kept;
+                    float scale = uniform(row + (firstColumn + c) * 0xC2B2AE3D27D4EB4FL) < p ? 0 : kept;
                     VectorMath.set(out, off + c, VectorMath.get(x, off + c) * scale);
                 }
             }

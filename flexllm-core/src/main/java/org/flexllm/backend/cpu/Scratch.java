@@ -19,7 +19,7 @@ final class Scratch {
     private float[] sums = new float[0];
     private double[] losses = new double[0];
     private final int[] strides = new int[Widen.F.length()];
-    private final float[] lanes = new float[Gemv.ROWS * Widen.F.length()];
+    private final float[] lanes = new float[Matmul.GEMV_MAX_ROWS * Gemv.ROWS * Widen.F.length()];
 
     private Scratch() {}
 
@@ -27,7 +27,7 @@ final class Scratch {
         return LOCAL.get();
     }
 
-    /** Room for the lanes of {@link Gemv#ROWS} vectors of the preferred species. */
+    /** Room for {@link Gemv}'s sums: the lanes of {@link Gemv#ROWS} vectors for each of its rows of x. */
     float[] lanes() {
         return lanes;
     }

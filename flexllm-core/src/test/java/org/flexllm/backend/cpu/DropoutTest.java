@@ -34,7 +34,7 @@ class DropoutTest {
     void dropsAboutPAndScalesTheRestByItsInverse() {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment out = arena.allocate((long) ROWS * WIDTH * Float.BYTES);
-            Dropout.apply(ones(arena), ROWS, WIDTH, P, 42, positions(0), 0, out);
+            Dropout.apply(ones(arena), ROWS, WIDTH, P, 42, positions(0), 0, 0, out);
             int dropped = 0;
             for (long i = 0; i < (long) ROWS * WIDTH; i++) {
                 float v = out.getAtIndex(ValueLayout.JAVA_FLOAT, i);
@@ -55,15 +55,15 @@ class DropoutTest {
     void theMaskFollowsPositionsAndSeedAndWorksInPlace() {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment whole = ones(arena);
-            Dropout.apply(whole, ROWS, WIDTH, P, 7, positions(0), 0, whole);
+            Dropout.apply(whole, ROWS, WIDTH, P, 7, positions(0), 0, 0, whole);
             MemorySegment tail = ones(arena);
             int[] shifted = new int[ROWS + 10];
             System.arraycopy(positions(32), 0, shifted, 10, ROWS);
-            Dropout.apply(tail, 32, WIDTH, P, 7, shifted, 10, tail);
+            Dropout.apply(tail, 32, WIDTH, P, 7, shifted, 10, 0, tail);
             long rowBytes = (long) WIDTH * Float.BYTES;
             assertEquals(-1L, whole.asSlice(32 * rowBytes, 32 * rowBytes).mismatch(tail.asSlice(0, 32 * rowBytes)));
             MemorySegment other = ones(arena);
-            Dropout.apply(other, ROWS, WIDTH, P, 8, positions(0), 0, other);
+            Dropout.apply(other, ROWS, WIDTH, P, 8, positions(0), 0, 0, other);
             assertNotEquals(-1L, whole.mismatch(other));
         }
     }

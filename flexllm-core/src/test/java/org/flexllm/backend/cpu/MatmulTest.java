@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.Random;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.flexllm.tensor.DType;
 import org.flexllm.tensor.Shape;
@@ -13,18 +15,26 @@ import org.flexllm.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class MatmulTest {
-    /** Shapes around every boundary: vector length, GEMV/GEMM switch, panel, tile, group, row and column blocks. */
+    /**
+     * Shapes around every boundary: vector length, GEMV/GEMM switch, panel, tile, group, row and column blocks;
+     * and every row count of the GEMV (each x tile and remainder) over more than two of its column chunks, with
+     * a tail of columns and a last group of five weight rows.
+     */
     static Stream<Arguments> shapes() {
+        int[][] gemv = IntStream.rangeClosed(1, Matmul.GEMV_MAX_ROWS)
+                .mapToObj(n -> new int[] {n, 2 * Gemv.CHUNK + 19, 13}).toArray(int[][]::new);
         int[][] shapes = {
             {1, 8, 1}, {1, 16, 4}, {1, 17, 5}, {1, 100, 33}, {1, 2053, 7},
             {2, 8, 3}, {3, 31, 9}, {4, 64, 4}, {5, 8, 1}, {5, 33, 6},
             {7, 15, 13}, {16, 40, 9}, {17, 33, 8}, {31, 48, 7}, {32, 16, 12}, {33, 1030, 5}, {64, 19, 97},
             {24, 300, 25}, {255, 9, 2}, {257, 40, 11}, {513, 24, 6}, {40, 2049, 14}, {37, 260, 390},
         };
-        return TestData.everyDtypeAndAccumulate(shapes);
+        return TestData.everyDtypeAndAccumulate(Stream.concat(Arrays.stream(shapes), Arrays.stream(gemv))
+                .toArray(int[][]::new));
     }
 
     @ParameterizedTest(name = "{0} n={1} in={2} out={3} accumulate={4}")
@@ -50,6 +60,36 @@ class MatmulTest {
                     }
                     assertEquals(expected, TestData.get(y, (long) i * out + o), 1e-5 * magnitude + 1e-30,
                             "y[" + i + ", " + o + "]");
+                }
+            }
+        }
+    }
+
+    /**
+     * A row of y has the same bits whichever other rows of x come with it: computed in a batch of n (in whichever
+     * x tile of the GEMV it lands) and alone.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16"})
+    void aRowHasTheSameBitsInEveryBatch(DType dtype) {
+        int in = Gemv.CHUNK + 37;
+        int out = 11;
+        try (Arena arena = Arena.ofShared()) {
+            Random random = new Random(3);
+            Tensor w = TestData.matrix(arena, random, dtype, out, in);
+            int most = Matmul.GEMV_MAX_ROWS;
+            MemorySegment x = TestData.floats(arena, random, (long) most * in);
+            MemorySegment alone = arena.allocate((long) out * Float.BYTES);
+            for (int n = 1; n <= most; n++) {
+                MemorySegment y = arena.allocate((long) n * out * Float.BYTES);
+                Matmul.matmul(x, n, w, y, false);
+                for (int i = 0; i < n; i++) {
+                    Matmul.matmul(x.asSlice((long) i * in * Float.BYTES), 1, w, alone, false);
+                    for (int o = 0; o < out; o++) {
+                        assertEquals(Float.floatToRawIntBits(TestData.get(alone, o)),
+                                Float.floatToRawIntBits(TestData.get(y, (long) i * out + o)),
+                                "y[" + i + ", " + o + "] of " + n + " rows");
+                    }
                 }
             }
         }

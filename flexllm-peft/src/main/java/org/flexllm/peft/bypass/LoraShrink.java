@@ -70,7 +70,8 @@ public record LoraShrink(Projection projection, Value in, Value xa, ResidentAdap
     /** Each (sequence, layer, projection) draws its own mask. */
     private void dropout(Step s, LoraBypass w, MemorySegment x, int first, int count, MemorySegment out) {
         long seed = s.training().sequence().seed() ^ (long) s.layer() << 40 ^ (long) projection.ordinal() << 56;
-        s.backend().dropout(x, count, in.width(), w.dropout(), seed, s.batch().positions(), first, out);
+        s.backend().dropout(x, count, in.width(), w.dropout(), seed, s.batch().positions(), first, w.firstInput(),
+                out);
     }
 
     /** {@code v}'s rows from {@code first} on, in a buffer laid out like {@code v}. */

@@ -4,6 +4,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToIntFunction;
 import org.flexllm.graph.Projection;
 import org.flexllm.model.ModelConfig;
 import org.flexllm.peft.AdapterConfig;
@@ -21,8 +22,17 @@ public final class ResidentAdapters {
             return bypasses[layer][p.ordinal()];
         }
 
-        /** The bypasses over an adapter's parameters (matched to the model by their PEFT keys). */
+        /** The bypasses over an adapter's parameters (matched to the model by their PEFT keys), on whole inputs. */
         public static Resident of(String name, AdapterConfig config, List<Parameter> parameters, ModelConfig model) {
+            return of(name, config, parameters, model, p -> 0);
+        }
+
+        /**
+         * The bypasses over an adapter's parameters (matched to the model by their PEFT keys), on inputs that start
+         * at column {@code firstInput} of each projection's whole input (a tensor-parallel rank's slices).
+         */
+        public static Resident of(String name, AdapterConfig config, List<Parameter> parameters, ModelConfig model,
+                                  ToIntFunction<Projection> firstInput) {
             Map<String, Parameter> byKey = new HashMap<>();
             parameters.forEach(p -> byKey.put(p.name(), p));
             Bypass[][] bypasses = new Bypass[model.numLayers()][Projection.values().length];
@@ -33,7 +43,8 @@ public final class ResidentAdapters {
                 layer[i] = switch (slot.weight()) {
                     case LORA_A -> layer[i];
                     case LORA_B -> LoraBypass.of(byKey.get(slot.key().replace("lora_B", "lora_A")), p,
-                            (float) config.scale(), (float) config.loraDropout());
+                            (float) config.scale(), (float) config.loraDropout(),
+                            firstInput.applyAsInt(slot.projection()));
                     case IA3_OUTPUT, IA3_INPUT -> new Ia3Bypass(p);
                 };
             }

@@ -28,6 +28,7 @@ import org.flexllm.tensor.Shape;
  * refreshes the slices after a step. Like every PEFT parameter, the slices are f32 in host memory.
  */
 public final class RankAdapter {
+    private final int rank;
     private final List<Slice> slices;
     private final List<Parameter> parameters;
 
@@ -47,7 +48,8 @@ public final class RankAdapter {
         }
     }
 
-    private RankAdapter(List<Slice> slices) {
+    private RankAdapter(int rank, List<Slice> slices) {
+        this.rank = rank;
         this.slices = List.copyOf(slices);
         this.parameters = slices.stream().map(Slice::local).toList();
     }
@@ -70,7 +72,7 @@ public final class RankAdapter {
             Parameter slice = new Parameter(slot.key(), local, arena.allocate(bytes, 64), grad);
             slices.add(place(plan, rank, slot, full, slice));
         }
-        RankAdapter adapter = new RankAdapter(slices);
+        RankAdapter adapter = new RankAdapter(rank, slices);
         adapter.copyValues();
         return adapter;
     }
@@ -110,7 +112,7 @@ public final class RankAdapter {
 
     /** The rank's bypasses, for its resident adapter slot. */
     public ResidentAdapters.Resident resident(String name, AdapterConfig config, TensorParallelPlan plan) {
-        return ResidentAdapters.Resident.of(name, config, parameters, plan.rankConfig());
+        return ResidentAdapters.Resident.of(name, config, parameters, plan.rankConfig(), p -> plan.firstInput(p, rank));
     }
 
     /** Copies each slice's values out of the whole parameter (after an optimizer step changed it). */

@@ -78,9 +78,12 @@ class TensorParallelCoServingTest {
                 .slo(new Slo(200, 10)).tensorParallel(ranks);
     }
 
-    /** LoRA on every projection, dropout 0, SGD with momentum; a checkpoint every step. */
+    /**
+     * LoRA on every projection, SGD with momentum; a checkpoint every step. Dropout on: the ranks of a row-parallel
+     * projection (o, down) each hold a slice of its input, and must drop what one rank holding all of it drops.
+     */
     private static FinetuneOptions.Builder options() {
-        return FinetuneOptions.builder().adapter(AdapterConfig.builder().r(4).loraAlpha(8).loraDropout(0)
+        return FinetuneOptions.builder().adapter(AdapterConfig.builder().r(4).loraAlpha(8).loraDropout(0.2)
                         .targets(EnumSet.allOf(Projection.class)).build())
                 .optimizer(FinetuneOptions.OptimizerKind.SGD).lr(0.5).momentum(0.9).seed(7).maxSeqLen(MAX_LEN);
     }

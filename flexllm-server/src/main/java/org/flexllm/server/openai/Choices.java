@@ -5,9 +5,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.flexllm.api.GenerationRequest;
 import org.flexllm.api.GenerationResult;
-import org.flexllm.api.LlmEngine;
 import org.flexllm.api.TokenEvent;
 import org.flexllm.server.ApiError;
 import org.flexllm.server.EngineErrors;
@@ -15,7 +15,8 @@ import org.flexllm.server.EngineErrors;
 /**
  * The engine requests of one HTTP request, one per choice. A streamed request's tokens and endings arrive, in
  * order per choice, on one queue that the HTTP thread drains: the engine thread only enqueues and never waits for a
- * slow client.
+ * slow client, and the HTTP thread takes everything queued at once, so it wakes once per batch of tokens however far
+ * behind it fell.
  */
 final class Choices {
     /** Something that happened to choice {@code index}. */
@@ -35,12 +36,13 @@ final class Choices {
     private Choices() {}
 
     /**
-     * Submits every request, streaming each choice's tokens to the queue when {@code stream}; when one cannot be
-     * submitted, those already submitted are cancelled.
+     * Submits every request to {@code engine} (an engine's {@code submit}), streaming each choice's tokens to the
+     * queue when {@code stream}; when one cannot be submitted, those already submitted are cancelled.
      *
      * @throws ApiError what the engine refused, e.g. a prompt too long for the context
      */
-    static Choices submit(LlmEngine engine, List<GenerationRequest> requests, boolean stream) {
+    static Choices submit(Function<GenerationRequest, CompletableFuture<GenerationResult>> engine,
+                          List<GenerationRequest> requests, boolean stream) {
         Choices choices = new Choices();
         try {
             for (int i = 0; i < requests.size(); i++) {
@@ -49,7 +51,7 @@ final class Choices {
                 if (stream) {
                     r = r.withListener(event -> choices.items.add(new Token(index, event)));
                 }
-                CompletableFuture<GenerationResult> f = engine.submit(r);
+                CompletableFuture<GenerationResult> f = engine.apply(r);
                 choices.futures.add(f);
                 f.whenComplete((result, error) -> choices.items.add(
                         new Done(index, result, error == null ? null : EngineErrors.map(error))));
@@ -65,9 +67,16 @@ final class Choices {
         return futures.size();
     }
 
-    /** The next token or ending, or null when none came within the time given. */
-    Item poll(long timeout, TimeUnit unit) throws InterruptedException {
-        return items.poll(timeout, unit);
+    /**
+     * Moves into {@code batch}, in order, every token and ending queued, waiting up to the time given for the first;
+     * {@code batch} stays empty when none came.
+     */
+    void next(List<Item> batch, long timeout, TimeUnit unit) throws InterruptedException {
+        Item first = items.poll(timeout, unit);
+        if (first != null) {
+            batch.add(first);
+            items.drainTo(batch);
+        }
     }
 
     /**

@@ -1,19 +1,23 @@
 package org.flexllm.server.openai;
 
 import io.helidon.http.HeaderNames;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.OutputStream;
-import io.helidon.webserver.CloseConnectionException;
 import java.nio.charset.StandardCharsets;
 import org.flexllm.server.Json;
 
 /**
  * A server-sent event stream as OpenAI frames it: {@code data: JSON} events, a blank line after each, and a last
- * {@code data: [DONE]}. Every event is flushed at once so the client sees each token as it is generated; a write
- * that fails means the client has gone.
+ * {@code data: [DONE]}. Events are {@linkplain #add added} to the response's buffer and go out at the next
+ * {@link #flush}: the events that were ready together leave in one write, so a client that fell behind the engine
+ * gets them in one read instead of a write, a flush and a wake-up per event. A write that fails means the client has
+ * gone.
  */
 final class EventStream {
+    private static final byte[] DATA = "data: ".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] END = "\n\n".getBytes(StandardCharsets.UTF_8);
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
     /** A comment line: clients ignore it, and writing it finds a client that left while its request waited. */
     private static final byte[] KEEP_ALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.UTF_8);
@@ -21,22 +25,54 @@ final class EventStream {
     private final OutputStream out;
 
     EventStream(ServerResponse response) {
-        response.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
-        response.header(HeaderNames.CACHE_CONTROL, "no-cache");
-        this.out = response.outputStream();
+        this(startEvents(response));
     }
 
-    /** Sends one event; throws {@link ClientGoneException} when the client has gone. */
+    /** Events written to {@code out}, a buffered stream: nothing reaches the client before {@link #flush}. */
+    EventStream(OutputStream out) {
+        this.out = out;
+    }
+
+    private static OutputStream startEvents(ServerResponse response) {
+        response.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+        response.header(HeaderNames.CACHE_CONTROL, "no-cache");
+        return response.outputStream();
+    }
+
+    /**
+     * Adds one event to those the next {@link #flush} sends (the buffer may fill and send some sooner); throws
+     * {@link ClientGoneException} when the client has gone.
+     */
+    void add(Object event) {
+        byte[] json = Json.bytes(event);
+        write(DATA);
+        write(json);
+        write(END);
+    }
+
+    /** Sends one event at once. */
     void send(Object event) {
-        write(("data: " + Json.string(event) + "\n\n").getBytes(StandardCharsets.UTF_8));
+        add(event);
+        flush();
     }
 
     void keepAlive() {
         write(KEEP_ALIVE);
+        flush();
     }
 
     void done() {
         write(DONE);
+        flush();
+    }
+
+    /** Sends the events added since the last flush. */
+    void flush() {
+        try {
+            out.flush();
+        } catch (IOException | RuntimeException e) {
+            throw new ClientGoneException(e);
+        }
     }
 
     void close() {
@@ -50,7 +86,6 @@ final class EventStream {
     private void write(byte[] bytes) {
         try {
             out.write(bytes);
-            out.flush();
         } catch (IOException | RuntimeException e) {
             throw new ClientGoneException(e);
         }

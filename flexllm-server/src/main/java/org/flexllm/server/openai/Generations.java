@@ -49,11 +49,12 @@ final class Generations {
         }
         admission.admit(requests.size());
         try {
-            Choices choices = Choices.submit(engine, requests, sampling.stream());
+            Choices choices = Choices.submit(engine::submit, requests, sampling.stream());
             String id = dialect.idPrefix() + UUID.randomUUID().toString().replace("-", "");
             long created = System.currentTimeMillis() / 1000;
             if (sampling.stream()) {
-                stream(new Envelope(id, created, sampling.model(), dialect), choices, sampling, response);
+                Envelope envelope = new Envelope(id, created, sampling.model(), dialect);
+                stream(envelope, choices, sampling, new EventStream(response));
             } else {
                 List<GenerationResult> results = choices.await();
                 List<Object> out = new ArrayList<>();
@@ -69,43 +70,57 @@ final class Generations {
     }
 
     /** What every chunk of one stream shares. */
-    private record Envelope(String id, long created, String model, Dialect dialect) {
+    record Envelope(String id, long created, String model, Dialect dialect) {
         Answer chunk(Object choice) {
             return new Answer(id, dialect.chunkObject(), created, model, List.of(choice), null);
         }
     }
 
-    private void stream(Envelope envelope, Choices choices, Sampling sampling, ServerResponse response)
+    /**
+     * Streams the choices' tokens and endings as they come, each token its own chunk; those queued together are
+     * written together. A client that has gone has its choices cancelled.
+     */
+    static void stream(Envelope envelope, Choices choices, Sampling sampling, EventStream events)
             throws InterruptedException {
-        EventStream events = new EventStream(response);
         try {
             for (int i = 0; i < choices.size(); i++) {
                 Object opening = envelope.dialect().opening(i);
                 if (opening != null) {
-                    events.send(envelope.chunk(opening));
+                    events.add(envelope.chunk(opening));
                 }
             }
+            events.flush();
             GenerationResult[] results = new GenerationResult[choices.size()];
+            List<Choices.Item> batch = new ArrayList<>();
             for (int open = choices.size(); open > 0; ) {
-                Choices.Item item = choices.poll(KEEP_ALIVE_SECONDS, TimeUnit.SECONDS);
-                switch (item) {
-                    case null -> events.keepAlive();
-                    case Choices.Token t -> sendToken(envelope, t, sampling, events);
-                    case Choices.Done d when d.error() != null -> {
-                        events.send(d.error().body());
-                        choices.cancel();
-                        events.close();
-                        return;
+                batch.clear();
+                choices.next(batch, KEEP_ALIVE_SECONDS, TimeUnit.SECONDS);
+                if (batch.isEmpty()) {
+                    events.keepAlive();
+                    continue;
+                }
+                for (Choices.Item item : batch) {
+                    switch (item) {
+                        case Choices.Token t -> addToken(envelope, t, sampling, events);
+                        case Choices.Done d when d.error() != null -> {
+                            events.send(d.error().body());
+                            choices.cancel();
+                            events.close();
+                            return;
+                        }
+                        case Choices.Done d -> {
+                            results[d.index()] = d.result();
+                            events.add(envelope.chunk(envelope.dialect().finish(d.index(), d.result())));
+                            open--;
+                        }
                     }
-                    case Choices.Done d -> {
-                        results[d.index()] = d.result();
-                        events.send(envelope.chunk(envelope.dialect().finish(d.index(), d.result())));
-                        open--;
-                    }
+                }
+                if (open > 0) {
+                    events.flush(); // the last batch leaves with the usage chunk and [DONE], in one write
                 }
             }
             if (sampling.includeUsage()) {
-                events.send(new Answer(envelope.id(), envelope.dialect().chunkObject(), envelope.created(),
+                events.add(new Answer(envelope.id(), envelope.dialect().chunkObject(), envelope.created(),
                         envelope.model(), List.of(), Usage.of(Arrays.asList(results), sampling.n())));
             }
             events.done();
@@ -117,12 +132,12 @@ final class Generations {
         }
     }
 
-    private static void sendToken(Envelope envelope, Choices.Token t, Sampling sampling, EventStream events) {
+    private static void addToken(Envelope envelope, Choices.Token t, Sampling sampling, EventStream events) {
         boolean logprobs = sampling.params().logprobs().isPresent();
         if (t.event().text().isEmpty() && !logprobs) {
             return;
         }
         List<SampledToken> sampled = logprobs && t.event().logprob() != null ? List.of(t.event().logprob()) : List.of();
-        events.send(envelope.chunk(envelope.dialect().delta(t.index(), t.event().text(), sampled)));
+        events.add(envelope.chunk(envelope.dialect().delta(t.index(), t.event().text(), sampled)));
     }
 }
